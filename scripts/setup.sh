@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what relarc needs and is missing: a project-local Python virtualenv with
+# torch==2.11.0 (libtorch for tch). Idempotent; a second run takes well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TORCH_VERSION=2.11.0
+VENV=.venv
+STAMP="$VENV/.relarc-torch-$TORCH_VERSION"
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is missing. $2" >&2; exit 1; }
+}
+need cargo "Install Rust with rustup (https://rustup.rs) and run this again."
+need python3 "Install Python 3 (Debian: apt-get install python3 python3-venv)."
+need c++ "Install a C++ compiler (Debian: apt-get install g++); tch builds a small C++ wrapper."
+
+if [ -f "$STAMP" ] && [ -x "$VENV/bin/python3" ]; then
+    exit 0
+fi
+
+if [ ! -x "$VENV/bin/python3" ]; then
+    echo "setup: creating the Python virtualenv $VENV"
+    if ! python3 -m venv "$VENV" 2>/dev/null; then
+        rm -rf "$VENV"
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "setup: python3-venv is missing; installing it with apt-get"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            python3 -m venv "$VENV"
+        else
+            echo "setup: 'python3 -m venv' failed; install python3-venv (Debian: sudo apt-get install python3-venv)" >&2
+            exit 1
+        fi
+    fi
+fi
+
+echo "setup: installing torch==$TORCH_VERSION into $VENV (about 4.6 GB, a few minutes the first time)"
+if ! "$VENV/bin/python3" -m pip install --disable-pip-version-check -q "torch==$TORCH_VERSION"; then
+    echo "setup: pip could not install torch==$TORCH_VERSION. Are you offline? PyPI must be reachable for the first set-up." >&2
+    exit 1
+fi
+"$VENV/bin/python3" -W ignore - <<PY
+import torch, sys
+v = torch.__version__.split("+")[0]
+if v != "$TORCH_VERSION":
+    sys.exit(f"setup: expected torch $TORCH_VERSION in $VENV, found {v}")
+PY
+touch "$STAMP"
+echo "setup: done"

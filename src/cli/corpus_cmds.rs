@@ -1,0 +1,193 @@
+//! Corpus commands: convert, stats, validate, schema, split.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use relarc::corpus::overlap::remove_overlaps_all;
+use relarc::corpus::{split, stats, Corpus, Format, Schema};
+
+use super::{format_arg, CliResult};
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input corpus (file, or brat folder).
+    pub input: PathBuf,
+    /// Output corpus (file, or brat folder).
+    pub output: PathBuf,
+    /// Input format, when the file name does not tell.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Output format, when the file name does not tell.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Remove overlapping entities as the paper does for ADE (keep the longer span).
+    #[arg(long)]
+    pub remove_overlaps: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// One or more corpora.
+    #[arg(required = true)]
+    pub corpora: Vec<PathBuf>,
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Print JSON (the keys of shared/data/STATS.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    pub corpus: PathBuf,
+    #[arg(long)]
+    pub from: Option<String>,
+    /// A schema (from `relarc schema`) the corpus must keep to: unknown types and relation
+    /// argument types it does not allow are problems.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    pub corpus: PathBuf,
+    #[arg(long)]
+    pub from: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SplitArgs {
+    pub corpus: PathBuf,
+    /// Folder to write the parts to (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Fraction held out as dev (`train.json`, `dev.json`).
+    #[arg(long, conflicts_with = "folds")]
+    pub dev_fraction: Option<f64>,
+    /// Number of cross-validation folds (`split_K_train.json`, `split_K_test.json`).
+    #[arg(long)]
+    pub folds: Option<usize>,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    #[arg(long)]
+    pub from: Option<String>,
+}
+
+fn load(path: &Path, from: Option<&str>) -> Result<Corpus, Box<dyn std::error::Error>> {
+    Ok(match format_arg(from)? {
+        Some(f) => Corpus::load_as(path, f)?,
+        None => Corpus::load(path)?,
+    })
+}
+
+pub fn convert(a: ConvertArgs) -> CliResult {
+    let mut corpus = load(&a.input, a.from.as_deref())?;
+    if a.remove_overlaps {
+        let removed = remove_overlaps_all(&mut corpus.sentences);
+        eprintln!(
+            "note: removed {} overlapping entities and {} of their relations in {} sentences",
+            removed.entities, removed.relations, removed.sentences
+        );
+    }
+    let format = match format_arg(a.to.as_deref())? {
+        Some(f) => f,
+        None => Format::detect_output(&a.output)?,
+    };
+    let notes = corpus.save_as(&a.output, format)?;
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    eprintln!(
+        "wrote {} sentences, {} entities, {} relations to {} ({format})",
+        corpus.sentences.len(),
+        corpus.num_entities(),
+        if format.holds_relations() { corpus.num_relations() } else { 0 },
+        a.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn stats(a: StatsArgs) -> CliResult {
+    let mut all = serde_json::Map::new();
+    for path in &a.corpora {
+        let corpus = load(path, a.from.as_deref())?;
+        let st = stats::compute(&corpus.sentences);
+        if a.json {
+            all.insert(path.display().to_string(), serde_json::to_value(&st)?);
+        } else {
+            if a.corpora.len() > 1 {
+                println!("== {}", path.display());
+            }
+            println!("{st}");
+        }
+    }
+    if a.json {
+        let out = if all.len() == 1 {
+            all.into_iter().next().map(|(_, v)| v).unwrap_or_default()
+        } else {
+            serde_json::Value::Object(all)
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn validate(a: ValidateArgs) -> CliResult {
+    let corpus = load(&a.corpus, a.from.as_deref())?;
+    let schema = a.schema.as_deref().map(Schema::load).transpose()?;
+    let problems = corpus.validate(&a.corpus, schema.as_ref());
+    if problems.is_empty() {
+        println!(
+            "{}: ok ({} sentences, {} entities, {} relations)",
+            a.corpus.display(),
+            corpus.sentences.len(),
+            corpus.num_entities(),
+            corpus.num_relations()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    eprintln!("error: {} has {} problems", a.corpus.display(), problems.len());
+    Ok(ExitCode::from(1))
+}
+
+pub fn schema(a: SchemaArgs) -> CliResult {
+    let corpus = load(&a.corpus, a.from.as_deref())?;
+    println!("{}", corpus.schema.to_json());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn split(a: SplitArgs) -> CliResult {
+    let corpus = load(&a.corpus, a.from.as_deref())?;
+    std::fs::create_dir_all(&a.out)?;
+    let save = |c: &Corpus, name: String| -> Result<(), Box<dyn std::error::Error>> {
+        let p = a.out.join(name);
+        c.save_as(&p, Format::Json)?;
+        eprintln!("wrote {} ({} sentences)", p.display(), c.sentences.len());
+        Ok(())
+    };
+    match (a.dev_fraction, a.folds) {
+        (_, Some(k)) => {
+            if k < 2 || k > corpus.sentences.len() {
+                return Err(format!("--folds must be between 2 and the number of sentences ({})", corpus.sentences.len()).into());
+            }
+            for (i, (train, test)) in split::folds(&corpus, k, a.seed).iter().enumerate() {
+                save(train, format!("split_{i}_train.json"))?;
+                save(test, format!("split_{i}_test.json"))?;
+            }
+        }
+        (Some(f), None) => {
+            if !(0.0..1.0).contains(&f) || f == 0.0 {
+                return Err("--dev-fraction must be in (0, 1)".into());
+            }
+            let (dev, train) = split::holdout(&corpus, f, a.seed);
+            save(&train, "train.json".into())?;
+            save(&dev, "dev.json".into())?;
+        }
+        (None, None) => return Err("give --dev-fraction F or --folds K".into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,71 @@
+//! Command-line parsing and dispatch.
+
+mod corpus_cmds;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+#[derive(Parser, Debug)]
+#[command(name = "relarc", version, about = "Joint named-entity recognition and relation extraction")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Convert a corpus between formats (json, jsonl, brat, doccano, conll).
+    Convert(corpus_cmds::ConvertArgs),
+    /// Print corpus statistics: sentences, tokens, entities and relations per type, overlaps.
+    Stats(corpus_cmds::StatsArgs),
+    /// Check a corpus for problems, optionally against a schema.
+    Validate(corpus_cmds::ValidateArgs),
+    /// Print the schema (entity types, relation types and their argument types) of a corpus.
+    Schema(corpus_cmds::SchemaArgs),
+    /// Write a seeded dev split or k cross-validation folds of a corpus.
+    Split(corpus_cmds::SplitArgs),
+    /// Show the compute environment: libtorch, threads, CUDA.
+    Doctor,
+}
+
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Some(Command::Convert(a)) => corpus_cmds::convert(a),
+        Some(Command::Stats(a)) => corpus_cmds::stats(a),
+        Some(Command::Validate(a)) => corpus_cmds::validate(a),
+        Some(Command::Schema(a)) => corpus_cmds::schema(a),
+        Some(Command::Split(a)) => corpus_cmds::split(a),
+        Some(Command::Doctor) => doctor(),
+        None => {
+            doctor()?;
+            println!("\nThe desktop app is not part of this build yet; see `relarc --help` for the commands.");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn doctor() -> CliResult {
+    println!("relarc {}", env!("CARGO_PKG_VERSION"));
+    println!("libtorch threads  {}", tch::get_num_threads());
+    let cuda = tch::Cuda::is_available();
+    println!("CUDA available    {cuda}");
+    if cuda {
+        println!("CUDA devices      {}", tch::Cuda::device_count());
+    }
+    println!("device            {:?}", tch::Device::cuda_if_available());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A path argument with an optional explicit format.
+pub fn format_arg(name: Option<&str>) -> Result<Option<relarc::corpus::Format>, String> {
+    match name {
+        None => Ok(None),
+        Some(n) => relarc::corpus::Format::parse(n)
+            .map(Some)
+            .ok_or_else(|| format!("unknown format {n:?}; use json, jsonl, brat, doccano or conll")),
+    }
+}
+

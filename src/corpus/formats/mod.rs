@@ -1,0 +1,164 @@
+//! File formats. Each one reads into and writes from the same `Sentence` type; the writers are
+//! atomic and report what the format could not hold instead of dropping it silently.
+
+pub mod brat;
+pub mod conll;
+pub mod doccano;
+mod offsets;
+pub mod spert;
+
+use std::fmt;
+use std::path::Path;
+
+use super::error::{CorpusError, Result};
+use super::{Corpus, Sentence};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// SpERT-style JSON array (the canonical format).
+    Json,
+    /// SpERT-style JSON lines.
+    Jsonl,
+    /// brat standoff: `.txt` + `.ann` per document.
+    Brat,
+    /// doccano JSONL with `entities` and `relations` (character offsets).
+    Doccano,
+    /// CoNLL-style BIO columns, entities only.
+    Conll,
+}
+
+pub const ALL: [Format; 5] = [Format::Json, Format::Jsonl, Format::Brat, Format::Doccano, Format::Conll];
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Jsonl => "jsonl",
+            Format::Brat => "brat",
+            Format::Doccano => "doccano",
+            Format::Conll => "conll",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Format> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "json" | "spert" => Format::Json,
+            "jsonl" | "spert-jsonl" => Format::Jsonl,
+            "brat" | "ann" | "standoff" => Format::Brat,
+            "doccano" => Format::Doccano,
+            "conll" | "bio" | "iob" => Format::Conll,
+            _ => return None,
+        })
+    }
+
+    /// Whether the format keeps relations.
+    pub fn holds_relations(self) -> bool {
+        self != Format::Conll
+    }
+
+    /// Whether the format keeps overlapping (nested) entities.
+    pub fn holds_overlaps(self) -> bool {
+        self != Format::Conll
+    }
+
+    fn from_extension(path: &Path) -> Option<Format> {
+        let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".doccano.jsonl") || name.ends_with(".doccano.json") {
+            return Some(Format::Doccano);
+        }
+        let ext = name.rsplit_once('.')?.1;
+        Some(match ext {
+            "json" => Format::Json,
+            "jsonl" => Format::Jsonl,
+            "ann" | "txt" => Format::Brat,
+            "conll" | "bio" | "iob" | "iob2" | "tsv" => Format::Conll,
+            _ => return None,
+        })
+    }
+
+    /// The format of an existing file or folder: by extension, and for `.jsonl` by whether the
+    /// first record has `text` (doccano) or `tokens` (SpERT).
+    pub fn detect_input(path: &Path) -> Result<Format> {
+        if path.is_dir() {
+            return Ok(Format::Brat);
+        }
+        match Format::from_extension(path) {
+            Some(Format::Jsonl) => Ok(sniff_jsonl(path)?),
+            Some(f) => Ok(f),
+            None => Err(unknown_format(path)),
+        }
+    }
+
+    /// The format to write to `path`: by extension; a path without one is a brat folder.
+    pub fn detect_output(path: &Path) -> Result<Format> {
+        if path.is_dir() || path.extension().is_none() {
+            return Ok(Format::Brat);
+        }
+        Format::from_extension(path).ok_or_else(|| unknown_format(path))
+    }
+}
+
+fn unknown_format(path: &Path) -> CorpusError {
+    CorpusError::Unsupported(format!(
+        "{}: cannot tell the format from the name; use .json, .jsonl, .doccano.jsonl, .conll, .ann or a folder, or name it with --from/--to ({})",
+        path.display(),
+        ALL.map(Format::name).join(", ")
+    ))
+}
+
+fn sniff_jsonl(path: &Path) -> Result<Format> {
+    let text = std::fs::read_to_string(path).map_err(|e| CorpusError::io(path, e))?;
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let is_doccano = serde_json::from_str::<serde_json::Value>(first)
+        .ok()
+        .and_then(|v| v.as_object().map(|o| o.contains_key("text") && !o.contains_key("tokens")))
+        .unwrap_or(false);
+    Ok(if is_doccano { Format::Doccano } else { Format::Jsonl })
+}
+
+pub fn read(path: &Path, format: Format) -> Result<Vec<Sentence>> {
+    match format {
+        Format::Json => spert::read_json(path),
+        Format::Jsonl => spert::read_jsonl(path),
+        Format::Brat => brat::read(path),
+        Format::Doccano => doccano::read(path),
+        Format::Conll => conll::read(path),
+    }
+}
+
+/// Writes `corpus` to `path` in `format`; returns notes on what the format could not hold.
+pub fn write(path: &Path, format: Format, corpus: &Corpus) -> Result<Vec<String>> {
+    match format {
+        Format::Json => spert::write_json(path, &corpus.sentences).map(|_| Vec::new()),
+        Format::Jsonl => spert::write_jsonl(path, &corpus.sentences).map(|_| Vec::new()),
+        Format::Brat => brat::write(path, corpus),
+        Format::Doccano => doccano::write(path, &corpus.sentences).map(|_| Vec::new()),
+        Format::Conll => conll::write(path, &corpus.sentences),
+    }
+}
+
+pub(crate) fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| CorpusError::io(path, e))?;
+    match String::from_utf8(bytes) {
+        Ok(mut s) => {
+            if s.starts_with('\u{FEFF}') {
+                s.remove(0);
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            let offset = e.utf8_error().valid_up_to();
+            let line = e.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
+            Err(CorpusError::malformed(
+                super::Place::file(path).line(line),
+                format!("not valid UTF-8 (byte {offset})"),
+            ))
+        }
+    }
+}

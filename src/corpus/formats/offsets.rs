@@ -1,0 +1,78 @@
+//! Between character offsets (brat, doccano) and token indices.
+
+use crate::text::{tokenize_with_boundaries, Token};
+
+/// Text of tokens joined by single spaces, with each token's character offsets.
+pub fn join_tokens(tokens: &[String]) -> (String, Vec<(usize, usize)>) {
+    let mut text = String::new();
+    let mut offsets = Vec::with_capacity(tokens.len());
+    let mut pos = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+            pos += 1;
+        }
+        let len = t.chars().count();
+        offsets.push((pos, pos + len));
+        text.push_str(t);
+        pos += len;
+    }
+    (text, offsets)
+}
+
+/// Finds the given tokens in `text` in order, separated only by whitespace. None if they do
+/// not spell the text.
+pub fn locate_tokens(text: &str, tokens: &[String]) -> Option<Vec<Token>> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pos = 0;
+    let mut out = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        while pos < chars.len() && chars[pos].is_whitespace() {
+            pos += 1;
+        }
+        let tc: Vec<char> = t.chars().collect();
+        if tc.is_empty() || chars.get(pos..pos + tc.len())? != tc.as_slice() {
+            return None;
+        }
+        out.push(Token {
+            text: t.clone(),
+            start: pos,
+            end: pos + tc.len(),
+        });
+        pos += tc.len();
+    }
+    chars[pos..].iter().all(|c| c.is_whitespace()).then_some(out)
+}
+
+/// Tokens for `text`: the given ones when they spell it, else the tokenizer's, split at every
+/// annotation boundary.
+pub fn tokens_for(text: &str, given: Option<&[String]>, boundaries: &[usize]) -> Vec<Token> {
+    given
+        .and_then(|g| locate_tokens(text, g))
+        .unwrap_or_else(|| tokenize_with_boundaries(text, boundaries))
+}
+
+/// The token range `start..end` covered by characters `from..to`. Whitespace at either end of
+/// the character span is ignored; a span that cuts a token or covers none is an error.
+pub fn char_span_to_tokens(tokens: &[Token], from: usize, to: usize) -> Result<(usize, usize), String> {
+    let first = tokens.iter().position(|t| t.end > from);
+    let last = tokens.iter().rposition(|t| t.start < to);
+    match (first, last) {
+        (Some(f), Some(l)) if f <= l => {
+            if tokens[f].start < from {
+                return Err(format!(
+                    "offset {from} falls inside token {:?} ({}..{})",
+                    tokens[f].text, tokens[f].start, tokens[f].end
+                ));
+            }
+            if tokens[l].end > to {
+                return Err(format!(
+                    "offset {to} falls inside token {:?} ({}..{})",
+                    tokens[l].text, tokens[l].start, tokens[l].end
+                ));
+            }
+            Ok((f, l + 1))
+        }
+        _ => Err(format!("characters {from}..{to} cover no token")),
+    }
+}

@@ -1,0 +1,85 @@
+//! The corpus layer: sentences with entities and relations, their schema, validation, BIO
+//! tags, overlap removal, splits, statistics, and every file format relarc reads and writes.
+
+pub mod bio;
+pub mod error;
+pub mod formats;
+pub mod overlap;
+pub mod schema;
+pub mod sentence;
+pub mod split;
+pub mod stats;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{CorpusError, Place, Result};
+pub use formats::Format;
+pub use schema::{RelationType, Schema};
+pub use sentence::{Entity, Provenance, Relation, Sentence};
+pub use validate::{Problem, ProblemKind};
+
+/// Sentences with the schema they use and the file they came from.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Corpus {
+    pub sentences: Vec<Sentence>,
+    pub schema: Schema,
+    /// The file (or brat folder) the corpus was read from, and in which format.
+    pub source: Option<(PathBuf, Format)>,
+}
+
+impl Corpus {
+    /// A corpus of these sentences, with the schema they imply.
+    pub fn new(sentences: Vec<Sentence>) -> Corpus {
+        let schema = Schema::infer(&sentences);
+        Corpus {
+            sentences,
+            schema,
+            source: None,
+        }
+    }
+
+    /// Reads a corpus, choosing the format from the path (and the content where the extension
+    /// is shared, as for `.jsonl`). Fails on the first malformed record, or with every
+    /// consistency problem found; a corpus is never returned half-read.
+    pub fn load(path: &Path) -> Result<Corpus> {
+        Self::load_as(path, Format::detect_input(path)?)
+    }
+
+    pub fn load_as(path: &Path, format: Format) -> Result<Corpus> {
+        let sentences = formats::read(path, format)?;
+        let problems = validate::check(path, &sentences, None);
+        if !problems.is_empty() {
+            return Err(CorpusError::Invalid {
+                file: path.to_path_buf(),
+                problems,
+            });
+        }
+        let mut corpus = Corpus::new(sentences);
+        corpus.source = Some((path.to_path_buf(), format));
+        Ok(corpus)
+    }
+
+    /// Writes the corpus atomically in the format the path implies. Returns notes on anything
+    /// the format cannot hold (for example relations in CoNLL columns).
+    pub fn save(&self, path: &Path) -> Result<Vec<String>> {
+        self.save_as(path, Format::detect_output(path)?)
+    }
+
+    pub fn save_as(&self, path: &Path, format: Format) -> Result<Vec<String>> {
+        formats::write(path, format, self)
+    }
+
+    /// Checks the corpus against a schema (or its own, which only finds structural problems).
+    pub fn validate(&self, file: &Path, schema: Option<&Schema>) -> Vec<Problem> {
+        validate::check(file, &self.sentences, schema)
+    }
+
+    pub fn num_entities(&self) -> usize {
+        self.sentences.iter().map(|s| s.entities.len()).sum()
+    }
+
+    pub fn num_relations(&self) -> usize {
+        self.sentences.iter().map(|s| s.relations.len()).sum()
+    }
+}

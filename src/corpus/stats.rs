@@ -1,0 +1,160 @@
+//! Corpus statistics, named as in `shared/data/STATS.json` so they can be checked against it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use super::Sentence;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Stats {
+    pub sentences: usize,
+    pub tokens: usize,
+    pub entities: usize,
+    pub relations: usize,
+    pub entity_types: BTreeMap<String, usize>,
+    pub relation_types: BTreeMap<String, usize>,
+    /// `Type(HeadType,TailType)` → count.
+    pub signatures: BTreeMap<String, usize>,
+    pub max_len: usize,
+    pub sent_no_ent: usize,
+    pub sent_no_rel: usize,
+    /// Pairs of entities that share a token: nested + crossing + same span.
+    pub overlap_pairs: usize,
+    pub nested_pairs: usize,
+    pub crossing_pairs: usize,
+    pub same_span_pairs: usize,
+    pub sent_with_overlap: usize,
+    pub ents_in_overlap: usize,
+    pub ent_duplicate: usize,
+    pub rel_self: usize,
+    pub rel_out_of_range: usize,
+    pub rel_duplicate: usize,
+    pub rel_duplicate_by_span: usize,
+    pub rel_same_span_args: usize,
+    /// Groups of sentences with identical tokens, and the copies beyond the first in each.
+    #[serde(skip)]
+    pub duplicate_groups: usize,
+    #[serde(skip)]
+    pub duplicate_copies: usize,
+}
+
+pub fn compute<'a>(sentences: impl IntoIterator<Item = &'a Sentence>) -> Stats {
+    let mut st = Stats::default();
+    let mut token_groups: HashMap<&[String], usize> = HashMap::new();
+    for s in sentences {
+        st.sentences += 1;
+        st.tokens += s.tokens.len();
+        st.max_len = st.max_len.max(s.tokens.len());
+        st.entities += s.entities.len();
+        st.relations += s.relations.len();
+        *token_groups.entry(&s.tokens).or_default() += 1;
+        if s.entities.is_empty() {
+            st.sent_no_ent += 1;
+        }
+        if s.relations.is_empty() {
+            st.sent_no_rel += 1;
+        }
+        for e in &s.entities {
+            *st.entity_types.entry(e.label.clone()).or_default() += 1;
+        }
+        let mut in_overlap = vec![false; s.entities.len()];
+        let mut any_overlap = false;
+        for (i, a) in s.entities.iter().enumerate() {
+            for (j, b) in s.entities.iter().enumerate().skip(i + 1) {
+                if a.same_span(b) && a.label == b.label {
+                    st.ent_duplicate += 1;
+                }
+                if !a.overlaps(b) {
+                    continue;
+                }
+                st.overlap_pairs += 1;
+                any_overlap = true;
+                in_overlap[i] = true;
+                in_overlap[j] = true;
+                if a.same_span(b) {
+                    st.same_span_pairs += 1;
+                } else if (a.start <= b.start && b.end <= a.end) || (b.start <= a.start && a.end <= b.end) {
+                    st.nested_pairs += 1;
+                } else {
+                    st.crossing_pairs += 1;
+                }
+            }
+        }
+        st.ents_in_overlap += in_overlap.iter().filter(|&&x| x).count();
+        st.sent_with_overlap += any_overlap as usize;
+
+        let mut by_index = HashSet::new();
+        let mut by_span = HashSet::new();
+        for r in &s.relations {
+            *st.relation_types.entry(r.label.clone()).or_default() += 1;
+            if r.head == r.tail {
+                st.rel_self += 1;
+            }
+            if !by_index.insert((r.label.as_str(), r.head, r.tail)) {
+                st.rel_duplicate += 1;
+            }
+            let (Some(h), Some(t)) = (s.entities.get(r.head), s.entities.get(r.tail)) else {
+                st.rel_out_of_range += 1;
+                continue;
+            };
+            *st.signatures
+                .entry(format!("{}({},{})", r.label, h.label, t.label))
+                .or_default() += 1;
+            if !by_span.insert((r.label.as_str(), h.start, h.end, t.start, t.end)) {
+                st.rel_duplicate_by_span += 1;
+            }
+            if h.same_span(t) {
+                st.rel_same_span_args += 1;
+            }
+        }
+    }
+    for &count in token_groups.values() {
+        if count > 1 {
+            st.duplicate_groups += 1;
+            st.duplicate_copies += count - 1;
+        }
+    }
+    st
+}
+
+fn counts(m: &BTreeMap<String, usize>) -> String {
+    if m.is_empty() {
+        return "-".into();
+    }
+    m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "sentences            {}", self.sentences)?;
+        writeln!(f, "tokens               {}", self.tokens)?;
+        writeln!(f, "longest sentence     {} tokens", self.max_len)?;
+        writeln!(f, "entities             {} ({})", self.entities, counts(&self.entity_types))?;
+        writeln!(f, "relations            {} ({})", self.relations, counts(&self.relation_types))?;
+        writeln!(f, "relation signatures  {}", counts(&self.signatures))?;
+        writeln!(
+            f,
+            "overlapping pairs    {} (nested {}, crossing {}, same span {}) in {} sentences, {} entities involved",
+            self.overlap_pairs,
+            self.nested_pairs,
+            self.crossing_pairs,
+            self.same_span_pairs,
+            self.sent_with_overlap,
+            self.ents_in_overlap
+        )?;
+        writeln!(f, "sentences without entities   {}", self.sent_no_ent)?;
+        writeln!(f, "sentences without relations  {}", self.sent_no_rel)?;
+        writeln!(
+            f,
+            "duplicate sentences  {} groups ({} extra copies)",
+            self.duplicate_groups, self.duplicate_copies
+        )?;
+        write!(
+            f,
+            "relations: self {}, duplicate {} (by span {}), same-span arguments {}",
+            self.rel_self, self.rel_duplicate, self.rel_duplicate_by_span, self.rel_same_span_args
+        )
+    }
+}

@@ -1,0 +1,8 @@
+//! relarc: joint named-entity recognition and relation extraction.
+//!
+//! The library knows nothing of the GUI: everything the app does goes through these modules,
+//! and the command line in `main.rs` is a thin layer over them too.
+
+pub mod corpus;
+pub mod fsio;
+pub mod text;
