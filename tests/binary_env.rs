@@ -4,9 +4,18 @@ mod common;
 
 #[test]
 fn binary_starts_with_a_clean_environment() {
-    let out = common::relarc().arg("doctor").env_clear().output().expect("relarc starts");
+    let out = common::relarc()
+        .arg("doctor")
+        .env_clear()
+        .output()
+        .expect("relarc starts");
     let text = common::stdout(&out);
-    assert!(out.status.success(), "relarc doctor failed: {}\n{}", text, common::stderr(&out));
+    assert!(
+        out.status.success(),
+        "relarc doctor failed: {}\n{}",
+        text,
+        common::stderr(&out)
+    );
     assert!(text.contains("CUDA available"), "unexpected output: {text}");
 }
 
@@ -15,5 +24,8 @@ fn libtorch_cuda_stays_linked() {
     // Without it, Device::cuda_if_available() would quietly answer CPU on a GPU machine.
     let elf = std::fs::read(env!("CARGO_BIN_EXE_relarc")).unwrap();
     let needle = b"libtorch_cuda.so";
-    assert!(elf.windows(needle.len()).any(|w| w == needle), "libtorch_cuda.so is not a needed library");
+    assert!(
+        elf.windows(needle.len()).any(|w| w == needle),
+        "libtorch_cuda.so is not a needed library"
+    );
 }

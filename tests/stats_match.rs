@@ -7,7 +7,8 @@ use serde_json::Value;
 #[test]
 fn stats_match_the_shared_figures_for_every_file() {
     let Some(data) = common::data_dir() else { return };
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(data.join("STATS.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("STATS.json")).unwrap()).unwrap();
     let mut checked = 0;
     for (key, want) in expected.as_object().unwrap() {
         let file = data.join(format!("{key}.json"));
@@ -29,6 +30,9 @@ fn stats_table_names_the_figures() {
     let out = common::run(&["stats", data.join("conll04/dev.json").to_str().unwrap()]);
     let text = common::stdout(&out);
     assert!(text.contains("sentences            243"), "{text}");
-    assert!(text.contains("entities             877 (Loc 337, Org 190, Other 125, Peop 225)"), "{text}");
+    assert!(
+        text.contains("entities             877 (Loc 337, Org 190, Other 125, Peop 225)"),
+        "{text}"
+    );
     assert!(text.contains("longest sentence     114 tokens"), "{text}");
 }

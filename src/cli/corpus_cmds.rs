@@ -82,6 +82,7 @@ fn load(path: &Path, from: Option<&str>) -> Result<Corpus, Box<dyn std::error::E
 }
 
 pub fn convert(a: ConvertArgs) -> CliResult {
+    let to = format_arg(a.to.as_deref())?;
     let mut corpus = load(&a.input, a.from.as_deref())?;
     if a.remove_overlaps {
         let removed = remove_overlaps_all(&mut corpus.sentences);
@@ -90,7 +91,7 @@ pub fn convert(a: ConvertArgs) -> CliResult {
             removed.entities, removed.relations, removed.sentences
         );
     }
-    let format = match format_arg(a.to.as_deref())? {
+    let format = match to {
         Some(f) => f,
         None => Format::detect_output(&a.output)?,
     };
@@ -102,7 +103,11 @@ pub fn convert(a: ConvertArgs) -> CliResult {
         "wrote {} sentences, {} entities, {} relations to {} ({format})",
         corpus.sentences.len(),
         corpus.num_entities(),
-        if format.holds_relations() { corpus.num_relations() } else { 0 },
+        if format.holds_relations() {
+            corpus.num_relations()
+        } else {
+            0
+        },
         a.output.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -172,7 +177,11 @@ pub fn split(a: SplitArgs) -> CliResult {
     match (a.dev_fraction, a.folds) {
         (_, Some(k)) => {
             if k < 2 || k > corpus.sentences.len() {
-                return Err(format!("--folds must be between 2 and the number of sentences ({})", corpus.sentences.len()).into());
+                return Err(format!(
+                    "--folds must be between 2 and the number of sentences ({})",
+                    corpus.sentences.len()
+                )
+                .into());
             }
             for (i, (train, test)) in split::folds(&corpus, k, a.seed).iter().enumerate() {
                 save(train, format!("split_{i}_train.json"))?;

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 #[derive(Parser, Debug)]
-#[command(name = "relarc", version, about = "Joint named-entity recognition and relation extraction")]
+#[command(
+    name = "relarc",
+    version,
+    about = "Joint named-entity recognition and relation extraction"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -41,7 +45,9 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Doctor) => doctor(),
         None => {
             doctor()?;
-            println!("\nThe desktop app is not part of this build yet; see `relarc --help` for the commands.");
+            println!(
+                "\nThe desktop app is not part of this build yet; see `relarc --help` for the commands."
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -68,4 +74,3 @@ pub fn format_arg(name: Option<&str>) -> Result<Option<relarc::corpus::Format>, 
             .ok_or_else(|| format!("unknown format {n:?}; use json, jsonl, brat, doccano or conll")),
     }
 }
-

@@ -141,22 +141,28 @@ mod tests {
     }
 
     fn spans(s: &str) -> Vec<(String, usize, usize)> {
-        decode(tags(s)).into_iter().map(|s| (s.label, s.start, s.end)).collect()
+        decode(tags(s))
+            .into_iter()
+            .map(|s| (s.label, s.start, s.end))
+            .collect()
     }
 
     #[test]
     fn encode_then_decode_gives_the_spans_back() {
-        let ents = vec![Entity::new("Peop", 1, 4), Entity::new("Loc", 5, 6), Entity::new("Loc", 6, 7)];
+        let ents = vec![
+            Entity::new("Peop", 1, 4),
+            Entity::new("Loc", 5, 6),
+            Entity::new("Loc", 6, 7),
+        ];
         let t = encode(8, &ents).unwrap();
         assert_eq!(
             t.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" "),
             "O B-Peop I-Peop I-Peop O B-Loc B-Loc O"
         );
-        assert_eq!(spans("O B-Peop I-Peop I-Peop O B-Loc B-Loc O"), vec![
-            ("Peop".into(), 1, 4),
-            ("Loc".into(), 5, 6),
-            ("Loc".into(), 6, 7)
-        ]);
+        assert_eq!(
+            spans("O B-Peop I-Peop I-Peop O B-Loc B-Loc O"),
+            vec![("Peop".into(), 1, 4), ("Loc".into(), 5, 6), ("Loc".into(), 6, 7)]
+        );
     }
 
     #[test]
@@ -164,7 +170,10 @@ mod tests {
         // I- without B- starts an entity.
         assert_eq!(spans("O I-Loc I-Loc O"), vec![("Loc".into(), 1, 3)]);
         // I- of another type ends the open entity and starts a new one.
-        assert_eq!(spans("B-Peop I-Loc"), vec![("Peop".into(), 0, 1), ("Loc".into(), 1, 2)]);
+        assert_eq!(
+            spans("B-Peop I-Loc"),
+            vec![("Peop".into(), 0, 1), ("Loc".into(), 1, 2)]
+        );
         // An entity open at the end is closed there.
         assert_eq!(spans("O B-Org I-Org"), vec![("Org".into(), 1, 3)]);
         assert_eq!(spans("I-Org"), vec![("Org".into(), 0, 1)]);
@@ -180,7 +189,10 @@ mod tests {
 
     #[test]
     fn tag_parsing_rejects_other_schemes() {
-        assert_eq!(Tag::parse("B-Adverse-Effect"), Some(Tag::B("Adverse-Effect".into())));
+        assert_eq!(
+            Tag::parse("B-Adverse-Effect"),
+            Some(Tag::B("Adverse-Effect".into()))
+        );
         assert_eq!(Tag::parse("S-Loc"), None);
         assert_eq!(Tag::parse("B-"), None);
         assert_eq!(Tag::parse("o"), None);

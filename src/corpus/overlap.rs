@@ -58,16 +58,34 @@ mod tests {
 
     #[test]
     fn nested_drug_inside_adverse_effect_is_removed_with_its_relations() {
-        let mut s = Sentence::new("codeine intoxication after morphine".split(' ').map(String::from).collect());
+        let mut s = Sentence::new(
+            "codeine intoxication after morphine"
+                .split(' ')
+                .map(String::from)
+                .collect(),
+        );
         s.entities = vec![
             Entity::new("Drug", 0, 1),
             Entity::new("Adverse-Effect", 0, 2),
             Entity::new("Drug", 3, 4),
         ];
-        s.relations = vec![Relation::new("Adverse-Effect", 1, 0), Relation::new("Adverse-Effect", 1, 2)];
+        s.relations = vec![
+            Relation::new("Adverse-Effect", 1, 0),
+            Relation::new("Adverse-Effect", 1, 2),
+        ];
         let removed = remove_overlaps(&mut s);
-        assert_eq!(removed, Removed { sentences: 1, entities: 1, relations: 1 });
-        assert_eq!(s.entities, vec![Entity::new("Adverse-Effect", 0, 2), Entity::new("Drug", 3, 4)]);
+        assert_eq!(
+            removed,
+            Removed {
+                sentences: 1,
+                entities: 1,
+                relations: 1
+            }
+        );
+        assert_eq!(
+            s.entities,
+            vec![Entity::new("Adverse-Effect", 0, 2), Entity::new("Drug", 3, 4)]
+        );
         assert_eq!(s.relations, vec![Relation::new("Adverse-Effect", 0, 1)]);
     }
 

@@ -60,7 +60,11 @@ impl Schema {
     }
 
     /// Relation types that may join an entity of type `head` to one of type `tail`.
-    pub fn relations_between<'a>(&'a self, head: &'a str, tail: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn relations_between<'a>(
+        &'a self,
+        head: &'a str,
+        tail: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
         self.relation_types
             .iter()
             .filter(move |r| r.allows(head, tail))
@@ -91,7 +95,10 @@ impl Schema {
     pub fn load(path: &Path) -> Result<Schema> {
         let text = std::fs::read_to_string(path).map_err(|e| CorpusError::io(path, e))?;
         serde_json::from_str(&text).map_err(|e| {
-            CorpusError::malformed(Place::file(path).line(e.line()), format!("not a relarc schema: {e}"))
+            CorpusError::malformed(
+                Place::file(path).line(e.line()),
+                format!("not a relarc schema: {e}"),
+            )
         })
     }
 

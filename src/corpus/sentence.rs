@@ -190,14 +190,15 @@ impl Sentence {
             i += 1;
             keep
         });
-        self.relations.retain_mut(|r| match (new_index.get(r.head), new_index.get(r.tail)) {
-            (Some(Some(h)), Some(Some(t))) => {
-                r.head = *h;
-                r.tail = *t;
-                true
-            }
-            _ => false,
-        });
+        self.relations
+            .retain_mut(|r| match (new_index.get(r.head), new_index.get(r.tail)) {
+                (Some(Some(h)), Some(Some(t))) => {
+                    r.head = *h;
+                    r.tail = *t;
+                    true
+                }
+                _ => false,
+            });
         (before_e - self.entities.len(), before_r - self.relations.len())
     }
 }
@@ -209,8 +210,16 @@ mod tests {
     #[test]
     fn removing_an_entity_drops_its_relations_and_renumbers() {
         let mut s = Sentence::new(vec!["a".into(), "b".into(), "c".into()]);
-        s.entities = vec![Entity::new("X", 0, 1), Entity::new("Y", 1, 2), Entity::new("Z", 2, 3)];
-        s.relations = vec![Relation::new("r", 0, 1), Relation::new("r", 2, 0), Relation::new("r", 2, 1)];
+        s.entities = vec![
+            Entity::new("X", 0, 1),
+            Entity::new("Y", 1, 2),
+            Entity::new("Z", 2, 3),
+        ];
+        s.relations = vec![
+            Relation::new("r", 0, 1),
+            Relation::new("r", 2, 0),
+            Relation::new("r", 2, 1),
+        ];
         let removed = s.remove_entities(&[true, false, false]);
         assert_eq!(removed, (1, 2));
         assert_eq!(s.entities.len(), 2);

@@ -123,7 +123,10 @@ fn counts(m: &BTreeMap<String, usize>) -> String {
     if m.is_empty() {
         return "-".into();
     }
-    m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+    m.iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for Stats {
@@ -131,8 +134,18 @@ impl fmt::Display for Stats {
         writeln!(f, "sentences            {}", self.sentences)?;
         writeln!(f, "tokens               {}", self.tokens)?;
         writeln!(f, "longest sentence     {} tokens", self.max_len)?;
-        writeln!(f, "entities             {} ({})", self.entities, counts(&self.entity_types))?;
-        writeln!(f, "relations            {} ({})", self.relations, counts(&self.relation_types))?;
+        writeln!(
+            f,
+            "entities             {} ({})",
+            self.entities,
+            counts(&self.entity_types)
+        )?;
+        writeln!(
+            f,
+            "relations            {} ({})",
+            self.relations,
+            counts(&self.relation_types)
+        )?;
         writeln!(f, "relation signatures  {}", counts(&self.signatures))?;
         writeln!(
             f,

@@ -15,18 +15,60 @@ pub struct Problem {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ProblemKind {
     NoTokens,
-    EmptyToken { token: usize },
-    WhitespaceInToken { token: usize, text: String },
-    EmptySpan { entity: usize, start: usize, end: usize },
-    SpanOutOfRange { entity: usize, start: usize, end: usize, tokens: usize },
-    EmptyLabel { what: &'static str, index: usize },
-    DuplicateEntity { entity: usize, first: usize },
-    MissingArgument { relation: usize, role: &'static str, entity: usize, entities: usize },
-    SelfRelation { relation: usize, entity: usize },
-    DuplicateRelation { relation: usize, first: usize },
-    UnknownEntityType { entity: usize, label: String },
-    UnknownRelationType { relation: usize, label: String },
-    SignatureNotAllowed { relation: usize, label: String, head: String, tail: String },
+    EmptyToken {
+        token: usize,
+    },
+    WhitespaceInToken {
+        token: usize,
+        text: String,
+    },
+    EmptySpan {
+        entity: usize,
+        start: usize,
+        end: usize,
+    },
+    SpanOutOfRange {
+        entity: usize,
+        start: usize,
+        end: usize,
+        tokens: usize,
+    },
+    EmptyLabel {
+        what: &'static str,
+        index: usize,
+    },
+    DuplicateEntity {
+        entity: usize,
+        first: usize,
+    },
+    MissingArgument {
+        relation: usize,
+        role: &'static str,
+        entity: usize,
+        entities: usize,
+    },
+    SelfRelation {
+        relation: usize,
+        entity: usize,
+    },
+    DuplicateRelation {
+        relation: usize,
+        first: usize,
+    },
+    UnknownEntityType {
+        entity: usize,
+        label: String,
+    },
+    UnknownRelationType {
+        relation: usize,
+        label: String,
+    },
+    SignatureNotAllowed {
+        relation: usize,
+        label: String,
+        head: String,
+        tail: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -83,24 +125,45 @@ pub fn check_sentence(s: &Sentence, schema: Option<&Schema>, mut report: impl Fn
         if t.is_empty() {
             report(EmptyToken { token: i });
         } else if t.chars().any(char::is_whitespace) {
-            report(WhitespaceInToken { token: i, text: t.clone() });
+            report(WhitespaceInToken {
+                token: i,
+                text: t.clone(),
+            });
         }
     }
     let n = s.tokens.len();
     for (i, e) in s.entities.iter().enumerate() {
         if e.end <= e.start {
-            report(EmptySpan { entity: i, start: e.start, end: e.end });
+            report(EmptySpan {
+                entity: i,
+                start: e.start,
+                end: e.end,
+            });
         } else if e.end > n {
-            report(SpanOutOfRange { entity: i, start: e.start, end: e.end, tokens: n });
+            report(SpanOutOfRange {
+                entity: i,
+                start: e.start,
+                end: e.end,
+                tokens: n,
+            });
         }
         if e.label.is_empty() {
-            report(EmptyLabel { what: "entity", index: i });
+            report(EmptyLabel {
+                what: "entity",
+                index: i,
+            });
         } else if let Some(schema) = schema {
             if !schema.has_entity_type(&e.label) {
-                report(UnknownEntityType { entity: i, label: e.label.clone() });
+                report(UnknownEntityType {
+                    entity: i,
+                    label: e.label.clone(),
+                });
             }
         }
-        if let Some(first) = s.entities[..i].iter().position(|o| o.same_span(e) && o.label == e.label) {
+        if let Some(first) = s.entities[..i]
+            .iter()
+            .position(|o| o.same_span(e) && o.label == e.label)
+        {
             report(DuplicateEntity { entity: i, first });
         }
     }
@@ -108,17 +171,31 @@ pub fn check_sentence(s: &Sentence, schema: Option<&Schema>, mut report: impl Fn
     for (i, r) in s.relations.iter().enumerate() {
         for (role, entity) in [("head", r.head), ("tail", r.tail)] {
             if entity >= m {
-                report(MissingArgument { relation: i, role, entity, entities: m });
+                report(MissingArgument {
+                    relation: i,
+                    role,
+                    entity,
+                    entities: m,
+                });
             }
         }
         if r.head == r.tail {
-            report(SelfRelation { relation: i, entity: r.head });
+            report(SelfRelation {
+                relation: i,
+                entity: r.head,
+            });
         }
         if r.label.is_empty() {
-            report(EmptyLabel { what: "relation", index: i });
+            report(EmptyLabel {
+                what: "relation",
+                index: i,
+            });
         } else if let Some(schema) = schema {
             match schema.relation_type(&r.label) {
-                None => report(UnknownRelationType { relation: i, label: r.label.clone() }),
+                None => report(UnknownRelationType {
+                    relation: i,
+                    label: r.label.clone(),
+                }),
                 Some(rt) => {
                     if let (Some(h), Some(t)) = (s.entities.get(r.head), s.entities.get(r.tail)) {
                         if !rt.allows(&h.label, &t.label) {

@@ -14,9 +14,10 @@ pub struct Token {
 
 const ABBREVIATIONS: &[&str] = &[
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "inc", "corp", "co", "ltd", "gen", "sen", "rep", "gov", "lt",
-    "col", "capt", "sgt", "prof", "vs", "etc", "no", "mt", "ft", "ave", "jan", "feb", "mar", "apr", "aug", "sept",
-    "sep", "oct", "nov", "dec", "calif", "fla", "mass", "conn", "ariz", "ill", "va", "wash", "vt", "tenn", "pa",
-    "e.g", "i.e", "al", "approx", "fig", "dept", "univ", "bros", "messrs", "rev", "hon", "pres", "cf",
+    "col", "capt", "sgt", "prof", "vs", "etc", "no", "mt", "ft", "ave", "jan", "feb", "mar", "apr", "aug",
+    "sept", "sep", "oct", "nov", "dec", "calif", "fla", "mass", "conn", "ariz", "ill", "va", "wash", "vt",
+    "tenn", "pa", "e.g", "i.e", "al", "approx", "fig", "dept", "univ", "bros", "messrs", "rev", "hon",
+    "pres", "cf",
 ];
 
 /// Characters that belong to the character before them (combining marks, joiners, variation
@@ -66,6 +67,8 @@ pub fn tokenize_with_boundaries(text: &str, boundaries: &[usize]) -> Vec<Token> 
                 let c = chars[end];
                 if is_word(c) {
                     end += 1;
+                } else if is_apostrophe(c) && clitic_len(&chars, end, &forced) > 0 {
+                    break; // "Boston's" -> "Boston" "'s", as the corpora split it
                 } else if end + 1 < chars.len()
                     && !forced[end + 1]
                     && connects(chars[end - 1], c, chars[end + 1])
@@ -84,6 +87,8 @@ pub fn tokenize_with_boundaries(text: &str, boundaries: &[usize]) -> Vec<Token> 
             {
                 end += 1;
             }
+        } else if is_apostrophe(chars[i]) && clitic_len(&chars, i, &forced) > 0 {
+            end = i + clitic_len(&chars, i, &forced);
         } else {
             // Runs of the same punctuation mark ("...", "--", "??") stay together.
             while end < chars.len() && !forced[end] && chars[end] == chars[start] && !is_joiner(chars[end]) {
@@ -101,6 +106,28 @@ pub fn tokenize_with_boundaries(text: &str, boundaries: &[usize]) -> Vec<Token> 
         i = end;
     }
     out
+}
+
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '\u{2019}'
+}
+
+/// Length of an English clitic (`'s`, `'re`, `'ve`, `'ll`, `'d`, `'m`, `'t`) starting with the
+/// apostrophe at `at` and ending the word, or 0.
+fn clitic_len(chars: &[char], at: usize, forced: &[bool]) -> usize {
+    let mut end = at + 1;
+    while end < chars.len() && chars[end].is_alphabetic() && (end == at + 1 || !forced[end]) {
+        end += 1;
+    }
+    if end < chars.len() && is_word(chars[end]) {
+        return 0;
+    }
+    let word: String = chars[at + 1..end].iter().flat_map(|c| c.to_lowercase()).collect();
+    if ["s", "re", "ve", "ll", "d", "m", "t"].contains(&word.as_str()) {
+        end - at
+    } else {
+        0
+    }
 }
 
 /// Whether `mid` joins the word characters around it into one token.
@@ -153,11 +180,17 @@ mod tests {
     #[test]
     fn words_numbers_and_abbreviations_stay_whole() {
         assert_eq!(
-            words("Mr. O'Neil paid $1,000.50 for 70-mph tests in the U.S. on Jan. 3..."),
-            ["Mr.", "O'Neil", "paid", "$", "1,000.50", "for", "70-mph", "tests", "in", "the", "U.S.", "on", "Jan.", "3", "..."]
+            words("Mr. O'Neil's dog paid $1,000.50 for 70-mph tests in the U.S. on Jan. 3..."),
+            [
+                "Mr.", "O'Neil", "'s", "dog", "paid", "$", "1,000.50", "for", "70-mph", "tests", "in", "the",
+                "U.S.", "on", "Jan.", "3", "..."
+            ]
         );
         // A sentence-final period is split off even after an abbreviation.
-        assert_eq!(words("He lives in St. Albans, Vt."), ["He", "lives", "in", "St.", "Albans", ",", "Vt", "."]);
+        assert_eq!(
+            words("He lives in St. Albans, Vt."),
+            ["He", "lives", "in", "St.", "Albans", ",", "Vt", "."]
+        );
     }
 
     #[test]
@@ -166,7 +199,15 @@ mod tests {
         let got: Vec<_> = toks.iter().map(|t| (t.text.as_str(), t.start, t.end)).collect();
         assert_eq!(
             got,
-            [("Zoë", 0, 3), (",", 3, 4), ("naïve", 5, 10), ("café", 11, 15), ("(", 16, 17), ("北京", 17, 19), (")", 19, 20)]
+            [
+                ("Zoë", 0, 3),
+                (",", 3, 4),
+                ("naïve", 5, 10),
+                ("café", 11, 15),
+                ("(", 16, 17),
+                ("北京", 17, 19),
+                (")", 19, 20)
+            ]
         );
     }
 

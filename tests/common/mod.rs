@@ -23,8 +23,16 @@ pub fn data_dir() -> Option<PathBuf> {
 /// Every corpus file of the shared data, relative to it.
 pub fn corpus_files(data: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for sub in ["conll04", "conll04/spert_split", "ade", "raw/spert_conll04", "raw/spert_ade"] {
-        let Ok(entries) = std::fs::read_dir(data.join(sub)) else { continue };
+    for sub in [
+        "conll04",
+        "conll04/spert_split",
+        "ade",
+        "raw/spert_conll04",
+        "raw/spert_ade",
+    ] {
+        let Ok(entries) = std::fs::read_dir(data.join(sub)) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let name = p.file_name().unwrap().to_string_lossy().to_string();

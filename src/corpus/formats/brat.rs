@@ -93,9 +93,12 @@ fn read_document(ann_path: &Path, out: &mut Vec<Sentence>) -> Result<()> {
         let rest = fields.next();
         match id.chars().next() {
             Some('T') => {
-                let (label, offsets) = body
-                    .split_once(' ')
-                    .ok_or_else(|| bad(line_no, format!("{id}: expected \"TYPE START END\", found {body:?}")))?;
+                let (label, offsets) = body.split_once(' ').ok_or_else(|| {
+                    bad(
+                        line_no,
+                        format!("{id}: expected \"TYPE START END\", found {body:?}"),
+                    )
+                })?;
                 if offsets.contains(';') {
                     return Err(bad(
                         line_no,
@@ -105,24 +108,47 @@ fn read_document(ann_path: &Path, out: &mut Vec<Sentence>) -> Result<()> {
                 let nums: Vec<Option<usize>> = offsets.split(' ').map(|x| x.parse().ok()).collect();
                 let (from, to) = match nums.as_slice() {
                     [Some(a), Some(b)] => (*a, *b),
-                    _ => return Err(bad(line_no, format!("{id}: offsets {offsets:?} are not two numbers"))),
+                    _ => {
+                        return Err(bad(
+                            line_no,
+                            format!("{id}: offsets {offsets:?} are not two numbers"),
+                        ))
+                    }
                 };
                 if from >= to || to > chars.len() {
                     return Err(bad(
                         line_no,
-                        format!("{id}: offsets {from}..{to} are empty or outside the text ({} characters)", chars.len()),
+                        format!(
+                            "{id}: offsets {from}..{to} are empty or outside the text ({} characters)",
+                            chars.len()
+                        ),
                     ));
                 }
                 if let Some(quoted) = rest {
                     let actual: String = chars[from..to].iter().collect();
-                    if actual != quoted {
+                    // brat shows line breaks inside a span as spaces in this column.
+                    let flat: String = actual
+                        .chars()
+                        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+                        .collect();
+                    if flat != quoted {
                         return Err(bad(
                             line_no,
-                            format!("{id}: text {quoted:?} does not match {actual:?} at {from}..{to} of {}", txt_path.display()),
+                            format!(
+                                "{id}: text {quoted:?} does not match {actual:?} at {from}..{to} of {}",
+                                txt_path.display()
+                            ),
                         ));
                     }
                 }
-                bounds.push(TextBound { id, label: label.to_string(), from, to, note: None, line: line_no });
+                bounds.push(TextBound {
+                    id,
+                    label: label.to_string(),
+                    from,
+                    to,
+                    note: None,
+                    line: line_no,
+                });
             }
             Some('R') => {
                 let parts: Vec<&str> = body.split(' ').collect();
@@ -130,11 +156,26 @@ fn read_document(ann_path: &Path, out: &mut Vec<Sentence>) -> Result<()> {
                 match parts.as_slice() {
                     [label, a1, a2] => {
                         let (Some(arg1), Some(arg2)) = (arg(a1, "Arg1:"), arg(a2, "Arg2:")) else {
-                            return Err(bad(line_no, format!("{id}: expected \"TYPE Arg1:T1 Arg2:T2\", found {body:?}")));
+                            return Err(bad(
+                                line_no,
+                                format!("{id}: expected \"TYPE Arg1:T1 Arg2:T2\", found {body:?}"),
+                            ));
                         };
-                        rels.push(Rel { id, label: label.to_string(), arg1, arg2, note: None, line: line_no });
+                        rels.push(Rel {
+                            id,
+                            label: label.to_string(),
+                            arg1,
+                            arg2,
+                            note: None,
+                            line: line_no,
+                        });
                     }
-                    _ => return Err(bad(line_no, format!("{id}: expected \"TYPE Arg1:T1 Arg2:T2\", found {body:?}"))),
+                    _ => {
+                        return Err(bad(
+                            line_no,
+                            format!("{id}: expected \"TYPE Arg1:T1 Arg2:T2\", found {body:?}"),
+                        ))
+                    }
                 }
             }
             Some('#') => {
@@ -185,20 +226,32 @@ fn read_document(ann_path: &Path, out: &mut Vec<Sentence>) -> Result<()> {
         if b.to > lines[li].1 {
             return Err(bad(
                 b.line,
-                format!("{}: crosses a line break; relarc reads one sentence per line", b.id),
+                format!(
+                    "{}: crosses a line break; relarc reads one sentence per line",
+                    b.id
+                ),
             ));
         }
         where_is.insert(&b.id, (li, per_line[li].len()));
         per_line[li].push(b);
     }
 
-    let doc_name = ann_path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let doc_name = ann_path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let first_new = out.len();
     for (li, &(ls, le, line_no)) in lines.iter().enumerate() {
         let line_text: String = chars[ls..le].iter().collect();
-        let boundaries: Vec<usize> = per_line[li].iter().flat_map(|b| [b.from - ls, b.to - ls]).collect();
+        let boundaries: Vec<usize> = per_line[li]
+            .iter()
+            .flat_map(|b| [b.from - ls, b.to - ls])
+            .collect();
         let (given, mut side) = match &sidecar {
-            Some(rows) => (Some(line_text.split_whitespace().map(String::from).collect::<Vec<_>>()), rows[li].clone()),
+            Some(rows) => (
+                Some(line_text.split_whitespace().map(String::from).collect::<Vec<_>>()),
+                rows[li].clone(),
+            ),
             None => (None, SidecarRow::default()),
         };
         let tokens = tokens_for(&line_text, given.as_deref(), &boundaries);
@@ -240,10 +293,15 @@ fn read_document(ann_path: &Path, out: &mut Vec<Sentence>) -> Result<()> {
     };
     for r in &rels {
         let locate = |arg: &str| {
-            where_is
-                .get(arg)
-                .copied()
-                .ok_or_else(|| bad(r.line, format!("{}: argument {arg} is not an entity (T line) of this document", r.id)))
+            where_is.get(arg).copied().ok_or_else(|| {
+                bad(
+                    r.line,
+                    format!(
+                        "{}: argument {arg} is not an entity (T line) of this document",
+                        r.id
+                    ),
+                )
+            })
         };
         let (s1, head) = locate(&r.arg1)?;
         let (s2, tail) = locate(&r.arg2)?;
@@ -312,7 +370,11 @@ fn read_sidecar(ann_path: &Path, sentences: usize) -> Result<Option<Vec<SidecarR
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         };
-        rows.push(SidecarRow { fields, entities, relations });
+        rows.push(SidecarRow {
+            fields,
+            entities,
+            relations,
+        });
     }
     if rows.len() != sentences {
         return Err(CorpusError::malformed(
@@ -331,7 +393,10 @@ fn read_sidecar(ann_path: &Path, sentences: usize) -> Result<Option<Vec<SidecarR
 fn output_paths(path: &Path) -> (PathBuf, PathBuf) {
     let is_file = path.extension().is_some_and(|e| e == "ann" || e == "txt");
     if is_file {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         (dir.to_path_buf(), path.with_extension("ann"))
     } else {
         (path.to_path_buf(), path.join("corpus.ann"))
@@ -369,7 +434,10 @@ pub fn write(path: &Path, corpus: &Corpus) -> Result<Vec<String>> {
         let mut rel_rows = Vec::new();
         for rel in &s.relations {
             r += 1;
-            ann.push_str(&format!("R{r}\t{} Arg1:T{} Arg2:T{}\n", rel.label, tids[rel.head], tids[rel.tail]));
+            ann.push_str(&format!(
+                "R{r}\t{} Arg1:T{} Arg2:T{}\n",
+                rel.label, tids[rel.head], tids[rel.tail]
+            ));
             let mut extra = rel.extra.clone();
             if let Some(Value::String(n)) = extra.remove("note") {
                 note += 1;
@@ -426,7 +494,12 @@ pub fn annotation_conf(schema: &Schema) -> String {
                 v.join("|")
             }
         };
-        out.push_str(&format!("{}\tArg1:{}, Arg2:{}\n", r.name, side(|s| &s.0), side(|s| &s.1)));
+        out.push_str(&format!(
+            "{}\tArg1:{}, Arg2:{}\n",
+            r.name,
+            side(|s| &s.0),
+            side(|s| &s.1)
+        ));
     }
     out.push_str("\n[events]\n\n[attributes]\n");
     out

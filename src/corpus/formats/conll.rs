@@ -38,13 +38,23 @@ pub fn read(path: &Path) -> Result<Vec<Sentence>> {
             continue;
         }
         let id = open.meta.get("id").and_then(|v| v.as_str()).map(String::from);
-        let place = || Place::file(path).line(n + 1).sentence(sentences.len(), id.clone());
+        let place = || {
+            Place::file(path)
+                .line(n + 1)
+                .sentence(sentences.len(), id.clone())
+        };
         if cols.len() < 2 {
-            return Err(CorpusError::malformed(place(), format!("expected a token and a tag, found {line:?}")));
+            return Err(CorpusError::malformed(
+                place(),
+                format!("expected a token and a tag, found {line:?}"),
+            ));
         }
         let tag_text = cols[cols.len() - 1];
         let tag = Tag::parse(tag_text).ok_or_else(|| {
-            CorpusError::malformed(place(), format!("{tag_text:?} is not a BIO tag (O, B-TYPE or I-TYPE)"))
+            CorpusError::malformed(
+                place(),
+                format!("{tag_text:?} is not a BIO tag (O, B-TYPE or I-TYPE)"),
+            )
         })?;
         open.first_line.get_or_insert(n + 1);
         open.tokens.push(cols[0].to_string());
@@ -112,7 +122,9 @@ pub fn write(path: &Path, sentences: &[Sentence]) -> Result<Vec<String>> {
     atomic_write(path, |w| w.write_all(out.as_bytes())).map_err(|e| CorpusError::io(path, e))?;
     let mut notes = Vec::new();
     if lost_relations > 0 {
-        notes.push(format!("{lost_relations} relations were left out: CoNLL columns hold entities only"));
+        notes.push(format!(
+            "{lost_relations} relations were left out: CoNLL columns hold entities only"
+        ));
     }
     if lost_overlaps > 0 {
         notes.push(format!(
@@ -120,7 +132,9 @@ pub fn write(path: &Path, sentences: &[Sentence]) -> Result<Vec<String>> {
         ));
     }
     if lost_fields > 0 {
-        notes.push(format!("{lost_fields} sentence fields other than `id` were left out"));
+        notes.push(format!(
+            "{lost_fields} sentence fields other than `id` were left out"
+        ));
     }
     Ok(notes)
 }

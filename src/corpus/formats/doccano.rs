@@ -45,7 +45,9 @@ fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
     let Value::Object(mut obj) = value else {
         return Err(CorpusError::malformed(place, "a record must be a JSON object"));
     };
-    place.sentence_id = obj.get("id").map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()));
+    place.sentence_id = obj
+        .get("id")
+        .map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()));
     let bad = |msg: String| CorpusError::malformed(place.clone(), msg);
     let text = match obj.get_mut("text").map(Value::take) {
         Some(Value::String(s)) => s,
@@ -73,7 +75,13 @@ fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
                 for k in ["label", "start_offset", "end_offset"] {
                     e.remove(k);
                 }
-                char_entities.push(CharEntity { id, label, from, to, rest: e });
+                char_entities.push(CharEntity {
+                    id,
+                    label,
+                    from,
+                    to,
+                    rest: e,
+                });
             }
         }
         Some(_) => return Err(bad("`entities` must be an array".into())),
@@ -84,7 +92,8 @@ fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
         };
         for (i, v) in items.into_iter().enumerate() {
             let triple = v.as_array().filter(|a| a.len() == 3);
-            let parsed = triple.and_then(|a| Some((a[0].as_u64()?, a[1].as_u64()?, a[2].as_str()?.to_string())));
+            let parsed =
+                triple.and_then(|a| Some((a[0].as_u64()?, a[1].as_u64()?, a[2].as_str()?.to_string())));
             let Some((from, to, label)) = parsed else {
                 return Err(bad(format!("label {i} must be [start, end, \"TYPE\"]")));
             };
@@ -138,9 +147,13 @@ fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
                 };
                 let label = get_label(&r, "type").map_err(|m| bad(format!("relation {i}: {m}")))?;
                 let arg = |key: &str| -> Result<usize> {
-                    let v = r.get(key).ok_or_else(|| bad(format!("relation {i}: missing `{key}`")))?;
+                    let v = r
+                        .get(key)
+                        .ok_or_else(|| bad(format!("relation {i}: missing `{key}`")))?;
                     id_to_index.get(&v.to_string()).copied().ok_or_else(|| {
-                        bad(format!("relation {i} ({label}): `{key}` {v} is not the id of an entity of this record"))
+                        bad(format!(
+                            "relation {i} ({label}): `{key}` {v} is not the id of an entity of this record"
+                        ))
                     })
                 };
                 let head = arg("from_id")?;
@@ -148,7 +161,8 @@ fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
                 for k in ["id", "type", "from_id", "to_id"] {
                     r.remove(k);
                 }
-                let (provenance, score) = take_common(&mut r).map_err(|m| bad(format!("relation {i}: {m}")))?;
+                let (provenance, score) =
+                    take_common(&mut r).map_err(|m| bad(format!("relation {i}: {m}")))?;
                 relations.push(Relation {
                     label,
                     head,
@@ -174,46 +188,53 @@ fn record_value(s: &Sentence) -> Value {
     let (text, offsets) = join_tokens(&s.tokens);
     let span = |start: usize, end: usize| -> (usize, usize) {
         let from = offsets.get(start).map_or(0, |o| o.0);
-        let to = end.checked_sub(1).and_then(|e| offsets.get(e)).map_or(from, |o| o.1);
+        let to = end
+            .checked_sub(1)
+            .and_then(|e| offsets.get(e))
+            .map_or(from, |o| o.1);
         (from, to)
     };
     let mut text = Some(text);
-    Value::Object(ordered_object(s, &["text", "tokens", "entities", "relations"], |k| match k {
-        "text" => text.take().map(Value::from),
-        "tokens" => Some(Value::from(s.tokens.clone())),
-        "entities" => Some(Value::Array(
-            s.entities
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let (from, to) = span(e.start, e.end);
-                    let mut o = Map::new();
-                    o.insert("id".into(), Value::from(i));
-                    o.insert("label".into(), Value::from(e.label.as_str()));
-                    o.insert("start_offset".into(), Value::from(from));
-                    o.insert("end_offset".into(), Value::from(to));
-                    put_common(&mut o, e.provenance, e.score, &e.extra);
-                    Value::Object(o)
-                })
-                .collect(),
-        )),
-        "relations" => Some(Value::Array(
-            s.relations
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let mut o = Map::new();
-                    o.insert("id".into(), Value::from(i));
-                    o.insert("from_id".into(), Value::from(r.head));
-                    o.insert("to_id".into(), Value::from(r.tail));
-                    o.insert("type".into(), Value::from(r.label.as_str()));
-                    put_common(&mut o, r.provenance, r.score, &r.extra);
-                    Value::Object(o)
-                })
-                .collect(),
-        )),
-        _ => None,
-    }))
+    Value::Object(ordered_object(
+        s,
+        &["text", "tokens", "entities", "relations"],
+        |k| match k {
+            "text" => text.take().map(Value::from),
+            "tokens" => Some(Value::from(s.tokens.clone())),
+            "entities" => Some(Value::Array(
+                s.entities
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        let (from, to) = span(e.start, e.end);
+                        let mut o = Map::new();
+                        o.insert("id".into(), Value::from(i));
+                        o.insert("label".into(), Value::from(e.label.as_str()));
+                        o.insert("start_offset".into(), Value::from(from));
+                        o.insert("end_offset".into(), Value::from(to));
+                        put_common(&mut o, e.provenance, e.score, &e.extra);
+                        Value::Object(o)
+                    })
+                    .collect(),
+            )),
+            "relations" => Some(Value::Array(
+                s.relations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let mut o = Map::new();
+                        o.insert("id".into(), Value::from(i));
+                        o.insert("from_id".into(), Value::from(r.head));
+                        o.insert("to_id".into(), Value::from(r.tail));
+                        o.insert("type".into(), Value::from(r.label.as_str()));
+                        put_common(&mut o, r.provenance, r.score, &r.extra);
+                        Value::Object(o)
+                    })
+                    .collect(),
+            )),
+            _ => None,
+        },
+    ))
 }
 
 pub fn write(path: &Path, sentences: &[Sentence]) -> Result<()> {

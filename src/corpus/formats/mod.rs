@@ -27,7 +27,13 @@ pub enum Format {
     Conll,
 }
 
-pub const ALL: [Format; 5] = [Format::Json, Format::Jsonl, Format::Brat, Format::Doccano, Format::Conll];
+pub const ALL: [Format; 5] = [
+    Format::Json,
+    Format::Jsonl,
+    Format::Brat,
+    Format::Doccano,
+    Format::Conll,
+];
 
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -113,13 +119,20 @@ fn unknown_format(path: &Path) -> CorpusError {
 }
 
 fn sniff_jsonl(path: &Path) -> Result<Format> {
-    let text = std::fs::read_to_string(path).map_err(|e| CorpusError::io(path, e))?;
+    let text = read_text(path)?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let is_doccano = serde_json::from_str::<serde_json::Value>(first)
         .ok()
-        .and_then(|v| v.as_object().map(|o| o.contains_key("text") && !o.contains_key("tokens")))
+        .and_then(|v| {
+            v.as_object()
+                .map(|o| o.contains_key("text") && !o.contains_key("tokens"))
+        })
         .unwrap_or(false);
-    Ok(if is_doccano { Format::Doccano } else { Format::Jsonl })
+    Ok(if is_doccano {
+        Format::Doccano
+    } else {
+        Format::Jsonl
+    })
 }
 
 pub fn read(path: &Path, format: Format) -> Result<Vec<Sentence>> {

@@ -59,7 +59,10 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Sentence>> {
 /// Reads one sentence object; `place` names it in errors.
 pub fn sentence_from_value(value: Value, place: &Place, line: usize) -> Result<Sentence> {
     let Value::Object(mut obj) = value else {
-        return Err(CorpusError::malformed(place.clone(), "a sentence must be a JSON object"));
+        return Err(CorpusError::malformed(
+            place.clone(),
+            "a sentence must be a JSON object",
+        ));
     };
     let id = id_of(&obj);
     let place = Place {
@@ -144,7 +147,10 @@ pub(crate) fn take_common(
     };
     let score = match obj.remove("score") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_f64().ok_or_else(|| format!("`score` must be a number, not {v}"))?),
+        Some(v) => Some(
+            v.as_f64()
+                .ok_or_else(|| format!("`score` must be a number, not {v}"))?,
+        ),
     };
     Ok((provenance, score))
 }
@@ -191,7 +197,12 @@ fn relation_from_value(v: Value) -> std::result::Result<Relation, String> {
     })
 }
 
-pub(crate) fn put_common(obj: &mut Map<String, Value>, provenance: Provenance, score: Option<f64>, extra: &Map<String, Value>) {
+pub(crate) fn put_common(
+    obj: &mut Map<String, Value>,
+    provenance: Provenance,
+    score: Option<f64>,
+    extra: &Map<String, Value>,
+) {
     if provenance != Provenance::Gold {
         obj.insert("provenance".into(), Value::from(provenance.as_str()));
     }
@@ -231,7 +242,15 @@ pub(crate) fn ordered_object(
 ) -> Map<String, Value> {
     let mut obj = Map::new();
     for (k, v) in &s.extra {
-        if owns.contains(&k.as_str()) {
+        if let Some(pos) = owns.iter().position(|o| o == k) {
+            // Keys this format adds that the source lacked go just before their successors.
+            for missing in &owns[..pos] {
+                if !obj.contains_key(*missing) && !s.extra.contains_key(*missing) {
+                    if let Some(value) = fill(missing) {
+                        obj.insert(missing.to_string(), value);
+                    }
+                }
+            }
             if let Some(value) = fill(k) {
                 obj.insert(k.clone(), value);
             }
@@ -251,14 +270,20 @@ pub(crate) fn ordered_object(
 
 pub fn sentence_value(s: &Sentence) -> Value {
     let had = |k: &str| s.extra.contains_key(k);
-    Value::Object(ordered_object(s, &["tokens", "entities", "relations"], |k| match k {
-        "tokens" => Some(Value::from(s.tokens.clone())),
-        "entities" if had(k) || !s.entities.is_empty() => Some(Value::Array(s.entities.iter().map(entity_value).collect())),
-        "relations" if had(k) || !s.relations.is_empty() => {
-            Some(Value::Array(s.relations.iter().map(relation_value).collect()))
-        }
-        _ => None,
-    }))
+    Value::Object(ordered_object(
+        s,
+        &["tokens", "entities", "relations"],
+        |k| match k {
+            "tokens" => Some(Value::from(s.tokens.clone())),
+            "entities" if had(k) || !s.entities.is_empty() => {
+                Some(Value::Array(s.entities.iter().map(entity_value).collect()))
+            }
+            "relations" if had(k) || !s.relations.is_empty() => {
+                Some(Value::Array(s.relations.iter().map(relation_value).collect()))
+            }
+            _ => None,
+        },
+    ))
 }
 
 /// A JSON array with one compact sentence object per line, the layout of the shared data.

@@ -1,0 +1,99 @@
+//! The corpus commands as a user runs them.
+
+mod common;
+
+use relarc::corpus::Corpus;
+
+#[test]
+fn validate_reports_ok_for_clean_files() {
+    let Some(data) = common::data_dir() else { return };
+    let out = common::run(&["validate", data.join("ade/split_0_test.json").to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(
+        common::stdout(&out).contains("ok (427 sentences, 1070 entities, 666 relations)"),
+        "{}",
+        common::stdout(&out)
+    );
+}
+
+#[test]
+fn split_writes_reproducible_dev_parts_and_folds() {
+    let Some(data) = common::data_dir() else { return };
+    let src = data.join("ade/split_0_train.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    for name in ["a", "b"] {
+        let out = common::run(&[
+            "split",
+            src.to_str().unwrap(),
+            "--out",
+            &dir(name),
+            "--dev-fraction",
+            "0.1",
+            "--seed",
+            "3",
+        ]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+    }
+    let dev_a = std::fs::read(tmp.path().join("a/dev.json")).unwrap();
+    assert_eq!(
+        dev_a,
+        std::fs::read(tmp.path().join("b/dev.json")).unwrap(),
+        "same seed, same split"
+    );
+    let dev = Corpus::load(&tmp.path().join("a/dev.json")).unwrap();
+    let train = Corpus::load(&tmp.path().join("a/train.json")).unwrap();
+    assert_eq!(dev.sentences.len(), 385); // 10% of 3,845
+    assert_eq!(dev.sentences.len() + train.sentences.len(), 3845);
+
+    let out = common::run(&[
+        "split",
+        src.to_str().unwrap(),
+        "--out",
+        &dir("folds"),
+        "--folds",
+        "5",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let folds = relarc::corpus::split::load_fold_files(&tmp.path().join("folds")).unwrap();
+    assert_eq!(folds.len(), 5);
+    let tests: usize = folds.iter().map(|(_, t)| t.sentences.len()).sum();
+    assert_eq!(tests, 3845);
+}
+
+#[test]
+fn shared_ade_folds_load_in_order() {
+    let Some(data) = common::data_dir() else { return };
+    let folds = relarc::corpus::split::load_fold_files(&data.join("ade")).unwrap();
+    assert_eq!(folds.len(), 10);
+    assert_eq!(folds[9].1.sentences.len(), 429);
+}
+
+#[test]
+fn convert_can_remove_overlaps() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = tmp.path().join("flat.json");
+    let out = common::run(&[
+        "convert",
+        data.join("ade/ade_full.json").to_str().unwrap(),
+        out_path.to_str().unwrap(),
+        "--remove-overlaps",
+    ]);
+    assert!(out.status.success());
+    assert!(
+        common::stderr(&out).contains("removed 120 overlapping entities"),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = common::run(&["stats", "--json", out_path.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+    assert_eq!(v["overlap_pairs"], 0);
+}
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let out = common::run(&["convert"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(common::stderr(&out).contains("Usage"));
+}
