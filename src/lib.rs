@@ -4,5 +4,7 @@
 //! and the command line in `main.rs` is a thin layer over them too.
 
 pub mod corpus;
+pub mod embed;
 pub mod fsio;
+pub mod model;
 pub mod text;

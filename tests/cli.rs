@@ -97,3 +97,32 @@ fn usage_errors_exit_with_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(common::stderr(&out).contains("Usage"));
 }
+
+#[test]
+fn info_prints_the_architecture_and_parameter_count() {
+    let out = common::run(&[
+        "info",
+        "--preset",
+        "conll04",
+        "--contextual-dim",
+        "1024",
+        "--word-dim",
+        "300",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(text.contains("shared 1, NER-specific 1, RE-specific 2"), "{text}");
+    let total: i64 = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("total"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((5_500_000..6_800_000).contains(&total), "{total}");
+    let out = common::run(&["info", "--preset", "nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stderr(&out).contains("unknown preset"));
+}

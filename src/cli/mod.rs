@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch.
 
 mod corpus_cmds;
+mod model_cmds;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,8 @@ pub enum Command {
     Schema(corpus_cmds::SchemaArgs),
     /// Write a seeded dev split or k cross-validation folds of a corpus.
     Split(corpus_cmds::SplitArgs),
+    /// Print a model's architecture and trainable parameter count per part.
+    Info(model_cmds::InfoArgs),
     /// Show the compute environment: libtorch, threads, CUDA.
     Doctor,
 }
@@ -42,6 +45,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Validate(a)) => corpus_cmds::validate(a),
         Some(Command::Schema(a)) => corpus_cmds::schema(a),
         Some(Command::Split(a)) => corpus_cmds::split(a),
+        Some(Command::Info(a)) => model_cmds::info(a),
         Some(Command::Doctor) => doctor(),
         None => {
             doctor()?;

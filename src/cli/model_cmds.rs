@@ -1,0 +1,154 @@
+//! Model commands: info.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use relarc::corpus::{Corpus, RelationType, Schema};
+use relarc::embed::vocab::Index;
+use relarc::embed::Vocabulary;
+use relarc::model::config::{ContextualInput, WordInput};
+use relarc::model::{Model, ModelConfig};
+use tch::Device;
+
+use super::CliResult;
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// ade or conll04 (paper Table 1).
+    #[arg(long, default_value = "conll04")]
+    pub preset: String,
+    /// Size of each layer of frozen contextual vectors (e.g. 1024 for ELMo).
+    #[arg(long)]
+    pub contextual_dim: Option<i64>,
+    /// Number of contextual layers mixed (ELMo: 3).
+    #[arg(long, default_value_t = 3)]
+    pub contextual_layers: i64,
+    /// Size of frozen pre-trained word vectors (e.g. 300 for GloVe 840B); without it the
+    /// preset learns 100-d word vectors.
+    #[arg(long)]
+    pub word_dim: Option<i64>,
+    /// Build the vocabularies from this training corpus instead of the preset's label sets.
+    #[arg(long)]
+    pub train: Option<PathBuf>,
+}
+
+/// Label sets of the datasets the presets are for, used when no corpus is given.
+fn preset_schema(preset: &str) -> Schema {
+    let rel = |name: &str, h: &str, t: &str| RelationType {
+        name: name.into(),
+        signatures: vec![(h.into(), t.into())],
+    };
+    match preset {
+        "ade" => Schema {
+            entity_types: vec!["Adverse-Effect".into(), "Drug".into()],
+            relation_types: vec![rel("Adverse-Effect", "Adverse-Effect", "Drug")],
+        },
+        _ => Schema {
+            entity_types: ["Loc", "Org", "Other", "Peop"].map(String::from).to_vec(),
+            relation_types: vec![
+                rel("Kill", "Peop", "Peop"),
+                rel("Live_In", "Peop", "Loc"),
+                rel("Located_In", "Loc", "Loc"),
+                rel("OrgBased_In", "Org", "Loc"),
+                rel("Work_For", "Peop", "Org"),
+            ],
+        },
+    }
+}
+
+pub fn info(a: InfoArgs) -> CliResult {
+    let mut cfg = ModelConfig::preset(&a.preset).ok_or_else(|| {
+        format!(
+            "unknown preset {:?}; use one of {:?}",
+            a.preset,
+            ModelConfig::PRESETS
+        )
+    })?;
+    if let Some(dim) = a.contextual_dim {
+        cfg.inputs.contextual = Some(ContextualInput {
+            layers: a.contextual_layers,
+            dim,
+            encoder: "given on the command line".into(),
+        });
+    }
+    if let Some(dim) = a.word_dim {
+        cfg.inputs.word = Some(WordInput {
+            dim,
+            trainable: false,
+            min_count: 1,
+            source: None,
+        });
+    }
+    let vocab = match &a.train {
+        Some(path) => {
+            let corpus = Corpus::load(path)?;
+            Vocabulary::build(
+                &corpus.sentences,
+                &corpus.schema,
+                cfg.inputs.word.as_ref().map_or(1, |w| w.min_count),
+            )
+        }
+        None => {
+            let mut v = Vocabulary::build(std::iter::empty(), &preset_schema(&a.preset), 1);
+            // About the number of distinct characters in CoNLL04 or ADE.
+            v.chars = Index::new((33u8..123).map(|c| (c as char).to_string()));
+            v
+        }
+    };
+    let model = Model::new(cfg.clone(), vocab.clone(), Device::Cpu);
+    println!(
+        "preset {}: {:?} BiRNNs of {} per direction; shared {}, NER-specific {}, RE-specific {}",
+        a.preset, cfg.rnn, cfg.rnn_size, cfg.shared_layers, cfg.ner_layers, cfg.re_layers
+    );
+    let mut inputs = Vec::new();
+    if let Some(c) = &cfg.inputs.contextual {
+        inputs.push(format!(
+            "contextual {}×{} (learned layer mix, frozen)",
+            c.layers, c.dim
+        ));
+    }
+    if let Some(w) = &cfg.inputs.word {
+        inputs.push(format!(
+            "word {}-d ({})",
+            w.dim,
+            if w.trainable {
+                "learned"
+            } else {
+                "frozen pre-trained"
+            }
+        ));
+    }
+    if cfg.inputs.char {
+        inputs.push(format!("char BiRNN {}+{}", cfg.char_rnn_size, cfg.char_rnn_size));
+    }
+    if cfg.inputs.casing {
+        inputs.push("casing one-hot 8".into());
+    }
+    println!("inputs: {}", inputs.join(", "));
+    println!(
+        "NER: FFNN(e1) {:?} {} → FFNN(e2) {} BIO tags → CRF; RE: label embedding {}, DistMult × {} relation types, FFNN(r1) {:?} {}, cosine, FFNN(r2); θr {}, λr {}",
+        cfg.ner_ffnn.activation,
+        cfg.ner_ffnn.size,
+        vocab.num_tags(),
+        cfg.label_embedding,
+        vocab.relation_types.len(),
+        cfg.re_ffnn.activation,
+        cfg.re_ffnn.size,
+        cfg.re_threshold,
+        cfg.re_weight
+    );
+    println!(
+        "training: {:?}, learning rate {}, batch {}, dropout {} before BiRNNs and {} before RE scoring",
+        cfg.optimizer, cfg.learning_rate, cfg.batch_size, cfg.rnn_dropout, cfg.re_dropout
+    );
+    println!("\ntrainable parameters by part:");
+    for (part, n) in model.trainable_parameters() {
+        println!("  {part:<28} {n:>10}");
+    }
+    println!("  {:<28} {:>10}", "total", model.num_trainable_parameters());
+    if a.train.is_none() && cfg.inputs.word.as_ref().is_some_and(|w| w.trainable) {
+        println!("(learned word vectors grow with the training vocabulary; give --train FILE to count them)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

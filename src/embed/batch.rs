@@ -1,0 +1,247 @@
+//! Sentences to tensors. A batch is sorted by length (longest first) once, and every
+//! token-level input is laid out in packed-sequence order: time step by time step, the
+//! sentences still running at that step. BiRNN layers then run on packed data, so padding can
+//! never leak into a sentence's outputs, in either direction.
+
+use tch::{Device, Tensor};
+
+use super::casing::casing;
+use super::vocab::{Vocabulary, PAD};
+use crate::corpus::bio::{encode, OverlapError};
+use crate::corpus::Sentence;
+
+/// Longer tokens keep their first and last `MAX_CHARS / 2` characters.
+pub const MAX_CHARS: usize = 64;
+
+/// One sentence to put in a batch, with its gold annotations when training.
+#[derive(Clone, Copy)]
+pub struct BatchInput<'a> {
+    pub tokens: &'a [String],
+    pub gold: Option<&'a Sentence>,
+}
+
+impl<'a> From<&'a Sentence> for BatchInput<'a> {
+    fn from(s: &'a Sentence) -> Self {
+        BatchInput {
+            tokens: &s.tokens,
+            gold: Some(s),
+        }
+    }
+}
+
+/// A gold entity as the RE head sees it: where its last token sits in packed order, and the
+/// BIO tag id at that token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntityEnd {
+    pub packed: i64,
+    pub tag: i64,
+}
+
+pub struct Batch {
+    pub size: usize,
+    /// `order[k]`: index in the input of the k-th sentence of the batch.
+    pub order: Vec<usize>,
+    /// Sentence lengths in batch order (non-increasing).
+    pub lengths: Vec<i64>,
+    /// Sentences still running at each time step (CPU, for the packed RNN calls).
+    pub batch_sizes: Tensor,
+    /// Packed index of time step `t` of sentence 0.
+    pub offsets: Vec<i64>,
+    pub max_len: i64,
+    /// Packed: word ids, casing classes.
+    pub words: Tensor,
+    pub casings: Tensor,
+    /// Character ids `[N, C]` of the packed tokens, sorted by character count (longest first).
+    pub chars: Tensor,
+    pub char_lengths: Tensor,
+    /// Row of the character-sorted order holding each packed token.
+    pub char_unsort: Tensor,
+    /// `[B, T]`, true at real tokens.
+    pub mask: Tensor,
+    /// Gold BIO tag ids `[B, T]` (0 at padding), when every sentence has gold annotations.
+    pub gold_tags: Option<Tensor>,
+    /// Per sentence in batch order: its gold entities (RE view) and relations
+    /// (head, tail, relation id).
+    pub gold_entities: Vec<Vec<EntityEnd>>,
+    pub gold_relations: Vec<Vec<(usize, usize, i64)>>,
+    /// Frozen contextual layers for the packed tokens, `[N, L, D]`, when the model uses them.
+    pub contextual: Option<Tensor>,
+    pub device: Device,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("sentence {index} has no tokens")]
+    Empty { index: usize },
+    #[error("sentence {index}: {source}")]
+    Overlap {
+        index: usize,
+        #[source]
+        source: OverlapError,
+    },
+    #[error("sentence {index}: entity type {label:?} is not one the model knows")]
+    UnknownEntityType { index: usize, label: String },
+    #[error("sentence {index}: relation type {label:?} is not one the model knows")]
+    UnknownRelationType { index: usize, label: String },
+}
+
+fn char_ids(vocab: &Vocabulary, token: &str) -> Vec<i64> {
+    let chars: Vec<char> = token.chars().collect();
+    let keep: Vec<char> = if chars.len() > MAX_CHARS {
+        chars[..MAX_CHARS / 2]
+            .iter()
+            .chain(&chars[chars.len() - MAX_CHARS / 2..])
+            .copied()
+            .collect()
+    } else {
+        chars
+    };
+    let mut buf = [0u8; 4];
+    keep.iter()
+        .map(|c| vocab.chars.id(c.encode_utf8(&mut buf)))
+        .collect()
+}
+
+impl Batch {
+    pub fn new(vocab: &Vocabulary, inputs: &[BatchInput], device: Device) -> Result<Batch, BatchError> {
+        let b = inputs.len();
+        if let Some(index) = inputs.iter().position(|s| s.tokens.is_empty()) {
+            return Err(BatchError::Empty { index });
+        }
+        let mut order: Vec<usize> = (0..b).collect();
+        // Stable: equal lengths keep their input order, so a batch is deterministic.
+        order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].tokens.len()));
+        let lengths: Vec<i64> = order.iter().map(|&i| inputs[i].tokens.len() as i64).collect();
+        let max_len = lengths.first().copied().unwrap_or(0);
+        let mut batch_sizes = Vec::with_capacity(max_len as usize);
+        let mut offsets = Vec::with_capacity(max_len as usize);
+        let mut total = 0i64;
+        for t in 0..max_len {
+            let running = lengths.iter().take_while(|&&l| l > t).count() as i64;
+            offsets.push(total);
+            batch_sizes.push(running);
+            total += running;
+        }
+
+        let mut words = Vec::with_capacity(total as usize);
+        let mut casings = Vec::with_capacity(total as usize);
+        let mut token_chars: Vec<Vec<i64>> = Vec::with_capacity(total as usize);
+        for (t, &running) in batch_sizes.iter().enumerate() {
+            for &i in order.iter().take(running as usize) {
+                let tok = &inputs[i].tokens[t];
+                words.push(vocab.word_id(tok));
+                casings.push(casing(tok) as i64);
+                token_chars.push(char_ids(vocab, tok));
+            }
+        }
+        let mut char_order: Vec<usize> = (0..token_chars.len()).collect();
+        char_order.sort_by_key(|&k| std::cmp::Reverse(token_chars[k].len()));
+        let max_chars = char_order.first().map_or(1, |&k| token_chars[k].len().max(1));
+        let mut chars = vec![PAD; token_chars.len() * max_chars];
+        let mut char_lengths = Vec::with_capacity(token_chars.len());
+        let mut char_unsort = vec![0i64; token_chars.len()];
+        for (row, &k) in char_order.iter().enumerate() {
+            let ids = &token_chars[k];
+            chars[row * max_chars..row * max_chars + ids.len()].copy_from_slice(ids);
+            char_lengths.push(ids.len().max(1) as i64);
+            char_unsort[k] = row as i64;
+        }
+
+        let mut mask = vec![false; b * max_len as usize];
+        for (k, &l) in lengths.iter().enumerate() {
+            for t in 0..l as usize {
+                mask[k * max_len as usize + t] = true;
+            }
+        }
+
+        let all_gold = b > 0 && inputs.iter().all(|s| s.gold.is_some());
+        let mut gold_tags = None;
+        let mut gold_entities = Vec::new();
+        let mut gold_relations = Vec::new();
+        if all_gold {
+            let mut tags = vec![0i64; b * max_len as usize];
+            for (k, &i) in order.iter().enumerate() {
+                let s = inputs[i].gold.expect("all gold");
+                let bio = encode(s.tokens.len(), &s.entities)
+                    .map_err(|source| BatchError::Overlap { index: i, source })?;
+                for (t, tag) in bio.iter().enumerate() {
+                    tags[k * max_len as usize + t] =
+                        vocab.tag_id(tag).ok_or_else(|| BatchError::UnknownEntityType {
+                            index: i,
+                            label: tag.label().unwrap_or_default().to_string(),
+                        })?;
+                }
+                let ends = s
+                    .entities
+                    .iter()
+                    .map(|e| {
+                        let t = e.end - 1;
+                        EntityEnd {
+                            packed: offsets[t] + k as i64,
+                            tag: tags[k * max_len as usize + t],
+                        }
+                    })
+                    .collect();
+                gold_entities.push(ends);
+                let rels = s
+                    .relations
+                    .iter()
+                    .map(|r| {
+                        vocab
+                            .relation_id(&r.label)
+                            .map(|id| (r.head, r.tail, id as i64))
+                            .ok_or_else(|| BatchError::UnknownRelationType {
+                                index: i,
+                                label: r.label.clone(),
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                gold_relations.push(rels);
+            }
+            gold_tags = Some(Tensor::from_slice(&tags).view([b as i64, max_len]).to(device));
+        }
+
+        Ok(Batch {
+            size: b,
+            order,
+            lengths,
+            batch_sizes: Tensor::from_slice(&batch_sizes),
+            offsets,
+            max_len,
+            words: Tensor::from_slice(&words).to(device),
+            casings: Tensor::from_slice(&casings).to(device),
+            chars: Tensor::from_slice(&chars)
+                .view([token_chars.len() as i64, max_chars as i64])
+                .to(device),
+            char_lengths: Tensor::from_slice(&char_lengths),
+            char_unsort: Tensor::from_slice(&char_unsort).to(device),
+            mask: Tensor::from_slice(&mask).view([b as i64, max_len]).to(device),
+            gold_tags,
+            gold_entities,
+            gold_relations,
+            contextual: None,
+            device,
+        })
+    }
+
+    /// Number of real tokens.
+    pub fn num_tokens(&self) -> i64 {
+        self.lengths.iter().sum()
+    }
+
+    /// Packed index of token `t` of the k-th sentence of the batch.
+    pub fn packed_index(&self, k: usize, t: usize) -> i64 {
+        self.offsets[t] + k as i64
+    }
+
+    /// Turns `[B, T, ...]` padded per-sentence rows into packed order `[N, ...]`.
+    pub fn pack(&self, padded: &Tensor) -> Tensor {
+        let (data, _) = padded.internal_pack_padded_sequence(&Tensor::from_slice(&self.lengths), true);
+        data
+    }
+
+    /// Turns packed `[N, D]` into padded `[B, T, D]` (zeros at padding).
+    pub fn unpack(&self, packed: &Tensor) -> Tensor {
+        Tensor::internal_pad_packed_sequence(packed, &self.batch_sizes, true, 0.0, self.max_len).0
+    }
+}

@@ -1,0 +1,126 @@
+//! Task heads: NER scoring (FFNN(e1) → FFNN(e2)) and relation scoring (paper §3.3).
+
+use tch::{nn, nn::Module, Tensor};
+
+use super::config::{Ffnn, ModelConfig};
+
+#[derive(Debug)]
+pub struct NerHead {
+    ffnn1: nn::Linear,
+    ffnn2: nn::Linear,
+    ffnn: Ffnn,
+}
+
+impl NerHead {
+    pub fn new(p: nn::Path, input: i64, cfg: &ModelConfig, num_tags: i64) -> NerHead {
+        NerHead {
+            ffnn1: nn::linear(&p / "ffnn1", input, cfg.ner_ffnn.size, Default::default()),
+            ffnn2: nn::linear(&p / "ffnn2", cfg.ner_ffnn.size, num_tags, Default::default()),
+            ffnn: cfg.ner_ffnn,
+        }
+    }
+
+    /// Emission scores `s^e_i` for hidden states `h^e_i`.
+    pub fn forward(&self, h: &Tensor) -> Tensor {
+        self.ffnn2
+            .forward(&self.ffnn.activation.apply(&self.ffnn1.forward(h)))
+    }
+}
+
+#[derive(Debug)]
+pub struct ReHead {
+    pub label_embedding: nn::Embedding,
+    /// Row k is the diagonal of `M^{r_k}`.
+    pub distmult: Tensor,
+    ffnn1: nn::Linear,
+    ffnn2: nn::Linear,
+    ffnn: Ffnn,
+    dropout: f64,
+}
+
+impl ReHead {
+    pub fn new(p: nn::Path, input: i64, cfg: &ModelConfig, num_tags: i64, num_relations: i64) -> ReHead {
+        let g = input + cfg.label_embedding;
+        let bound = (6.0 / (g + 1) as f64).sqrt();
+        ReHead {
+            label_embedding: nn::embedding(
+                &p / "label_embedding",
+                num_tags,
+                cfg.label_embedding,
+                Default::default(),
+            ),
+            distmult: p.var(
+                "distmult",
+                &[num_relations, g],
+                nn::Init::Uniform {
+                    lo: -bound,
+                    up: bound,
+                },
+            ),
+            ffnn1: nn::linear(&p / "ffnn1", g, cfg.re_ffnn.size, Default::default()),
+            ffnn2: nn::linear(
+                &p / "ffnn2",
+                2 * cfg.re_ffnn.size + 1 + num_relations,
+                num_relations,
+                Default::default(),
+            ),
+            ffnn: cfg.re_ffnn,
+            dropout: cfg.re_dropout,
+        }
+    }
+
+    /// `g_i = h^r_i ◦ labelemb(tag_i)` for entity ends `[E]`.
+    pub fn entity_vectors(&self, h_ends: &Tensor, tags: &Tensor, train: bool) -> Tensor {
+        Tensor::cat(&[h_ends.shallow_clone(), self.label_embedding.forward(tags)], 1)
+            .dropout(self.dropout, train)
+    }
+
+    /// DistMult score of every relation type for pairs: `[Q, R]`.
+    pub fn distmult_scores(&self, g_head: &Tensor, g_tail: &Tensor) -> Tensor {
+        (g_head * g_tail).matmul(&self.distmult.tr())
+    }
+
+    /// Relation logits `s^r_ij` `[Q, R]` for ordered pairs given as indices into `g`.
+    pub fn forward(&self, g: &Tensor, heads: &Tensor, tails: &Tensor) -> Tensor {
+        let gh = g.index_select(0, heads);
+        let gt = g.index_select(0, tails);
+        let f = self.ffnn.activation.apply(&self.ffnn1.forward(g));
+        let fh = f.index_select(0, heads);
+        let ft = f.index_select(0, tails);
+        let cos = Tensor::cosine_similarity(&fh, &ft, 1, 1e-8).unsqueeze(1);
+        let dm = self.distmult_scores(&gh, &gt);
+        self.ffnn2.forward(&Tensor::cat(&[fh, ft, cos, dm], 1))
+    }
+}
+
+/// Every ordered pair (i, j), i ≠ j, of `n` entities, as (head, tail) index lists offset by
+/// `base`.
+pub fn ordered_pairs(n: usize, base: usize, heads: &mut Vec<i64>, tails: &mut Vec<i64>) {
+    for i in 0..n {
+        for j in 0..n {
+            if i != j {
+                heads.push((base + i) as i64);
+                tails.push((base + j) as i64);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_ordered_and_never_reflexive() {
+        let (mut h, mut t) = (Vec::new(), Vec::new());
+        ordered_pairs(3, 10, &mut h, &mut t);
+        let pairs: Vec<(i64, i64)> = h.into_iter().zip(t).collect();
+        assert_eq!(
+            pairs,
+            [(10, 11), (10, 12), (11, 10), (11, 12), (12, 10), (12, 11)]
+        );
+        let (mut h, mut t) = (Vec::new(), Vec::new());
+        ordered_pairs(1, 0, &mut h, &mut t);
+        assert!(h.is_empty() && t.is_empty());
+    }
+}

@@ -1,0 +1,15 @@
+//! The joint NER + RE model of the paper (§3), its configuration, checkpoints and prediction.
+
+pub mod birnn;
+pub mod checkpoint;
+pub mod config;
+pub mod crf;
+pub mod heads;
+pub mod inputs;
+pub mod joint;
+pub mod predict;
+
+pub use checkpoint::ModelError;
+pub use config::ModelConfig;
+pub use joint::JointModel;
+pub use predict::{Model, PredictedEntity, PredictedRelation, Prediction};

@@ -1,0 +1,232 @@
+//! A model with its vocabulary and weights, and the prediction API: tokens in, entity spans
+//! with scores and relations with probabilities out.
+
+use std::collections::BTreeMap;
+
+use tch::{nn, Device, Kind, Tensor};
+
+use super::config::ModelConfig;
+use super::joint::JointModel;
+use crate::corpus::bio::{decode, Tag};
+use crate::corpus::{Entity, Provenance, Relation, Sentence};
+use crate::embed::batch::{BatchError, EntityEnd};
+use crate::embed::{Batch, BatchInput, Vocabulary};
+
+pub struct Model {
+    pub config: ModelConfig,
+    pub vocab: Vocabulary,
+    pub vs: nn::VarStore,
+    pub net: JointModel,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictedEntity {
+    pub label: String,
+    pub start: usize,
+    pub end: usize,
+    /// The smallest marginal probability of the predicted tag over the span's tokens.
+    pub score: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PredictedRelation {
+    pub label: String,
+    /// Indices into `Prediction::entities`.
+    pub head: usize,
+    pub tail: usize,
+    pub probability: f32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    pub tags: Vec<Tag>,
+    pub entities: Vec<PredictedEntity>,
+    /// Relations whose probability exceeds θr.
+    pub relations: Vec<PredictedRelation>,
+    /// Per token, the probability of its predicted tag.
+    pub tag_probabilities: Vec<f32>,
+}
+
+impl Prediction {
+    /// The prediction as annotations marked `predicted`, for a sentence with these tokens.
+    pub fn to_annotations(&self) -> (Vec<Entity>, Vec<Relation>) {
+        let entities = self
+            .entities
+            .iter()
+            .map(|e| Entity {
+                provenance: Provenance::Predicted,
+                score: Some(e.score as f64),
+                ..Entity::new(e.label.clone(), e.start, e.end)
+            })
+            .collect();
+        let relations = self
+            .relations
+            .iter()
+            .map(|r| Relation {
+                provenance: Provenance::Predicted,
+                score: Some(r.probability as f64),
+                ..Relation::new(r.label.clone(), r.head, r.tail)
+            })
+            .collect();
+        (entities, relations)
+    }
+
+    /// A copy of `sentence` whose annotations are this prediction.
+    pub fn to_sentence(&self, sentence: &Sentence) -> Sentence {
+        let (entities, relations) = self.to_annotations();
+        Sentence {
+            entities,
+            relations,
+            ..sentence.clone()
+        }
+    }
+}
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(
+        t.to_kind(Kind::Float)
+            .to_device(Device::Cpu)
+            .contiguous()
+            .view([-1]),
+    )
+    .expect("float tensor")
+}
+
+impl Model {
+    /// A freshly initialised model for this configuration and vocabulary.
+    pub fn new(config: ModelConfig, vocab: Vocabulary, device: Device) -> Model {
+        let vs = nn::VarStore::new(device);
+        let net = JointModel::new(&vs.root(), &config, &vocab);
+        Model {
+            config,
+            vocab,
+            vs,
+            net,
+        }
+    }
+
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    pub fn batch(&self, inputs: &[BatchInput]) -> Result<Batch, BatchError> {
+        Batch::new(&self.vocab, inputs, self.device())
+    }
+
+    /// Predicts for tokenized sentences, in batches of the configured size (at least 32).
+    pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, BatchError> {
+        let mut out = Vec::with_capacity(sentences.len());
+        for chunk in sentences.chunks(self.config.batch_size.max(32)) {
+            let inputs: Vec<BatchInput> = chunk
+                .iter()
+                .map(|t| BatchInput {
+                    tokens: t,
+                    gold: None,
+                })
+                .collect();
+            out.extend(self.predict_batch(&self.batch(&inputs)?));
+        }
+        Ok(out)
+    }
+
+    /// Predictions for a prepared batch, in the batch's input order.
+    pub fn predict_batch(&self, batch: &Batch) -> Vec<Prediction> {
+        tch::no_grad(|| {
+            let enc = self.net.encode(batch, false);
+            let em = self.net.emissions(&enc, batch);
+            let marginals = to_vec(&self.net.crf.marginals(&em, &batch.mask));
+            let em = to_vec(&em);
+            let crf = self.net.crf.weights();
+            let (t_max, k) = (batch.max_len as usize, crf.k);
+            let mut preds = Vec::with_capacity(batch.size);
+            let mut ends = Vec::with_capacity(batch.size);
+            for (b, &len) in batch.lengths.iter().enumerate() {
+                let len = len as usize;
+                let row = b * t_max * k;
+                let path = crf.viterbi(&em[row..row + len * k], len);
+                let probs: Vec<f32> = path
+                    .iter()
+                    .enumerate()
+                    .map(|(t, &tag)| marginals[row + t * k + tag as usize])
+                    .collect();
+                let tags: Vec<Tag> = path.iter().map(|&id| self.vocab.tag(id)).collect();
+                let entities: Vec<PredictedEntity> = decode(&tags)
+                    .into_iter()
+                    .map(|s| PredictedEntity {
+                        score: probs[s.start..s.end].iter().copied().fold(1.0, f32::min),
+                        label: s.label,
+                        start: s.start,
+                        end: s.end,
+                    })
+                    .collect();
+                ends.push(
+                    entities
+                        .iter()
+                        .map(|e| EntityEnd {
+                            packed: batch.packed_index(b, e.end - 1),
+                            tag: path[e.end - 1],
+                        })
+                        .collect::<Vec<_>>(),
+                );
+                preds.push(Prediction {
+                    tags,
+                    entities,
+                    relations: Vec::new(),
+                    tag_probabilities: probs,
+                });
+            }
+            if let Some(logits) = self.net.relation_logits(&enc, &ends, false) {
+                let probs = to_vec(&logits.sigmoid());
+                let r = self.vocab.relation_types.len();
+                let mut q = 0;
+                for pred in preds.iter_mut() {
+                    let n = pred.entities.len();
+                    for i in 0..n {
+                        for j in 0..n {
+                            if i == j {
+                                continue;
+                            }
+                            for (kind, label) in self.vocab.relation_types.iter().enumerate() {
+                                let p = probs[q * r + kind];
+                                if p as f64 > self.config.re_threshold {
+                                    pred.relations.push(PredictedRelation {
+                                        label: label.clone(),
+                                        head: i,
+                                        tail: j,
+                                        probability: p,
+                                    });
+                                }
+                            }
+                            q += 1;
+                        }
+                    }
+                }
+            }
+            let mut ordered: Vec<Option<Prediction>> = vec![None; batch.size];
+            for (pred, &input) in preds.into_iter().zip(&batch.order) {
+                ordered[input] = Some(pred);
+            }
+            ordered
+                .into_iter()
+                .map(|p| p.expect("every input predicted"))
+                .collect()
+        })
+    }
+
+    /// Trainable parameters, by part of the model (the first two levels of variable names).
+    pub fn trainable_parameters(&self) -> BTreeMap<String, i64> {
+        let mut parts = BTreeMap::new();
+        for (name, t) in self.vs.variables() {
+            if !t.requires_grad() {
+                continue;
+            }
+            let part: Vec<&str> = name.split('.').take(2).collect();
+            *parts.entry(part.join(".")).or_insert(0) += t.numel() as i64;
+        }
+        parts
+    }
+
+    pub fn num_trainable_parameters(&self) -> i64 {
+        self.trainable_parameters().values().sum()
+    }
+}
