@@ -5,6 +5,8 @@
 
 pub mod corpus;
 pub mod embed;
+pub mod eval;
 pub mod fsio;
 pub mod model;
 pub mod text;
+pub mod train;

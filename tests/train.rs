@@ -1,0 +1,211 @@
+//! The trainer: repeatable on CPU, early stopping keeps the best weights, cancelling and
+//! failures leave the best checkpoint alone and say why, training continues from a checkpoint.
+
+mod common;
+
+use std::time::Duration;
+
+use relarc::corpus::{Corpus, Entity, Sentence};
+use relarc::model::{Model, ModelConfig};
+use relarc::train::run::evaluate_model;
+use relarc::train::{train, Event, TrainJob, TrainOptions, Trainer};
+
+/// libtorch's random generator is global to the process: tests that train take turns, so
+/// a seed gives the same run whatever else the test binary is doing.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn small_config() -> ModelConfig {
+    ModelConfig {
+        rnn_size: 32,
+        batch_size: 8,
+        learning_rate: 5e-3,
+        ..ModelConfig::ade()
+    }
+}
+
+fn data() -> Option<(Vec<Sentence>, Vec<Sentence>)> {
+    let d = common::data_dir()?;
+    let train = Corpus::load(&d.join("conll04/train.json"))
+        .unwrap()
+        .sentences
+        .into_iter()
+        .filter(|s| s.tokens.len() < 30)
+        .take(96)
+        .collect();
+    let dev = Corpus::load(&d.join("conll04/dev.json"))
+        .unwrap()
+        .sentences
+        .into_iter()
+        .filter(|s| s.tokens.len() < 30)
+        .take(24)
+        .collect();
+    Some((train, dev))
+}
+
+fn job(train: &[Sentence], dev: &[Sentence], epochs: usize) -> TrainJob {
+    TrainJob {
+        config: small_config(),
+        options: TrainOptions {
+            epochs,
+            patience: 2,
+            seed: 5,
+            ..Default::default()
+        },
+        train: train.to_vec(),
+        dev: dev.to_vec(),
+        out: None,
+        init: None,
+    }
+}
+
+#[test]
+fn a_cpu_run_is_repeatable_with_the_same_seed() {
+    let _turn = turn();
+    let Some((tr, dev)) = data() else { return };
+    let run = |seed| {
+        let mut j = job(&tr, &dev, 2);
+        j.options.seed = seed;
+        train(j, &mut || false, &mut |_| {})
+            .unwrap()
+            .history
+            .iter()
+            .map(|h| (h.loss, h.dev_score))
+            .collect::<Vec<_>>()
+    };
+    let a = run(5);
+    assert_eq!(a, run(5));
+    assert_ne!(a, run(6));
+}
+
+#[test]
+fn the_best_dev_checkpoint_is_saved_and_returned() {
+    let _turn = turn();
+    let Some((tr, dev)) = data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut j = job(&tr, &dev, 20);
+    j.options.patience = 3;
+    j.out = Some(tmp.path().join("model"));
+    let mut bests = Vec::new();
+    let outcome = train(j, &mut || false, &mut |e| {
+        if let Event::NewBest { epoch, score, .. } = e {
+            bests.push((epoch, score));
+        }
+    })
+    .unwrap();
+    let (best_epoch, best_score) = *bests.last().unwrap();
+    assert_eq!(outcome.best_epoch, best_epoch);
+    assert_eq!(outcome.best_score, Some(best_score));
+    let scores: Vec<f64> = outcome.history.iter().filter_map(|h| h.dev_score).collect();
+    assert_eq!(scores.iter().copied().fold(f64::MIN, f64::max), best_score);
+    // The returned model and the saved one are the best epoch's.
+    assert_eq!(evaluate_model(&outcome.model, &dev).unwrap().score(), best_score);
+    let saved = Model::load(&tmp.path().join("model"), tch::Device::Cpu).unwrap();
+    assert_eq!(evaluate_model(&saved, &dev).unwrap().score(), best_score);
+    if outcome.stopped_early {
+        assert_eq!(outcome.history.len(), best_epoch + 3, "patience 3");
+    }
+    assert!(outcome.history[0].loss > outcome.history.last().unwrap().loss);
+    assert!(best_score > 0.0, "{:?}", outcome.history);
+}
+
+#[test]
+fn cancelling_keeps_the_best_checkpoint_and_the_thread_answers() {
+    let _turn = turn();
+    let Some((tr, dev)) = data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("model");
+    let trainer = Trainer::spawn(None);
+    let mut j = job(&tr, &dev, 1000);
+    j.options.patience = 1000;
+    j.out = Some(out.clone());
+    trainer.start(j);
+    let mut best = None;
+    let mut cancelled_at_step = false;
+    loop {
+        match trainer
+            .events
+            .recv_timeout(Duration::from_secs(120))
+            .expect("events keep coming")
+        {
+            Event::NewBest { score, .. } => best = Some(score),
+            Event::Step {
+                epoch: 2, step: 2, ..
+            } if !cancelled_at_step => {
+                trainer.cancel();
+                cancelled_at_step = true;
+            }
+            Event::Cancelled => break,
+            Event::Finished(_) => panic!("should have been cancelled"),
+            Event::Failed(why) => panic!("failed: {why}"),
+            _ => {}
+        }
+    }
+    let best = best.expect("epoch 1 was evaluated");
+    let saved = Model::load(&out, tch::Device::Cpu).unwrap();
+    assert_eq!(evaluate_model(&saved, &dev).unwrap().score(), best);
+    // The same thread takes the next job.
+    trainer.start(job(&tr, &[], 1));
+    loop {
+        match trainer.events.recv_timeout(Duration::from_secs(120)).unwrap() {
+            Event::Finished(o) => {
+                assert_eq!(o.history.len(), 1);
+                assert!(o.best_score.is_none());
+                break;
+            }
+            Event::Failed(why) => panic!("{why}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_diverging_loss_stops_with_a_clear_message() {
+    let _turn = turn();
+    let Some((tr, dev)) = data() else { return };
+    let trainer = Trainer::spawn(None);
+    let mut j = job(&tr, &dev, 3);
+    j.config.re_weight = f64::NAN;
+    trainer.start(j);
+    loop {
+        match trainer.events.recv_timeout(Duration::from_secs(60)).unwrap() {
+            Event::Failed(why) => {
+                assert!(
+                    why.contains("training diverged: the loss became NaN at epoch 1, step 1"),
+                    "{why}"
+                );
+                break;
+            }
+            Event::Finished(_) => panic!("a NaN loss must stop training"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn training_continues_from_a_checkpoint_and_checks_its_labels() {
+    let _turn = turn();
+    let Some((tr, dev)) = data() else { return };
+    let first = train(job(&tr, &dev, 2), &mut || false, &mut |_| {}).unwrap();
+    let before = evaluate_model(&first.model, &dev).unwrap().score();
+    let mut j = job(&tr, &dev, 3);
+    j.init = Some(first.model);
+    let second = train(j, &mut || false, &mut |_| {}).unwrap();
+    // Continuing starts from the trained weights: its best is at least the starting score.
+    assert!(
+        second.best_score.unwrap() >= before * 0.95,
+        "{:?} vs {before}",
+        second.best_score
+    );
+    let mut odd = tr.clone();
+    odd[0].entities.push(Entity::new("Drug", 0, 1));
+    odd[0].entities.retain(|e| e.label == "Drug");
+    odd[0].relations.clear();
+    let mut j = job(&odd, &dev, 1);
+    j.init = Some(second.model);
+    let err = train(j, &mut || false, &mut |_| {}).err().unwrap().to_string();
+    assert!(err.contains("entity type \"Drug\""), "{err}");
+}
