@@ -2,6 +2,7 @@
 
 mod corpus_cmds;
 mod model_cmds;
+mod train_cmds;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,16 @@ pub enum Command {
     Schema(corpus_cmds::SchemaArgs),
     /// Write a seeded dev split or k cross-validation folds of a corpus.
     Split(corpus_cmds::SplitArgs),
+    /// Train a model with early stopping on dev; writes the best model and report.json.
+    Train(train_cmds::TrainArgs),
+    /// Annotate a corpus or a text with a trained model.
+    Predict(train_cmds::PredictArgs),
+    /// Score predictions against gold: strict NER, strict RE, RE boundaries.
+    Eval(train_cmds::EvalArgs),
+    /// The ADE protocol: k-fold cross-validation with a seeded dev part of each training fold.
+    Cv(train_cmds::CvArgs),
+    /// The CoNLL04 protocol: epochs chosen on dev, then N seeds on train+dev, scored on test.
+    Trials(train_cmds::TrialsArgs),
     /// Print a model's architecture and trainable parameter count per part.
     Info(model_cmds::InfoArgs),
     /// Show the compute environment: libtorch, threads, CUDA.
@@ -46,6 +57,11 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Schema(a)) => corpus_cmds::schema(a),
         Some(Command::Split(a)) => corpus_cmds::split(a),
         Some(Command::Info(a)) => model_cmds::info(a),
+        Some(Command::Train(a)) => train_cmds::train(a),
+        Some(Command::Predict(a)) => train_cmds::predict(a),
+        Some(Command::Eval(a)) => train_cmds::eval(a),
+        Some(Command::Cv(a)) => train_cmds::cv(a),
+        Some(Command::Trials(a)) => train_cmds::trials(a),
         Some(Command::Doctor) => doctor(),
         None => {
             doctor()?;

@@ -2,6 +2,7 @@
 //! model on its own thread and talks through channels (the CLI and the app both use it).
 
 pub mod optim;
+pub mod report;
 pub mod run;
 pub mod trainer;
 

@@ -1,0 +1,232 @@
+//! The research commands end to end on small slices of the shared data.
+
+mod common;
+
+use std::path::Path;
+
+use relarc::corpus::Corpus;
+use serde_json::Value;
+
+fn slice(src: &Path, n: usize, out: &Path) {
+    let mut c = Corpus::load(src).unwrap();
+    c.sentences.retain(|s| s.tokens.len() <= 30);
+    c.sentences.truncate(n);
+    c.save(out).unwrap();
+}
+
+fn ok(args: &[&str]) -> (String, String) {
+    let out = common::run(args);
+    let (o, e) = (common::stdout(&out), common::stderr(&out));
+    assert!(out.status.success(), "relarc {args:?} failed:\n{e}");
+    (o, e)
+}
+
+#[test]
+fn train_predict_and_eval_from_the_command_line() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    slice(
+        &data.join("conll04/train.json"),
+        40,
+        &tmp.path().join("train.json"),
+    );
+    slice(&data.join("conll04/dev.json"), 20, &tmp.path().join("dev.json"));
+    let (_, err) = ok(&[
+        "train",
+        "--preset",
+        "conll04",
+        "--train",
+        &p("train.json"),
+        "--dev",
+        &p("dev.json"),
+        "--out",
+        &p("model"),
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+        "--seed",
+        "1",
+    ]);
+    assert!(
+        err.contains("training on Cpu: 40 training sentences, 20 dev"),
+        "{err}"
+    );
+    assert!(err.contains("epoch 2 loss"), "{err}");
+    assert!(err.contains("best epoch"), "{err}");
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("model/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["history"].as_array().unwrap().len(), 2);
+    assert_eq!(report["data"][0]["sentences"], 40);
+    assert_eq!(report["data"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(report["device"], "Cpu");
+    assert!(report["dev"]["ner"]["micro"]["f1"].is_number());
+    assert!(report["seconds"].as_f64().unwrap() > 0.0);
+
+    // Predict a corpus in another format, then score it.
+    ok(&[
+        "predict",
+        "--model",
+        &p("model"),
+        "--input",
+        &p("dev.json"),
+        "--output",
+        &p("pred.jsonl"),
+    ]);
+    let pred = Corpus::load(&tmp.path().join("pred.jsonl")).unwrap();
+    assert_eq!(pred.sentences.len(), 20);
+    let (json, _) = ok(&[
+        "eval",
+        "--gold",
+        &p("dev.json"),
+        "--pred",
+        &p("pred.jsonl"),
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    for task in ["ner", "re", "re_boundaries"] {
+        let f1 = v[task]["micro"]["f1"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&f1));
+    }
+    // The scores of eval agree with the dev figures in the report (same model, same data).
+    assert_eq!(v["ner"]["micro"]["f1"], report["dev"]["ner"]["micro"]["f1"]);
+    let (table, _) = ok(&["eval", "--gold", &p("dev.json"), "--pred", &p("pred.jsonl")]);
+    assert!(
+        table.contains("NER (strict)") && table.contains("micro") && table.contains("Peop"),
+        "{table}"
+    );
+
+    // Raw text.
+    let (out, _) = ok(&[
+        "predict",
+        "--model",
+        &p("model"),
+        "--text",
+        "In 1809, author Edgar Allan Poe was born in Boston.",
+    ]);
+    assert!(
+        out.contains("tokens: In 1809 , author Edgar Allan Poe was born in Boston ."),
+        "{out}"
+    );
+
+    // Continue training from the checkpoint.
+    ok(&[
+        "train",
+        "--preset",
+        "conll04",
+        "--train",
+        &p("train.json"),
+        "--dev",
+        &p("dev.json"),
+        "--out",
+        &p("model2"),
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--init",
+        &p("model"),
+    ]);
+    assert!(tmp.path().join("model2/model.safetensors").exists());
+}
+
+#[test]
+fn cv_and_trials_protocols_run_and_report() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    std::fs::create_dir(tmp.path().join("folds")).unwrap();
+    for k in 0..2 {
+        slice(
+            &data.join(format!("ade/split_{k}_train.json")),
+            30,
+            &tmp.path().join(format!("folds/split_{k}_train.json")),
+        );
+        slice(
+            &data.join(format!("ade/split_{k}_test.json")),
+            10,
+            &tmp.path().join(format!("folds/split_{k}_test.json")),
+        );
+    }
+    let (_, err) = ok(&[
+        "cv",
+        "--preset",
+        "ade",
+        "--folds",
+        &p("folds"),
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        &p("cv"),
+    ]);
+    assert!(err.contains("2-fold cross-validation over 2 runs"), "{err}");
+    let cv: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cv/cv_report.json")).unwrap())
+            .unwrap();
+    assert_eq!(cv["folds"].as_array().unwrap().len(), 2);
+    let runs = cv["summary"]["re"]["macro"]["f1"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(tmp.path().join("cv/fold_1/report.json").exists());
+    // Each fold held out 10% of its 30 training sentences for early stopping.
+    let fold: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cv/fold_0/report.json")).unwrap())
+            .unwrap();
+    assert!(fold["test"]["ner"]["micro"]["f1"].is_number());
+
+    slice(&data.join("conll04/train.json"), 20, &tmp.path().join("t.json"));
+    slice(&data.join("conll04/dev.json"), 10, &tmp.path().join("d.json"));
+    let (_, err) = ok(&[
+        "trials",
+        "--preset",
+        "conll04",
+        "--train",
+        &p("t.json"),
+        "--dev",
+        &p("d.json"),
+        "--test",
+        &p("d.json"),
+        "--n",
+        "2",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        &p("trials"),
+    ]);
+    assert!(err.contains("chose 1 epochs on dev"), "{err}");
+    assert!(err.contains("NER micro precision"), "{err}");
+    let tr: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("trials/trials_report.json")).unwrap())
+            .unwrap();
+    assert_eq!(tr["trials"].as_array().unwrap().len(), 2);
+    assert!(tr["summary"]["ner"]["micro"]["f1"]["std"].is_number());
+}
+
+#[test]
+fn bad_training_arguments_are_explained() {
+    let out = common::run(&[
+        "train", "--preset", "bert", "--train", "a.json", "--dev", "b.json", "--out", "x",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stderr(&out).contains("unknown preset \"bert\""));
+    let out = common::run(&["predict", "--model", "/nonexistent", "--text", "hi"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("/nonexistent/config.json"),
+        "{}",
+        common::stderr(&out)
+    );
+    if !tch::Cuda::is_available() {
+        let out = common::run(&[
+            "train", "--preset", "ade", "--train", "a.json", "--dev", "b.json", "--out", "x", "--device",
+            "cuda",
+        ]);
+        assert!(common::stderr(&out).contains("CUDA is not available"));
+    }
+}
