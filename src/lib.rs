@@ -3,6 +3,7 @@
 //! The library knows nothing of the GUI: everything the app does goes through these modules,
 //! and the command line in `main.rs` is a thin layer over them too.
 
+pub mod app;
 pub mod corpus;
 pub mod embed;
 pub mod eval;

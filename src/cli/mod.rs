@@ -14,11 +14,14 @@ pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
 #[command(
     name = "relarc",
     version,
-    about = "Joint named-entity recognition and relation extraction"
+    about = "Joint named-entity recognition and relation extraction",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Without a subcommand: a corpus to open in the desktop app (the demo corpus otherwise).
+    pub path: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,10 +67,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Trials(a)) => train_cmds::trials(a),
         Some(Command::Doctor) => doctor(),
         None => {
-            doctor()?;
-            println!(
-                "\nThe desktop app is not part of this build yet; see `relarc --help` for the commands."
-            );
+            relarc::app::run(cli.path.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,0 +1,610 @@
+//! The desktop app (eframe): a thin layer over the library. It reads `AppState`, draws it,
+//! and turns every gesture and shortcut into a `Command`.
+
+pub mod command;
+pub mod layout;
+pub mod state;
+pub mod view;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use egui::{Key, Modifiers, RichText, ScrollArea, Ui};
+
+use command::{actions, Command, NUMBER_KEYS};
+use state::{AppState, EditState, Effect, Selection};
+use view::{type_colour, SentenceView};
+
+use crate::corpus::Format;
+
+/// File dialogs, behind a trait so tests never open one.
+pub trait FileDialogs {
+    fn open(&mut self) -> Option<PathBuf>;
+    fn save(&mut self, suggested_name: &str) -> Option<PathBuf>;
+}
+
+/// The system's dialogs (xdg portal on Linux).
+pub struct NativeDialogs;
+
+const EXTENSIONS: [&str; 7] = ["json", "jsonl", "ann", "txt", "conll", "bio", "tsv"];
+
+impl FileDialogs for NativeDialogs {
+    fn open(&mut self) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("corpora", &EXTENSIONS)
+            .pick_file()
+    }
+
+    fn save(&mut self, suggested_name: &str) -> Option<PathBuf> {
+        rfd::FileDialog::new()
+            .add_filter("corpora", &EXTENSIONS)
+            .set_file_name(suggested_name)
+            .save_file()
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Prefs {
+    recent: Vec<PathBuf>,
+}
+
+const PREFS_KEY: &str = "relarc-prefs";
+
+pub struct RelarcApp {
+    pub state: AppState,
+    view: SentenceView,
+    dialogs: Box<dyn FileDialogs>,
+    palette_open: bool,
+    palette_query: String,
+    stats_open: bool,
+    focus_search: bool,
+    confirm_quit: bool,
+    may_close: bool,
+    title: String,
+}
+
+impl RelarcApp {
+    pub fn new(state: AppState, dialogs: Box<dyn FileDialogs>) -> RelarcApp {
+        RelarcApp {
+            state,
+            view: SentenceView::default(),
+            dialogs,
+            palette_open: false,
+            palette_query: String::new(),
+            stats_open: false,
+            focus_search: false,
+            confirm_quit: false,
+            may_close: false,
+            title: String::new(),
+        }
+    }
+
+    /// Runs a command and whatever UI it asks for.
+    pub fn run(&mut self, ctx: &egui::Context, cmd: Command) {
+        match self.state.apply(cmd) {
+            Effect::None => {}
+            Effect::ShowOpenDialog => {
+                if let Some(p) = self.dialogs.open() {
+                    self.state.apply(Command::OpenPath(p));
+                }
+            }
+            Effect::ShowSaveDialog => {
+                let suggested = self
+                    .state
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.file_name())
+                    .map_or("corpus.json".into(), |n| n.to_string_lossy().to_string());
+                if let Some(p) = self.dialogs.save(&suggested) {
+                    match Format::detect_output(&p) {
+                        Ok(f) => {
+                            self.state.apply(Command::SaveTo(p, f));
+                        }
+                        Err(e) => self.state.status = Some((e.to_string(), true)),
+                    }
+                }
+            }
+            Effect::FocusSearch => self.focus_search = true,
+            Effect::TogglePalette => self.palette_open = !self.palette_open,
+            Effect::ToggleStats => self.stats_open = !self.stats_open,
+            Effect::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+        }
+    }
+
+    fn shortcuts(&mut self, ctx: &egui::Context) {
+        let typing = ctx.egui_wants_keyboard_input();
+        let mut fired = Vec::new();
+        // Shortcuts with more modifiers first: egui lets Ctrl+Z match Ctrl+Shift+Z.
+        let mut list = actions();
+        list.sort_by_key(|a| {
+            std::cmp::Reverse(a.shortcut.map_or(0, |s| {
+                s.modifiers.shift as u8 + s.modifiers.command as u8 + s.modifiers.alt as u8
+            }))
+        });
+        ctx.input_mut(|i| {
+            for a in list {
+                let Some(sc) = a.shortcut else { continue };
+                // Plain keys belong to the text field being typed in.
+                if typing
+                    && sc.modifiers.is_none()
+                    && !matches!(sc.logical_key, Key::Escape | Key::PageUp | Key::PageDown)
+                {
+                    continue;
+                }
+                if typing && sc.modifiers == Modifiers::SHIFT {
+                    continue;
+                }
+                if i.consume_shortcut(&sc) {
+                    fired.push(a.command);
+                }
+            }
+            if !typing {
+                for (n, key) in NUMBER_KEYS.iter().enumerate() {
+                    if i.consume_key(Modifiers::NONE, *key) {
+                        fired.push(Command::EntityTypeNumber(n + 1));
+                    }
+                }
+                if i.consume_key(Modifiers::NONE, Key::Backspace) {
+                    fired.push(Command::DeleteSelected);
+                }
+            }
+            // Ctrl+Y also redoes, as on many systems.
+            if i.consume_key(Modifiers::COMMAND, Key::Y) {
+                fired.push(Command::Redo);
+            }
+        });
+        for c in fired {
+            self.run(ctx, c);
+        }
+    }
+
+    /// Everything the app shows, in a `Ui` (the window's, or a test harness's).
+    pub fn show(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if let Some(p) = dropped.into_iter().next() {
+            self.run(&ctx, Command::OpenPath(p));
+        }
+        self.shortcuts(&ctx);
+        self.state.autosave(Instant::now());
+        ctx.request_repaint_after(state::AUTOSAVE_EVERY);
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::left("sentences")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| self.sentence_list(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.central(ui));
+        self.windows(&ctx);
+        self.close_guard(&ctx);
+        let title = self.state.title();
+        if title != self.title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn menu_bar(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let mut cmds = Vec::new();
+        egui::MenuBar::new().ui(ui, |ui| {
+            let item = |ui: &mut Ui, name: &str, cmd: Command, cmds: &mut Vec<Command>| {
+                let shortcut = actions()
+                    .into_iter()
+                    .find(|a| a.command == cmd)
+                    .and_then(|a| a.shortcut)
+                    .map(|s| ui.ctx().format_shortcut(&s));
+                let mut button = egui::Button::new(name);
+                if let Some(s) = shortcut {
+                    button = button.shortcut_text(s);
+                }
+                if ui.add(button).clicked() {
+                    cmds.push(cmd);
+                }
+            };
+            ui.menu_button("File", |ui| {
+                item(ui, "Open...", Command::Open, &mut cmds);
+                ui.menu_button("Open recent", |ui| {
+                    let recent = self.state.recent_files();
+                    if recent.is_empty() {
+                        ui.label("nothing yet");
+                    }
+                    for p in recent {
+                        if ui.button(p.display().to_string()).clicked() {
+                            cmds.push(Command::OpenPath(p));
+                        }
+                    }
+                });
+                item(ui, "Save", Command::Save, &mut cmds);
+                item(ui, "Save as...", Command::SaveAs, &mut cmds);
+                ui.separator();
+                item(ui, "Quit", Command::Quit, &mut cmds);
+            });
+            ui.menu_button("Edit", |ui| {
+                item(ui, "Undo", Command::Undo, &mut cmds);
+                item(ui, "Redo", Command::Redo, &mut cmds);
+                ui.separator();
+                item(ui, "Delete selected", Command::DeleteSelected, &mut cmds);
+                item(ui, "Start relation", Command::StartRelation, &mut cmds);
+                item(ui, "Reverse relation", Command::ReverseRelation, &mut cmds);
+            });
+            ui.menu_button("View", |ui| {
+                item(ui, "Next sentence", Command::NextSentence, &mut cmds);
+                item(ui, "Previous sentence", Command::PrevSentence, &mut cmds);
+                item(ui, "Corpus statistics", Command::ToggleStats, &mut cmds);
+                item(ui, "Command palette", Command::TogglePalette, &mut cmds);
+            });
+        });
+        for c in cmds {
+            self.run(&ctx, c);
+        }
+    }
+
+    fn status_bar(&mut self, ui: &mut Ui) {
+        ui.horizontal(|ui| {
+            let n = self.state.corpus.sentences.len();
+            ui.label(format!("sentence {} of {n}", self.state.current + 1));
+            if self.state.dirty {
+                ui.label(RichText::new("unsaved edits").strong());
+            }
+            if let Some((msg, is_error)) = &self.state.status {
+                let text = RichText::new(msg);
+                ui.label(if *is_error {
+                    text.color(ui.visuals().error_fg_color)
+                } else {
+                    text
+                });
+            }
+        });
+    }
+
+    fn sentence_list(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let search = ui.add(
+            egui::TextEdit::singleline(&mut self.state.filter.text).hint_text("search sentences (Ctrl+F)"),
+        );
+        if self.focus_search {
+            search.request_focus();
+            self.focus_search = false;
+        }
+        ui.horizontal_wrapped(|ui| {
+            let types = self.state.entity_types();
+            let rel_types: Vec<String> = self
+                .state
+                .corpus
+                .schema
+                .relation_types
+                .iter()
+                .map(|r| r.name.clone())
+                .collect();
+            egui::ComboBox::from_label("entity")
+                .selected_text(
+                    self.state
+                        .filter
+                        .entity_type
+                        .clone()
+                        .unwrap_or_else(|| "any entity".into()),
+                )
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.state.filter.entity_type, None, "any entity");
+                    for t in types {
+                        ui.selectable_value(&mut self.state.filter.entity_type, Some(t.clone()), t);
+                    }
+                });
+            egui::ComboBox::from_label("relation")
+                .selected_text(
+                    self.state
+                        .filter
+                        .relation_type
+                        .clone()
+                        .unwrap_or_else(|| "any relation".into()),
+                )
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.state.filter.relation_type, None, "any relation");
+                    for t in rel_types {
+                        ui.selectable_value(&mut self.state.filter.relation_type, Some(t.clone()), t);
+                    }
+                });
+            egui::ComboBox::from_label("edits")
+                .selected_text(match self.state.filter.edit_state {
+                    EditState::All => "all",
+                    EditState::Edited => "edited",
+                    EditState::Unedited => "unedited",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut self.state.filter.edit_state, EditState::All, "all");
+                    ui.selectable_value(&mut self.state.filter.edit_state, EditState::Edited, "edited");
+                    ui.selectable_value(&mut self.state.filter.edit_state, EditState::Unedited, "unedited");
+                });
+        });
+        let current = self.state.current;
+        let list = self.state.filtered().to_vec();
+        ui.label(format!(
+            "{} of {} sentences",
+            list.len(),
+            self.state.corpus.sentences.len()
+        ));
+        let mut go = None;
+        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+        ScrollArea::vertical().auto_shrink([false, false]).show_rows(
+            ui,
+            row_height,
+            list.len(),
+            |ui, rows| {
+                // One line per row, so virtual scrolling knows every row's height.
+                ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
+                for &i in &list[rows] {
+                    let s = &self.state.corpus.sentences[i];
+                    let mut text: String = s.text().chars().take(60).collect();
+                    if text.len() < s.text().len() {
+                        text.push_str("...");
+                    }
+                    let label = format!("{:>5}  {text}", i + 1);
+                    if ui.selectable_label(i == current, label).clicked() {
+                        go = Some(i);
+                    }
+                }
+            },
+        );
+        if let Some(i) = go {
+            self.run(&ctx, Command::GoTo(i));
+        }
+    }
+
+    fn central(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        if let Some(offer) = self.state.recovery.clone() {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(format!(
+                        "Unsaved edits from an earlier session were found ({} sentences).",
+                        offer.sentences
+                    ))
+                    .strong(),
+                );
+                if ui.button("Restore").clicked() {
+                    self.run(&ctx, Command::RestoreRecovery);
+                }
+                if ui.button("Discard").clicked() {
+                    self.run(&ctx, Command::DiscardRecovery);
+                }
+            });
+            ui.separator();
+        }
+        let types = self.state.entity_types();
+        // Legend.
+        ui.horizontal_wrapped(|ui| {
+            for (i, t) in types.iter().enumerate() {
+                ui.label(
+                    RichText::new(format!("{} {t}", i + 1))
+                        .color(type_colour(i))
+                        .strong(),
+                );
+            }
+            ui.weak("- number keys give the selected tokens that type");
+        });
+        ui.separator();
+        let Some(sentence) = self.state.sentence().cloned() else {
+            ui.label("This corpus has no sentences.");
+            return;
+        };
+        ui.horizontal(|ui| {
+            if ui.button("<").on_hover_text("previous (PageUp)").clicked() {
+                self.run(&ctx, Command::PrevSentence);
+            }
+            ui.heading(format!(
+                "Sentence {}{}",
+                self.state.current + 1,
+                sentence.id().map(|i| format!("  (id {i})")).unwrap_or_default()
+            ));
+            if ui.button(">").on_hover_text("next (PageDown)").clicked() {
+                self.run(&ctx, Command::NextSentence);
+            }
+        });
+        let selection = self.state.selection.clone();
+        let head = self.state.relation_head;
+        let cmds = ScrollArea::vertical()
+            .id_salt("sentence-scroll")
+            .show(ui, |ui| {
+                let cmds = self.view.show(ui, &sentence, &types, &selection, head);
+                ui.separator();
+                self.selection_tools(ui, &sentence);
+                cmds
+            })
+            .inner;
+        for c in cmds {
+            self.run(&ctx, c);
+        }
+    }
+
+    /// Buttons for what can be done with the selection, for mouse users.
+    fn selection_tools(&mut self, ui: &mut Ui, s: &crate::corpus::Sentence) {
+        let ctx = ui.ctx().clone();
+        let mut cmds = Vec::new();
+        match self.state.selection.clone() {
+            Selection::Tokens { .. } | Selection::Entity(_) if self.state.relation_tail.is_none() => {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label("type:");
+                    for (i, t) in self.state.entity_types().iter().enumerate() {
+                        if ui
+                            .button(RichText::new(format!("{} {t}", i + 1)).color(type_colour(i)))
+                            .clicked()
+                        {
+                            cmds.push(Command::SetEntityType(t.clone()));
+                        }
+                    }
+                    if let Selection::Entity(e) = self.state.selection {
+                        ui.label(format!("selected: {}", view::entity_label(s, e)));
+                        if ui.button("Delete").clicked() {
+                            cmds.push(Command::DeleteSelected);
+                        }
+                        if ui.button("Relation from here (R)").clicked() {
+                            cmds.push(Command::StartRelation);
+                        }
+                    }
+                });
+            }
+            _ => {}
+        }
+        let choices = self.state.relation_choices();
+        if !choices.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("relation type:");
+                for (i, t) in choices.iter().enumerate() {
+                    if ui.button(format!("{} {t}", i + 1)).clicked() {
+                        cmds.push(Command::SetRelationType(t.clone()));
+                    }
+                }
+                if let Selection::Relation(r) = self.state.selection {
+                    ui.label(format!("selected: {}", view::relation_label(s, r)));
+                    if ui.button("Reverse (V)").clicked() {
+                        cmds.push(Command::ReverseRelation);
+                    }
+                    if ui.button("Delete").clicked() {
+                        cmds.push(Command::DeleteSelected);
+                    }
+                }
+            });
+        }
+        for c in cmds {
+            self.run(&ctx, c);
+        }
+    }
+
+    fn windows(&mut self, ctx: &egui::Context) {
+        if self.palette_open {
+            let mut open = true;
+            let mut chosen = None;
+            egui::Window::new("Commands")
+                .open(&mut open)
+                .collapsible(false)
+                .show(ctx, |ui| {
+                    ui.add(egui::TextEdit::singleline(&mut self.palette_query).hint_text("filter"));
+                    let q = self.palette_query.to_lowercase();
+                    egui::Grid::new("palette").striped(true).show(ui, |ui| {
+                        for a in actions()
+                            .into_iter()
+                            .filter(|a| a.name.to_lowercase().contains(&q))
+                        {
+                            if ui.button(a.name).clicked() {
+                                chosen = Some(a.command.clone());
+                            }
+                            ui.weak(a.shortcut.map(|s| ctx.format_shortcut(&s)).unwrap_or_default());
+                            ui.end_row();
+                        }
+                        ui.label("Give the selection type 1-9");
+                        ui.weak("1 ... 9");
+                        ui.end_row();
+                        ui.label("Make a relation");
+                        ui.weak("drag from a type tag to another, or R then click");
+                        ui.end_row();
+                    });
+                });
+            self.palette_open = open && chosen.is_none();
+            if let Some(c) = chosen {
+                self.run(ctx, c);
+            }
+        }
+        if self.stats_open {
+            let mut open = true;
+            let text = self.state.stats().to_string();
+            egui::Window::new("Corpus statistics")
+                .open(&mut open)
+                .show(ctx, |ui| {
+                    ui.monospace(text);
+                });
+            self.stats_open = open;
+        }
+    }
+
+    /// Quitting with unsaved edits asks first.
+    fn close_guard(&mut self, ctx: &egui::Context) {
+        if ctx.input(|i| i.viewport().close_requested()) && self.state.dirty && !self.may_close {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.confirm_quit = true;
+        }
+        if self.confirm_quit {
+            egui::Modal::new(egui::Id::unique("confirm-quit")).show(ctx, |ui| {
+                ui.label("There are unsaved edits. Save them before quitting?");
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        self.confirm_quit = false;
+                        self.run(ctx, Command::Save);
+                        if !self.state.dirty {
+                            self.may_close = true;
+                            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                        }
+                    }
+                    if ui.button("Quit without saving").clicked() {
+                        self.confirm_quit = false;
+                        self.may_close = true;
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    }
+                    if ui.button("Cancel").clicked() {
+                        self.confirm_quit = false;
+                    }
+                });
+            });
+        }
+    }
+}
+
+impl eframe::App for RelarcApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.show(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(
+            storage,
+            PREFS_KEY,
+            &Prefs {
+                recent: self.state.recent.clone(),
+            },
+        );
+    }
+}
+
+/// Where recovery files of corpora without a file go.
+pub fn recovery_dir() -> PathBuf {
+    eframe::storage_dir("relarc").unwrap_or_else(std::env::temp_dir)
+}
+
+/// Opens the window: the corpus at `path`, or the demo corpus.
+pub fn run(path: Option<&Path>) -> Result<(), String> {
+    let mut state = AppState::demo(recovery_dir());
+    if let Some(p) = path {
+        if !state.open(p) {
+            return Err(state.status.map(|s| s.0).unwrap_or_default());
+        }
+    }
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_inner_size([1200.0, 760.0])
+            .with_title("relarc")
+            .with_drag_and_drop(true),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "relarc",
+        options,
+        Box::new(move |cc| {
+            if let Some(prefs) = cc.storage.and_then(|s| eframe::get_value::<Prefs>(s, PREFS_KEY)) {
+                state.recent = prefs.recent;
+            }
+            Ok(Box::new(RelarcApp::new(state, Box::new(NativeDialogs))))
+        }),
+    )
+    .map_err(|e| {
+        format!("could not open a window: {e} (is a display available? the subcommands work without one)")
+    })
+}

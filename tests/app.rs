@@ -1,0 +1,209 @@
+//! The desktop app driven as a user would: through its widgets and keys, headless.
+
+use std::path::PathBuf;
+
+use egui::{Key, Modifiers};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use relarc::app::state::AppState;
+use relarc::app::{FileDialogs, RelarcApp};
+use relarc::corpus::{Corpus, Provenance};
+
+/// Dialogs that answer with prepared paths.
+struct Scripted {
+    open: Option<PathBuf>,
+    save: Option<PathBuf>,
+}
+
+impl FileDialogs for Scripted {
+    fn open(&mut self) -> Option<PathBuf> {
+        self.open.take()
+    }
+    fn save(&mut self, _: &str) -> Option<PathBuf> {
+        self.save.take()
+    }
+}
+
+fn harness<'a>(app: RelarcApp) -> Harness<'a, RelarcApp> {
+    Harness::builder()
+        .with_size([1300.0, 850.0])
+        .build_ui_state(|ui, app: &mut RelarcApp| app.show(ui), app)
+}
+
+fn press(h: &mut Harness<RelarcApp>, key: Key) {
+    h.key_press(key);
+    h.run();
+}
+
+#[test]
+fn annotate_the_demo_corpus_with_keys_and_clicks_then_save() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("edited.json");
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let app = RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: None,
+            save: Some(out.clone()),
+        }),
+    );
+    let mut h = harness(app);
+    h.run();
+
+    // The demo corpus opens on the paper's Figure 1 sentence, with its arc.
+    h.get_by_label("entity Peop: Edgar Allan Poe");
+    h.get_by_label("entity Loc: Boston");
+    h.get_by_label("relation Live_In: Edgar Allan Poe -> Boston");
+
+    // A span from the keyboard: cursor to "author" (token 3), then type 4 (Peop).
+    for _ in 0..4 {
+        press(&mut h, Key::ArrowRight);
+    }
+    press(&mut h, Key::Num4);
+    h.get_by_label("entity Peop: author");
+    // Retype it: 1 is Loc.
+    press(&mut h, Key::Num1);
+    h.get_by_label("entity Loc: author");
+    assert!(h.query_by_label("entity Peop: author").is_none());
+    press(&mut h, Key::Num4);
+
+    // A relation: R on the selected span, then a click on the tail span. Peop -> Loc has one
+    // type in the schema (Live_In), so it is made at once.
+    press(&mut h, Key::R);
+    h.get_by_label("entity Loc: Boston").click();
+    h.run();
+    h.get_by_label("relation Live_In: author -> Boston");
+
+    // Undo removes the relation, redo brings it back.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    assert!(h.query_by_label("relation Live_In: author -> Boston").is_none());
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run();
+    h.get_by_label("relation Live_In: author -> Boston");
+    assert!(h.state().state.dirty);
+
+    // Save as (the dialog answers with a temporary file) and read it back.
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
+    h.run();
+    assert!(!h.state().state.dirty, "{:?}", h.state().state.status);
+    let saved = Corpus::load(&out).unwrap();
+    let s = &saved.sentences[0];
+    let author = s
+        .entities
+        .iter()
+        .position(|e| e.start == 3 && e.end == 4)
+        .expect("the new span was saved");
+    assert_eq!(s.entities[author].label, "Peop");
+    assert_eq!(s.entities[author].provenance, Provenance::Edited);
+    let boston = s.entities.iter().position(|e| e.label == "Loc").unwrap();
+    assert!(s.relations.iter().any(|r| r.head == author
+        && r.tail == boston
+        && r.label == "Live_In"
+        && r.provenance == Provenance::Edited));
+    // The other sentences are untouched.
+    let demo = Corpus::new(
+        relarc::corpus::formats::spert::parse_json(std::path::Path::new("demo"), relarc::app::state::DEMO)
+            .unwrap(),
+    );
+    assert_eq!(&saved.sentences[1..], &demo.sentences[1..]);
+}
+
+#[test]
+fn arcs_can_be_selected_retyped_reversed_and_deleted_with_the_mouse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let mut h = harness(RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: None,
+            save: None,
+        }),
+    ));
+    h.run();
+    // Sentence 3 has OrgBased_In(Louvre -> Paris) and Located_In(Paris -> France).
+    press(&mut h, Key::PageDown);
+    press(&mut h, Key::PageDown);
+    h.get_by_label("relation Located_In: Paris -> France").click();
+    h.run();
+    h.get_by_label("Reverse (V)").click();
+    h.run();
+    h.get_by_label("relation Located_In: France -> Paris");
+    press(&mut h, Key::Delete);
+    assert!(h.query_by_label("relation Located_In: France -> Paris").is_none());
+    // Clicking a span's type tag selects it; Delete removes it and its relations.
+    h.get_by_label("entity Org: Louvre").click();
+    h.run();
+    press(&mut h, Key::Delete);
+    assert!(h.query_by_label("entity Org: Louvre").is_none());
+    assert!(h.query_by_label_contains("relation OrgBased_In").is_none());
+    // Three steps back restore everything.
+    for _ in 0..3 {
+        h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+        h.run();
+    }
+    h.get_by_label("relation Located_In: Paris -> France");
+    h.get_by_label("relation OrgBased_In: Louvre -> Paris");
+}
+
+#[test]
+fn a_failed_save_keeps_the_edits_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("no/such/folder/out.json");
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let mut h = harness(RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: None,
+            save: Some(bad),
+        }),
+    ));
+    h.run();
+    h.get_by_label("entity Loc: Boston").click();
+    h.run();
+    press(&mut h, Key::Delete);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run();
+    let app = h.state();
+    assert!(app.state.dirty, "the edits are still unsaved");
+    let (msg, is_error) = app.state.status.clone().unwrap();
+    assert!(
+        is_error && msg.contains("not saved") && msg.contains("no/such/folder"),
+        "{msg}"
+    );
+    assert!(
+        app.state.corpus.sentences[0]
+            .entities
+            .iter()
+            .all(|e| e.label != "Loc"),
+        "the edit is kept"
+    );
+    h.get_by_label_contains("not saved");
+}
+
+#[test]
+fn opening_a_file_from_the_menu_and_finding_sentences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.conll");
+    std::fs::write(&file, "Zoë\tB-Peop\nlives\tO\nin\tO\nOslo\tB-Loc\n\nRain\tO\n").unwrap();
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let mut h = harness(RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: Some(file.clone()),
+            save: None,
+        }),
+    ));
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run();
+    h.get_by_label("entity Peop: Zoë");
+    assert_eq!(h.state().state.corpus.sentences.len(), 2);
+    assert_eq!(h.state().state.recent.len(), 1);
+    // Search narrows the list; the status bar counts.
+    h.get_by_role(egui::Role::TextInput).focus();
+    h.run();
+    h.get_by_role(egui::Role::TextInput).type_text("rain");
+    h.run();
+    h.get_by_label("1 of 2 sentences");
+}

@@ -1,0 +1,135 @@
+//! The app's state without a window: recovery after a crash, filters, a large corpus.
+
+use std::time::{Duration, Instant};
+
+use relarc::app::command::Command;
+use relarc::app::state::{recovery_path_for, AppState, EditState, Selection};
+use relarc::corpus::{Corpus, Format, Sentence};
+
+fn demo() -> (tempfile::TempDir, AppState) {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = AppState::demo(tmp.path().to_path_buf());
+    (tmp, s)
+}
+
+#[test]
+fn unsaved_edits_come_back_after_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.json");
+    std::fs::copy("assets/demo.json", &file).unwrap();
+    let mut s = AppState::with_corpus(
+        Corpus::load(&file).unwrap(),
+        Some(file.clone()),
+        Format::Json,
+        tmp.path().to_path_buf(),
+    );
+    s.apply(Command::SelectEntity(0));
+    s.apply(Command::DeleteSelected);
+    assert!(s.dirty);
+    s.autosave(Instant::now());
+    let rec = recovery_path_for(&file);
+    assert!(rec.exists(), "the recovery file is written");
+    // Pretend the app crashed: open the same file again.
+    std::thread::sleep(Duration::from_millis(20));
+    let mut again = AppState::demo(tmp.path().to_path_buf());
+    assert!(again.open(&file));
+    let offer = again.recovery.clone().expect("recovery offered");
+    assert_eq!(offer.sentences, 12);
+    again.apply(Command::RestoreRecovery);
+    assert!(again.dirty);
+    assert_eq!(
+        again.corpus.sentences[0].entities.len(),
+        1,
+        "the deletion came back"
+    );
+    // Saving removes the recovery file.
+    again.apply(Command::Save);
+    assert!(!again.dirty);
+    assert!(!rec.exists());
+}
+
+#[test]
+fn filters_by_text_type_and_edit_state() {
+    let (_t, mut s) = demo();
+    s.filter.text = "PARIS".into();
+    assert_eq!(s.filtered().len(), 2);
+    s.filter.text.clear();
+    s.filter.relation_type = Some("Kill".into());
+    assert_eq!(s.filtered(), &[3]);
+    s.filter.relation_type = None;
+    s.filter.edit_state = EditState::Edited;
+    assert!(s.filtered().is_empty());
+    s.apply(Command::GoTo(6));
+    s.apply(Command::SelectTokens { start: 0, end: 1 });
+    s.apply(Command::EntityTypeNumber(3));
+    assert_eq!(s.filtered(), &[6]);
+    s.filter.edit_state = EditState::Unedited;
+    assert_eq!(s.filtered().len(), 11);
+}
+
+#[test]
+fn relation_types_offered_fit_the_schema() {
+    let (_t, mut s) = demo();
+    // Sentence 6: Nokia (Org), Espoo (Loc), Finland (Loc), Anna Virtanen (Peop).
+    s.apply(Command::GoTo(5));
+    s.apply(Command::SelectEntity(3));
+    s.apply(Command::StartRelation);
+    s.apply(Command::SelectEntity(0));
+    // Peop -> Org: only Work_For, which already exists: refused, nothing changes.
+    assert!(
+        s.status.as_ref().unwrap().0.contains("already there"),
+        "{:?}",
+        s.status
+    );
+    s.apply(Command::SelectEntity(1));
+    s.apply(Command::StartRelation);
+    s.apply(Command::SelectEntity(0));
+    // Loc -> Org: no type of the schema fits.
+    assert!(s.status.as_ref().unwrap().1);
+    assert_eq!(s.corpus.sentences[5].relations.len(), 3);
+    s.apply(Command::SelectEntity(2));
+    s.apply(Command::StartRelation);
+    s.apply(Command::SelectEntity(1));
+    assert_eq!(
+        s.corpus.sentences[5].relations.len(),
+        4,
+        "Loc -> Loc is Located_In"
+    );
+    assert_eq!(s.selection, Selection::Relation(3));
+}
+
+#[test]
+fn keyboard_selection_moves_and_extends() {
+    let (_t, mut s) = demo();
+    s.apply(Command::MoveCursor(1));
+    s.apply(Command::MoveCursor(1));
+    s.apply(Command::ExtendSelection(1));
+    s.apply(Command::ExtendSelection(1));
+    assert_eq!(s.selection.token_range(), Some((1, 4)));
+    s.apply(Command::ExtendSelection(-5));
+    assert_eq!(s.selection.token_range(), Some((0, 2)));
+}
+
+#[test]
+fn a_hundred_thousand_sentences_filter_and_navigate() {
+    let mut sentences = Vec::new();
+    let demo = Corpus::load(std::path::Path::new("assets/demo.json")).unwrap();
+    for i in 0..100_000 {
+        let mut s: Sentence = demo.sentences[i % demo.sentences.len()].clone();
+        s.extra.insert("id".into(), serde_json::Value::from(i));
+        sentences.push(s);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = AppState::with_corpus(
+        Corpus::new(sentences),
+        None,
+        Format::Json,
+        tmp.path().to_path_buf(),
+    );
+    s.filter.text = "lagos".into();
+    assert_eq!(s.filtered().len(), 100_000 / 12);
+    s.apply(Command::NextSentence);
+    assert_eq!(s.current, 11);
+    s.apply(Command::NextSentence);
+    assert_eq!(s.current, 23);
+}
