@@ -22,6 +22,9 @@ impl FileDialogs for Scripted {
     fn save(&mut self, _: &str) -> Option<PathBuf> {
         self.save.take()
     }
+    fn pick_folder(&mut self) -> Option<PathBuf> {
+        None
+    }
 }
 
 fn harness<'a>(app: RelarcApp) -> Harness<'a, RelarcApp> {

@@ -55,6 +55,29 @@ pub enum Command {
     RelationTypeNumber(usize),
     SetRelationType(String),
     ReverseRelation,
+    // Predictions
+    SetViewMode(ViewMode),
+    /// Make predicted entity `i` of the current sentence gold (marked accepted).
+    AcceptEntity(usize),
+    /// Make predicted relation `i` gold, with its arguments.
+    AcceptRelation(usize),
+    /// Drop predicted entity `i` (and its predicted relations) from the predictions.
+    RejectEntity(usize),
+    RejectRelation(usize),
+    /// Accept every prediction of the current sentence.
+    AcceptAll,
+    /// Add a sentence (from live extraction) at the end of the corpus.
+    AddSentence(crate::corpus::Sentence),
+}
+
+/// What the sentence view shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ViewMode {
+    #[default]
+    Gold,
+    Predicted,
+    /// Gold and predictions together: right, spurious and missed annotations marked.
+    Diff,
 }
 
 /// Actions listed in the palette and the menus, with their shortcuts.
@@ -128,6 +151,26 @@ pub fn actions() -> Vec<Action> {
             "Reverse the selected relation",
             Command::ReverseRelation,
             sc(NONE, Key::V),
+        ),
+        a(
+            "Show gold annotations",
+            Command::SetViewMode(ViewMode::Gold),
+            sc(NONE, Key::G),
+        ),
+        a(
+            "Show predictions",
+            Command::SetViewMode(ViewMode::Predicted),
+            sc(NONE, Key::P),
+        ),
+        a(
+            "Show the difference",
+            Command::SetViewMode(ViewMode::Diff),
+            sc(NONE, Key::D),
+        ),
+        a(
+            "Accept every prediction of the sentence",
+            Command::AcceptAll,
+            sc(SHIFT, Key::A),
         ),
         a("Quit", Command::Quit, sc(CMD, Key::Q)),
     ]

@@ -3,15 +3,18 @@
 
 pub mod command;
 pub mod layout;
+pub mod model_panel;
 pub mod state;
 pub mod view;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use egui::{Key, Modifiers, RichText, ScrollArea, Ui};
 
-use command::{actions, Command, NUMBER_KEYS};
+use command::{actions, Command, ViewMode, NUMBER_KEYS};
+use model_panel::ModelPanel;
 use state::{AppState, EditState, Effect, Selection};
 use view::{type_colour, SentenceView};
 
@@ -21,6 +24,8 @@ use crate::corpus::Format;
 pub trait FileDialogs {
     fn open(&mut self) -> Option<PathBuf>;
     fn save(&mut self, suggested_name: &str) -> Option<PathBuf>;
+    /// A folder, for model directories.
+    fn pick_folder(&mut self) -> Option<PathBuf>;
 }
 
 /// The system's dialogs (xdg portal on Linux).
@@ -40,6 +45,10 @@ impl FileDialogs for NativeDialogs {
             .add_filter("corpora", &EXTENSIONS)
             .set_file_name(suggested_name)
             .save_file()
+    }
+
+    fn pick_folder(&mut self) -> Option<PathBuf> {
+        rfd::FileDialog::new().pick_folder()
     }
 }
 
@@ -61,6 +70,11 @@ pub struct RelarcApp {
     confirm_quit: bool,
     may_close: bool,
     title: String,
+    /// Created with the first frame (it needs the context to ask for repaints).
+    pub model: Option<ModelPanel>,
+    /// A model folder to load once the model panel exists.
+    pub initial_model: Option<PathBuf>,
+    live_view: SentenceView,
 }
 
 impl RelarcApp {
@@ -76,6 +90,9 @@ impl RelarcApp {
             confirm_quit: false,
             may_close: false,
             title: String::new(),
+            model: None,
+            initial_model: None,
+            live_view: SentenceView::default(),
         }
     }
 
@@ -172,6 +189,17 @@ impl RelarcApp {
         if let Some(p) = dropped.into_iter().next() {
             self.run(&ctx, Command::OpenPath(p));
         }
+        if self.model.is_none() {
+            let repaint = ctx.clone();
+            let mut panel = ModelPanel::new(std::sync::Arc::new(move || repaint.request_repaint()));
+            if let Some(dir) = self.initial_model.take() {
+                panel.load(dir);
+            }
+            self.model = Some(panel);
+        }
+        if let Some(m) = self.model.as_mut() {
+            m.poll(&mut self.state);
+        }
         self.shortcuts(&ctx);
         self.state.autosave(Instant::now());
         ctx.request_repaint_after(state::AUTOSAVE_EVERY);
@@ -182,6 +210,14 @@ impl RelarcApp {
             .resizable(true)
             .default_size(300.0)
             .show(ui, |ui| self.sentence_list(ui));
+        egui::Panel::right("model")
+            .resizable(true)
+            .default_size(320.0)
+            .show(ui, |ui| {
+                ScrollArea::vertical()
+                    .id_salt("model-scroll")
+                    .show(ui, |ui| self.model_side(ui));
+            });
         egui::CentralPanel::default().show(ui, |ui| self.central(ui));
         self.windows(&ctx);
         self.close_guard(&ctx);
@@ -243,6 +279,24 @@ impl RelarcApp {
                 item(ui, "Command palette", Command::TogglePalette, &mut cmds);
             });
         });
+        for c in cmds {
+            self.run(&ctx, c);
+        }
+    }
+
+    fn model_side(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        let Some(mut panel) = self.model.take() else {
+            return;
+        };
+        let dir = self.state.recovery_dir.clone();
+        let cmds = panel.ui(ui, &mut self.state, self.dialogs.as_mut(), &dir);
+        if let Some(live) = panel.live_sentence().cloned() {
+            let types = self.state.entity_types();
+            self.live_view
+                .show(ui, &live, &types, &Selection::None, None, None);
+        }
+        self.model = Some(panel);
         for c in cmds {
             self.run(&ctx, c);
         }
@@ -411,13 +465,45 @@ impl RelarcApp {
         });
         let selection = self.state.selection.clone();
         let head = self.state.relation_head;
+        let mode = self.state.view_mode;
+        let prediction = self.state.prediction().cloned();
         let cmds = ScrollArea::vertical()
             .id_salt("sentence-scroll")
             .show(ui, |ui| {
-                let cmds = self.view.show(ui, &sentence, &types, &selection, head);
-                ui.separator();
-                self.selection_tools(ui, &sentence);
-                cmds
+                match (mode, prediction) {
+                    (ViewMode::Gold, _) | (_, None) => {
+                        if mode != ViewMode::Gold {
+                            ui.weak("No predictions for this sentence yet: load or train a model, then Predict corpus.");
+                        }
+                        let cmds = self.view.show(ui, &sentence, &types, &selection, head, None);
+                        ui.separator();
+                        self.selection_tools(ui, &sentence);
+                        cmds
+                    }
+                    (ViewMode::Predicted, Some(p)) => {
+                        ui.weak("Click a predicted span or arc to accept it; Shift+A accepts all.");
+                        let cmds = self.view.show(ui, &p, &types, &Selection::None, None, None);
+                        cmds.into_iter()
+                            .filter_map(|c| match c {
+                                Command::SelectEntity(e) => Some(Command::AcceptEntity(e)),
+                                Command::SelectRelation(r) => Some(Command::AcceptRelation(r)),
+                                _ => None,
+                            })
+                            .collect()
+                    }
+                    (ViewMode::Diff, Some(p)) => {
+                        ui.weak("green: right, orange: spurious (click to accept), red: missed. Shift+A accepts all.");
+                        let d = state::diff(&sentence, &p);
+                        let cmds = self.view.show(ui, &d.sentence, &types, &Selection::None, None, Some((&d.entity_marks, &d.relation_marks)));
+                        cmds.into_iter()
+                            .filter_map(|c| match c {
+                                Command::SelectEntity(e) => d.entity_pred[e].filter(|_| d.entity_marks[e] == state::Mark::Spurious).map(Command::AcceptEntity),
+                                Command::SelectRelation(r) => d.relation_pred[r].filter(|_| d.relation_marks[r] == state::Mark::Spurious).map(Command::AcceptRelation),
+                                _ => None,
+                            })
+                            .collect()
+                    }
+                }
             })
             .inner;
         for c in cmds {
@@ -579,7 +665,7 @@ pub fn recovery_dir() -> PathBuf {
 }
 
 /// Opens the window: the corpus at `path`, or the demo corpus.
-pub fn run(path: Option<&Path>) -> Result<(), String> {
+pub fn run(path: Option<&Path>, model: Option<&Path>) -> Result<(), String> {
     let mut state = AppState::demo(recovery_dir());
     if let Some(p) = path {
         if !state.open(p) {
@@ -594,6 +680,7 @@ pub fn run(path: Option<&Path>) -> Result<(), String> {
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
+    let model = model.map(Path::to_path_buf);
     eframe::run_native(
         "relarc",
         options,
@@ -601,10 +688,22 @@ pub fn run(path: Option<&Path>) -> Result<(), String> {
             if let Some(prefs) = cc.storage.and_then(|s| eframe::get_value::<Prefs>(s, PREFS_KEY)) {
                 state.recent = prefs.recent;
             }
-            Ok(Box::new(RelarcApp::new(state, Box::new(NativeDialogs))))
+            let mut app = RelarcApp::new(state, Box::new(NativeDialogs));
+            app.initial_model = model.or_else(default_model);
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| {
         format!("could not open a window: {e} (is a display available? the subcommands work without one)")
     })
+}
+
+/// The model shipped in `models/default`, next to the executable's project or the current
+/// folder.
+pub fn default_model() -> Option<PathBuf> {
+    let here = PathBuf::from("models/default");
+    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+    [here, beside_source]
+        .into_iter()
+        .find(|p| p.join("config.json").exists())
 }

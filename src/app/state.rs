@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::command::Command;
+use super::command::{Command, ViewMode};
 use crate::corpus::formats::spert;
 use crate::corpus::stats::{self, Stats};
 use crate::corpus::{Corpus, Entity, Format, Provenance, Relation, Sentence};
@@ -118,6 +118,102 @@ pub struct AppState {
     /// Where recovery files of corpora without a path go.
     pub recovery_dir: PathBuf,
     last_autosave: Option<Instant>,
+    /// The model's annotations of each sentence, where it has predicted them.
+    pub predictions: Vec<Option<Sentence>>,
+    pub view_mode: ViewMode,
+}
+
+/// How an annotation compares with the other side in the diff view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// In gold and predicted.
+    Correct,
+    /// Predicted, not in gold.
+    Spurious,
+    /// In gold, not predicted.
+    Missed,
+}
+
+/// Gold and predictions merged into one sentence for the diff view.
+#[derive(Clone, Debug)]
+pub struct Diff {
+    pub sentence: Sentence,
+    pub entity_marks: Vec<Mark>,
+    pub relation_marks: Vec<Mark>,
+    /// Index of each shown entity / relation among the predictions, if it is predicted.
+    pub entity_pred: Vec<Option<usize>>,
+    pub relation_pred: Vec<Option<usize>>,
+}
+
+fn same_entity(a: &Entity, b: &Entity) -> bool {
+    a.start == b.start && a.end == b.end && a.label == b.label
+}
+
+/// Index of the relation of `s` with the same type and the same argument spans and types as
+/// relation `r` of `other`.
+fn find_relation(s: &Sentence, other: &Sentence, r: &Relation) -> Option<usize> {
+    let (h, t) = (&other.entities[r.head], &other.entities[r.tail]);
+    s.relations.iter().position(|x| {
+        x.label == r.label && same_entity(&s.entities[x.head], h) && same_entity(&s.entities[x.tail], t)
+    })
+}
+
+pub fn diff(gold: &Sentence, pred: &Sentence) -> Diff {
+    let mut sentence = Sentence {
+        entities: Vec::new(),
+        relations: Vec::new(),
+        ..gold.clone()
+    };
+    let (mut entity_marks, mut entity_pred) = (Vec::new(), Vec::new());
+    let mut gold_at = Vec::new();
+    for g in &gold.entities {
+        let p = pred.entities.iter().position(|p| same_entity(p, g));
+        gold_at.push(sentence.entities.len());
+        sentence.entities.push(g.clone());
+        entity_marks.push(if p.is_some() { Mark::Correct } else { Mark::Missed });
+        entity_pred.push(p);
+    }
+    let mut pred_at = Vec::new();
+    for (i, p) in pred.entities.iter().enumerate() {
+        match gold.entities.iter().position(|g| same_entity(p, g)) {
+            Some(g) => pred_at.push(gold_at[g]),
+            None => {
+                pred_at.push(sentence.entities.len());
+                sentence.entities.push(p.clone());
+                entity_marks.push(Mark::Spurious);
+                entity_pred.push(Some(i));
+            }
+        }
+    }
+    let (mut relation_marks, mut relation_pred) = (Vec::new(), Vec::new());
+    for g in &gold.relations {
+        let p = find_relation(pred, gold, g);
+        sentence.relations.push(Relation {
+            head: gold_at[g.head],
+            tail: gold_at[g.tail],
+            ..g.clone()
+        });
+        relation_marks.push(if p.is_some() { Mark::Correct } else { Mark::Missed });
+        relation_pred.push(p);
+    }
+    for (i, p) in pred.relations.iter().enumerate() {
+        if find_relation(gold, pred, p).is_none() {
+            sentence.relations.push(Relation {
+                head: pred_at[p.head],
+                tail: pred_at[p.tail],
+                ..p.clone()
+            });
+            relation_marks.push(Mark::Spurious);
+            relation_pred.push(Some(i));
+        }
+    }
+    Diff {
+        sentence,
+        entity_marks,
+        relation_marks,
+        entity_pred,
+        relation_pred,
+    }
 }
 
 pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(20);
@@ -127,6 +223,48 @@ pub fn recovery_path_for(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".relarc-recovery.json");
     path.with_file_name(name)
+}
+
+/// Adds a predicted entity to gold (marked accepted), or marks the same gold one accepted.
+/// Returns its index in gold.
+fn accept_entity(s: &mut Sentence, p: &Entity) -> usize {
+    match s.entities.iter().position(|g| same_entity(g, p)) {
+        Some(i) => {
+            if s.entities[i].provenance == Provenance::Gold
+                || s.entities[i].provenance == Provenance::Predicted
+            {
+                s.entities[i].provenance = Provenance::Accepted;
+            }
+            i
+        }
+        None => {
+            s.entities.push(Entity {
+                provenance: Provenance::Accepted,
+                ..p.clone()
+            });
+            s.entities.len() - 1
+        }
+    }
+}
+
+/// Adds predicted relation `r` of `pred` to gold with both its arguments.
+fn accept_relation(s: &mut Sentence, pred: &Sentence, r: usize) {
+    let rel = &pred.relations[r];
+    let h = accept_entity(s, &pred.entities[rel.head]);
+    let t = accept_entity(s, &pred.entities[rel.tail]);
+    match s
+        .relations
+        .iter()
+        .position(|x| x.head == h && x.tail == t && x.label == rel.label)
+    {
+        Some(i) => s.relations[i].provenance = Provenance::Accepted,
+        None => s.relations.push(Relation {
+            head: h,
+            tail: t,
+            provenance: Provenance::Accepted,
+            ..rel.clone()
+        }),
+    }
 }
 
 impl AppState {
@@ -164,6 +302,8 @@ impl AppState {
             recovery: None,
             recovery_dir,
             last_autosave: None,
+            predictions: Vec::new(),
+            view_mode: ViewMode::Gold,
         }
     }
 
@@ -455,6 +595,68 @@ impl AppState {
                 }
                 _ => self.error("select a relation, or make one with R"),
             },
+            SetViewMode(m) => self.view_mode = m,
+            AcceptEntity(i) => {
+                let Some(p) = self.prediction().and_then(|p| p.entities.get(i).cloned()) else {
+                    return Effect::None;
+                };
+                self.edit(|s| {
+                    accept_entity(s, &p);
+                    Ok(())
+                });
+            }
+            AcceptRelation(i) => {
+                let Some(pred) = self.prediction().cloned() else {
+                    return Effect::None;
+                };
+                if i >= pred.relations.len() {
+                    return Effect::None;
+                }
+                self.edit(|s| {
+                    accept_relation(s, &pred, i);
+                    Ok(())
+                });
+            }
+            AcceptAll => {
+                let Some(pred) = self.prediction().cloned() else {
+                    self.error("this sentence has no predictions");
+                    return Effect::None;
+                };
+                self.edit(|s| {
+                    for e in &pred.entities {
+                        accept_entity(s, e);
+                    }
+                    for r in 0..pred.relations.len() {
+                        accept_relation(s, &pred, r);
+                    }
+                    Ok(())
+                });
+            }
+            RejectEntity(i) => {
+                if let Some(Some(p)) = self.predictions.get_mut(self.current) {
+                    if i < p.entities.len() {
+                        let mut drop = vec![false; p.entities.len()];
+                        drop[i] = true;
+                        p.remove_entities(&drop);
+                    }
+                }
+            }
+            RejectRelation(i) => {
+                if let Some(Some(p)) = self.predictions.get_mut(self.current) {
+                    if i < p.relations.len() {
+                        p.relations.remove(i);
+                    }
+                }
+            }
+            AddSentence(sentence) => {
+                self.corpus.sentences.push(sentence);
+                self.predictions.resize(self.corpus.sentences.len(), None);
+                self.current = self.corpus.sentences.len() - 1;
+                self.selection = Selection::None;
+                let schema = crate::corpus::Schema::infer(&self.corpus.sentences);
+                self.corpus.schema.merge(&schema);
+                self.changed();
+            }
             ReverseRelation => {
                 if let Selection::Relation(r) = self.selection {
                     self.edit(|s| {
@@ -625,6 +827,21 @@ impl AppState {
         self.history.redo.clear();
         self.changed();
         true
+    }
+
+    /// The model's annotations of the current sentence.
+    pub fn prediction(&self) -> Option<&Sentence> {
+        self.predictions.get(self.current).and_then(|p| p.as_ref())
+    }
+
+    /// Stores predictions `(sentence index, predicted sentence)`.
+    pub fn set_predictions(&mut self, items: impl IntoIterator<Item = (usize, Sentence)>) {
+        self.predictions.resize(self.corpus.sentences.len(), None);
+        for (i, p) in items {
+            if i < self.predictions.len() && self.corpus.sentences[i].tokens == p.tokens {
+                self.predictions[i] = Some(p);
+            }
+        }
     }
 
     fn changed(&mut self) {

@@ -8,7 +8,7 @@ use egui::{
 
 use super::command::Command;
 use super::layout::{layout, Input, Layout, Params};
-use super::state::Selection;
+use super::state::{Mark, Selection};
 use crate::corpus::{Provenance, Sentence};
 
 /// Colour of an entity type: a fixed palette by position in the schema.
@@ -68,7 +68,13 @@ impl SentenceView {
         entity_types: &[String],
         selection: &Selection,
         relation_head: Option<usize>,
+        marks: Option<(&[Mark], &[Mark])>,
     ) -> Vec<Command> {
+        let mark_colour = |m: Mark| match m {
+            Mark::Correct => Color32::from_rgb(0x3c, 0xb0, 0x4a),
+            Mark::Spurious => Color32::from_rgb(0xf0, 0x90, 0x20),
+            Mark::Missed => Color32::from_rgb(0xe0, 0x3c, 0x3c),
+        };
         let mut commands = Vec::new();
         let font = FontId::proportional(15.0);
         let small = FontId::proportional(11.0);
@@ -177,13 +183,17 @@ impl SentenceView {
             let en = &s.entities[e];
             let colour = faded(type_colour(type_index(&en.label)), !entity_lit(e));
             let is_selected = *selection == Selection::Entity(e) || relation_head == Some(e);
+            // In the diff view the outline says right, spurious or missed.
+            let outline = marks
+                .and_then(|m| m.0.get(e).copied())
+                .map_or(colour, mark_colour);
             for (k, (_, r)) in segs.iter().enumerate() {
                 let r = at(*r);
                 painter.rect_filled(r, 4.0, colour.gamma_multiply(0.18));
-                let stroke = if is_selected {
-                    Stroke::new(2.5, colour)
+                let stroke = if is_selected || marks.is_some() {
+                    Stroke::new(2.5, outline)
                 } else {
-                    Stroke::new(1.2, colour)
+                    Stroke::new(1.2, outline)
                 };
                 painter.rect_stroke(r, 4.0, stroke, StrokeKind::Outside);
                 let tag =
@@ -243,11 +253,14 @@ impl SentenceView {
             let rel = &s.relations[r];
             let is_selected = *selection == Selection::Relation(r);
             let predicted = rel.provenance == Provenance::Predicted;
+            let base = marks
+                .and_then(|m| m.1.get(r).copied())
+                .map_or(arc_colour, mark_colour);
             let c = faded(
                 if is_selected {
                     ui.visuals().selection.stroke.color
                 } else {
-                    arc_colour
+                    base
                 },
                 !touches(r),
             );

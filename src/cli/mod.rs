@@ -22,6 +22,9 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Without a subcommand: a corpus to open in the desktop app (the demo corpus otherwise).
     pub path: Option<std::path::PathBuf>,
+    /// Without a subcommand: a model folder to load (models/default otherwise).
+    #[arg(long)]
+    pub model: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -67,7 +70,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Trials(a)) => train_cmds::trials(a),
         Some(Command::Doctor) => doctor(),
         None => {
-            relarc::app::run(cli.path.as_deref())?;
+            relarc::app::run(cli.path.as_deref(), cli.model.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -239,9 +239,16 @@ pub fn train(
                 re_f1: report.re.micro.f1,
                 score,
             });
-            if best.as_ref().is_none_or(|b| score > b.0) {
+            // A tie keeps the later weights (they have seen more training), but only a strict
+            // improvement resets the patience.
+            let improved = best.as_ref().is_none_or(|b| score > b.0);
+            if improved || best.as_ref().is_some_and(|b| score == b.0) {
                 best = Some((score, epoch, snapshot(&model), report));
-                stale = 0;
+                if improved {
+                    stale = 0;
+                } else {
+                    stale += 1;
+                }
                 if let Some(dir) = &job.out {
                     model.save(dir)?;
                 }
