@@ -133,3 +133,107 @@ fn a_hundred_thousand_sentences_filter_and_navigate() {
     s.apply(Command::NextSentence);
     assert_eq!(s.current, 23);
 }
+
+mod errors {
+    use relarc::app::errors::{sentence_errors, uncertainty, ErrorKind};
+    use relarc::app::state::{AppState, Order};
+    use relarc::corpus::{Corpus, Entity, Format, Provenance, Relation, Sentence};
+
+    fn sent(ents: &[(&str, usize, usize)], rels: &[(&str, usize, usize)]) -> Sentence {
+        let mut s = Sentence::new((0..8).map(|i| format!("w{i}")).collect());
+        s.entities = ents.iter().map(|&(l, a, b)| Entity::new(l, a, b)).collect();
+        s.relations = rels.iter().map(|&(l, h, t)| Relation::new(l, h, t)).collect();
+        s
+    }
+
+    fn predicted(mut s: Sentence, entity_scores: &[f64], relation_scores: &[f64]) -> Sentence {
+        for (e, &sc) in s.entities.iter_mut().zip(entity_scores) {
+            e.provenance = Provenance::Predicted;
+            e.score = Some(sc);
+        }
+        for (r, &sc) in s.relations.iter_mut().zip(relation_scores) {
+            r.provenance = Provenance::Predicted;
+            r.score = Some(sc);
+        }
+        s
+    }
+
+    #[test]
+    fn error_kinds_are_told_apart() {
+        let gold = sent(
+            &[("Peop", 0, 2), ("Loc", 4, 5), ("Org", 6, 7)],
+            &[("Live_In", 0, 1)],
+        );
+        let pred = sent(
+            &[("Peop", 0, 1), ("Org", 4, 5), ("Loc", 2, 3)],
+            &[("Live_In", 0, 2)],
+        );
+        let mut kinds: Vec<ErrorKind> = sentence_errors(&gold, &pred).into_iter().map(|e| e.0).collect();
+        kinds.sort_by_key(|k| format!("{k:?}"));
+        assert_eq!(
+            kinds,
+            [
+                ErrorKind::MissedEntity,     // Org 6..7
+                ErrorKind::MissingRelation,  // Live_In(Peop 0..2, Loc 4..5)
+                ErrorKind::SpuriousEntity,   // Loc 2..3
+                ErrorKind::SpuriousRelation, // Live_In(Peop 0..1, Loc 2..3)
+                ErrorKind::WrongSpan,        // Peop 0..1 for 0..2
+                ErrorKind::WrongType,        // Org at the Loc span 4..5
+            ]
+        );
+        assert!(sentence_errors(&gold, &gold).is_empty());
+    }
+
+    #[test]
+    fn uncertainty_looks_at_entity_scores_and_relations_near_the_threshold() {
+        let sure = predicted(
+            sent(&[("Peop", 0, 1), ("Loc", 2, 3)], &[("Live_In", 0, 1)]),
+            &[0.99, 0.98],
+            &[0.99],
+        );
+        let unsure_entity = predicted(sent(&[("Peop", 0, 1)], &[]), &[0.55], &[]);
+        let unsure_relation = predicted(
+            sent(&[("Peop", 0, 1), ("Loc", 2, 3)], &[("Live_In", 0, 1)]),
+            &[0.99, 0.99],
+            &[0.905],
+        );
+        let u = |s: &Sentence| uncertainty(s, 0.9);
+        assert!(u(&sure) < 0.11);
+        assert!((u(&unsure_entity) - 0.45).abs() < 1e-9);
+        assert!(
+            u(&unsure_relation) > 0.9,
+            "just above θr is nearly as unsure as can be"
+        );
+    }
+
+    #[test]
+    fn the_list_sorts_by_errors_and_by_uncertainty() {
+        let gold = vec![
+            sent(&[("Peop", 0, 1)], &[]),
+            sent(&[("Peop", 0, 1), ("Loc", 2, 3)], &[("Live_In", 0, 1)]),
+            sent(&[("Loc", 0, 1)], &[]),
+        ];
+        let preds = vec![
+            predicted(sent(&[("Peop", 0, 1)], &[]), &[0.6], &[]), // right, unsure
+            predicted(sent(&[("Org", 0, 1)], &[]), &[0.99], &[]), // 3 errors, sure
+            predicted(sent(&[("Org", 0, 1)], &[]), &[0.97], &[]), // 1 error
+        ];
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = AppState::with_corpus(Corpus::new(gold), None, Format::Json, tmp.path().to_path_buf());
+        s.set_predictions(preds.into_iter().enumerate());
+        s.filter.order = Order::Errors;
+        assert_eq!(s.filtered(), &[1, 2, 0]);
+        s.filter.order = Order::Uncertainty;
+        assert_eq!(s.filtered(), &[0, 2, 1]);
+        s.filter.order = Order::Corpus;
+        s.filter.error_kind = Some(ErrorKind::WrongType);
+        assert_eq!(s.filtered(), &[1, 2]);
+        s.filter.error_kind = None;
+        s.filter.errors_only = true;
+        s.filter.error_type = Some("Live_In".into());
+        assert_eq!(s.filtered(), &[1]);
+        let m = s.metrics().unwrap();
+        assert_eq!(m.ner.per_type["Peop"].support, 2);
+        assert!((m.ner.micro.recall - 0.25).abs() < 1e-9);
+    }
+}

@@ -28,6 +28,7 @@ pub enum Command {
     FocusSearch,
     TogglePalette,
     ToggleStats,
+    ToggleMetrics,
     // Selection
     SelectTokens {
         start: usize,
@@ -116,6 +117,11 @@ pub fn actions() -> Vec<Action> {
         a("Search sentences", Command::FocusSearch, sc(CMD, Key::F)),
         a("Command palette", Command::TogglePalette, sc(CMD_SHIFT, Key::P)),
         a("Corpus statistics", Command::ToggleStats, sc(CMD_SHIFT, Key::I)),
+        a(
+            "Prediction metrics",
+            Command::ToggleMetrics,
+            sc(CMD_SHIFT, Key::M),
+        ),
         a(
             "Move cursor left",
             Command::MoveCursor(-1),

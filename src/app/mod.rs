@@ -2,6 +2,7 @@
 //! and turns every gesture and shortcut into a `Command`.
 
 pub mod command;
+pub mod errors;
 pub mod layout;
 pub mod model_panel;
 pub mod state;
@@ -15,7 +16,7 @@ use egui::{Key, Modifiers, RichText, ScrollArea, Ui};
 
 use command::{actions, Command, ViewMode, NUMBER_KEYS};
 use model_panel::ModelPanel;
-use state::{AppState, EditState, Effect, Selection};
+use state::{AppState, EditState, Effect, Order, Selection};
 use view::{type_colour, SentenceView};
 
 use crate::corpus::Format;
@@ -66,6 +67,7 @@ pub struct RelarcApp {
     palette_open: bool,
     palette_query: String,
     stats_open: bool,
+    metrics_open: bool,
     focus_search: bool,
     confirm_quit: bool,
     may_close: bool,
@@ -86,6 +88,7 @@ impl RelarcApp {
             palette_open: false,
             palette_query: String::new(),
             stats_open: false,
+            metrics_open: false,
             focus_search: false,
             confirm_quit: false,
             may_close: false,
@@ -124,6 +127,7 @@ impl RelarcApp {
             Effect::FocusSearch => self.focus_search = true,
             Effect::TogglePalette => self.palette_open = !self.palette_open,
             Effect::ToggleStats => self.stats_open = !self.stats_open,
+            Effect::ToggleMetrics => self.metrics_open = !self.metrics_open,
             Effect::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
     }
@@ -379,6 +383,61 @@ impl RelarcApp {
                     ui.selectable_value(&mut self.state.filter.edit_state, EditState::Unedited, "unedited");
                 });
         });
+        if self.state.predictions.iter().any(|p| p.is_some()) {
+            ui.horizontal_wrapped(|ui| {
+                let f = &mut self.state.filter;
+                let kind_name = match (f.errors_only, f.error_kind) {
+                    (_, Some(k)) => k.name().to_string(),
+                    (true, None) => "with errors".into(),
+                    (false, None) => "all".into(),
+                };
+                egui::ComboBox::from_label("errors")
+                    .selected_text(kind_name)
+                    .show_ui(ui, |ui| {
+                        if ui
+                            .selectable_label(!f.errors_only && f.error_kind.is_none(), "all")
+                            .clicked()
+                        {
+                            f.errors_only = false;
+                            f.error_kind = None;
+                            f.error_type = None;
+                        }
+                        if ui
+                            .selectable_label(f.errors_only && f.error_kind.is_none(), "with errors")
+                            .clicked()
+                        {
+                            f.errors_only = true;
+                            f.error_kind = None;
+                        }
+                        for k in errors::ALL_KINDS {
+                            if ui.selectable_label(f.error_kind == Some(k), k.name()).clicked() {
+                                f.errors_only = true;
+                                f.error_kind = Some(k);
+                            }
+                        }
+                    });
+                egui::ComboBox::from_label("order")
+                    .selected_text(match f.order {
+                        Order::Corpus => "corpus",
+                        Order::Errors => "most errors",
+                        Order::Uncertainty => "least certain",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut f.order, Order::Corpus, "corpus");
+                        ui.selectable_value(&mut f.order, Order::Errors, "most errors");
+                        ui.selectable_value(&mut f.order, Order::Uncertainty, "least certain");
+                    });
+                if let Some(t) = f.error_type.clone() {
+                    if ui
+                        .button(format!("type {t} x"))
+                        .on_hover_text("stop filtering by this type")
+                        .clicked()
+                    {
+                        f.error_type = None;
+                    }
+                }
+            });
+        }
         let current = self.state.current;
         let list = self.state.filtered().to_vec();
         ui.label(format!(
@@ -597,6 +656,51 @@ impl RelarcApp {
             self.palette_open = open && chosen.is_none();
             if let Some(c) = chosen {
                 self.run(ctx, c);
+            }
+        }
+        if self.metrics_open {
+            let mut open = true;
+            let report = self.state.metrics().cloned();
+            let mut pick: Option<String> = None;
+            egui::Window::new("Prediction metrics").open(&mut open).show(ctx, |ui| {
+                let Some(r) = report else {
+                    ui.label("No predictions yet.");
+                    return;
+                };
+                ui.weak("Strict scores of the predictions against gold. Click a type for its sentences with errors.");
+                for (name, m) in [("NER", &r.ner), ("RE", &r.re)] {
+                    ui.label(RichText::new(name).strong());
+                    egui::Grid::new(format!("metrics-{name}")).striped(true).show(ui, |ui| {
+                        for h in ["type", "P", "R", "F1", "support"] {
+                            ui.label(RichText::new(h).strong());
+                        }
+                        ui.end_row();
+                        for (t, s) in &m.per_type {
+                            if ui.link(t).clicked() {
+                                pick = Some(t.clone());
+                            }
+                            for v in [s.precision, s.recall, s.f1] {
+                                ui.label(format!("{:.1}", 100.0 * v));
+                            }
+                            ui.label(s.support.to_string());
+                            ui.end_row();
+                        }
+                        for (label, x) in [("micro", m.micro), ("macro", m.macro_)] {
+                            ui.label(label);
+                            for v in [x.precision, x.recall, x.f1] {
+                                ui.label(format!("{:.1}", 100.0 * v));
+                            }
+                            ui.label("");
+                            ui.end_row();
+                        }
+                    });
+                }
+            });
+            self.metrics_open = open;
+            if let Some(t) = pick {
+                self.state.filter.errors_only = true;
+                self.state.filter.error_type = Some(t);
+                self.state.filter.order = Order::Errors;
             }
         }
         if self.stats_open {

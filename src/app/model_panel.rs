@@ -230,7 +230,13 @@ impl ModelPanel {
         }
         while let Ok(r) = self.worker.replies.try_recv() {
             match r {
-                Reply::Loaded { description, .. } => self.model_info = Some(description),
+                Reply::Loaded {
+                    description,
+                    threshold,
+                } => {
+                    self.model_info = Some(description);
+                    state.threshold = threshold;
+                }
                 Reply::Predicted {
                     tag: Tag::Corpus,
                     results,
@@ -409,6 +415,9 @@ impl ModelPanel {
                 ui.add(egui::ProgressBar::new(d as f32 / t.max(1) as f32).text(format!("{d}/{t}")));
             }
         });
+        if ui.button("Metrics (Ctrl+Shift+M)").clicked() {
+            cmds.push(Command::ToggleMetrics);
+        }
         ui.horizontal(|ui| {
             for (mode, name) in [
                 (ViewMode::Gold, "Gold (G)"),

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::command::{Command, ViewMode};
+use super::errors::{order_by, sentence_errors, uncertainty, ErrorKind};
 use crate::corpus::formats::spert;
 use crate::corpus::stats::{self, Stats};
 use crate::corpus::{Corpus, Entity, Format, Provenance, Relation, Sentence};
@@ -49,6 +50,22 @@ pub struct Filter {
     pub entity_type: Option<String>,
     pub relation_type: Option<String>,
     pub edit_state: EditState,
+    /// Only sentences whose prediction has errors (of this kind, about this type).
+    pub errors_only: bool,
+    pub error_kind: Option<ErrorKind>,
+    pub error_type: Option<String>,
+    pub order: Order,
+}
+
+/// How the sentence list is sorted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    Corpus,
+    /// Most prediction errors first.
+    Errors,
+    /// Least certain predictions first.
+    Uncertainty,
 }
 
 /// One undoable edit: a sentence before and after.
@@ -84,6 +101,7 @@ pub enum Effect {
     FocusSearch,
     TogglePalette,
     ToggleStats,
+    ToggleMetrics,
     Quit,
 }
 
@@ -121,6 +139,9 @@ pub struct AppState {
     /// The model's annotations of each sentence, where it has predicted them.
     pub predictions: Vec<Option<Sentence>>,
     pub view_mode: ViewMode,
+    /// θr of the model that made the predictions, for the uncertainty order.
+    pub threshold: f64,
+    report: Option<(u64, crate::eval::Report)>,
 }
 
 /// How an annotation compares with the other side in the diff view.
@@ -304,6 +325,8 @@ impl AppState {
             last_autosave: None,
             predictions: Vec::new(),
             view_mode: ViewMode::Gold,
+            threshold: 0.9,
+            report: None,
         }
     }
 
@@ -437,6 +460,21 @@ impl AppState {
 
     // ---- filtering and statistics --------------------------------------------------------
 
+    fn errors_match(&self, i: usize) -> bool {
+        let f = &self.filter;
+        if !f.errors_only && f.error_kind.is_none() && f.error_type.is_none() {
+            return true;
+        }
+        let Some(Some(pred)) = self.predictions.get(i) else {
+            return false;
+        };
+        sentence_errors(&self.corpus.sentences[i], pred)
+            .iter()
+            .any(|(kind, label)| {
+                f.error_kind.is_none_or(|k| k == *kind) && f.error_type.as_ref().is_none_or(|t| t == label)
+            })
+    }
+
     fn matches(&self, s: &Sentence, needle: &str) -> bool {
         let f = &self.filter;
         if let Some(t) = &f.entity_type {
@@ -471,12 +509,43 @@ impl AppState {
         let key = (self.filter.clone(), self.generation);
         if self.filtered_for.as_ref() != Some(&key) {
             let needle = self.filter.text.to_lowercase();
-            self.filtered = (0..self.corpus.sentences.len())
-                .filter(|&i| self.matches(&self.corpus.sentences[i], &needle))
+            let mut list: Vec<usize> = (0..self.corpus.sentences.len())
+                .filter(|&i| self.matches(&self.corpus.sentences[i], &needle) && self.errors_match(i))
                 .collect();
+            let pred = |i: usize| self.predictions.get(i).and_then(|p| p.as_ref());
+            match self.filter.order {
+                Order::Corpus => {}
+                Order::Errors => order_by(&mut list, |i| {
+                    pred(i).map_or(-1.0, |p| {
+                        sentence_errors(&self.corpus.sentences[i], p).len() as f64
+                    })
+                }),
+                Order::Uncertainty => order_by(&mut list, |i| {
+                    pred(i).map_or(-1.0, |p| uncertainty(p, self.threshold))
+                }),
+            }
+            self.filtered = list;
             self.filtered_for = Some(key);
         }
         &self.filtered
+    }
+
+    /// Strict scores of the predictions against gold, over the sentences that have them.
+    pub fn metrics(&mut self) -> Option<&crate::eval::Report> {
+        if self.report.as_ref().is_none_or(|r| r.0 != self.generation) {
+            let (gold, pred): (Vec<Sentence>, Vec<Sentence>) = self
+                .predictions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((self.corpus.sentences.get(i)?.clone(), p.clone()?)))
+                .unzip();
+            if gold.is_empty() {
+                return None;
+            }
+            let report = crate::eval::evaluate(&gold, &pred).ok()?;
+            self.report = Some((self.generation, report));
+        }
+        self.report.as_ref().map(|r| &r.1)
     }
 
     pub fn stats(&mut self) -> &Stats {
@@ -520,6 +589,7 @@ impl AppState {
             FocusSearch => return Effect::FocusSearch,
             TogglePalette => return Effect::TogglePalette,
             ToggleStats => return Effect::ToggleStats,
+            ToggleMetrics => return Effect::ToggleMetrics,
             SelectTokens { start, end } => {
                 let n = self.sentence().map_or(0, |s| s.tokens.len());
                 if start < end && end <= n {
@@ -640,6 +710,7 @@ impl AppState {
                         p.remove_entities(&drop);
                     }
                 }
+                self.generation += 1;
             }
             RejectRelation(i) => {
                 if let Some(Some(p)) = self.predictions.get_mut(self.current) {
@@ -647,6 +718,7 @@ impl AppState {
                         p.relations.remove(i);
                     }
                 }
+                self.generation += 1;
             }
             AddSentence(sentence) => {
                 self.corpus.sentences.push(sentence);
@@ -842,6 +914,7 @@ impl AppState {
                 self.predictions[i] = Some(p);
             }
         }
+        self.generation += 1;
     }
 
     fn changed(&mut self) {

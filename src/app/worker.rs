@@ -29,7 +29,7 @@ pub enum Request {
 pub enum Reply {
     Loaded {
         description: String,
-        entity_types: Vec<String>,
+        threshold: f64,
     },
     Predicted {
         tag: Tag,
@@ -90,7 +90,7 @@ impl Worker {
                                 Ok(m) => {
                                     send(Reply::Loaded {
                                         description: describe(&m),
-                                        entity_types: m.vocab.entity_types.clone(),
+                                        threshold: m.config.re_threshold,
                                     });
                                     model = Some(m);
                                 }
@@ -99,7 +99,7 @@ impl Worker {
                             Request::Set(m) => {
                                 send(Reply::Loaded {
                                     description: describe(&m),
-                                    entity_types: m.vocab.entity_types.clone(),
+                                    threshold: m.config.re_threshold,
                                 });
                                 model = Some(*m);
                             }
