@@ -121,6 +121,22 @@ fn train_predict_accept_an_arc_and_save() {
         }
     }
     let (i, label, head, tail) = accepted.expect("some predicted arc is not gold");
+
+    // Live extraction: typed text is predicted in the background and can join the corpus.
+    h.get_by_label("Live extraction").focus();
+    h.step();
+    h.get_by_label("Live extraction")
+        .type_text("Poe lived in Boston .");
+    h.step();
+    wait(&mut h, "the live prediction", |a| {
+        a.model.as_ref().unwrap().live.is_some()
+    });
+    let live = h.state().model.as_ref().unwrap().live.clone().unwrap();
+    assert_eq!(live.tokens, ["Poe", "lived", "in", "Boston", "."]);
+    h.get_by_label("Add to corpus").click();
+    h.run_steps(2);
+    assert_eq!(h.state().state.corpus.sentences.len(), n + 1);
+    assert_eq!(h.state().state.current, n, "the new sentence is shown");
     assert!(h.state().state.dirty);
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::S);
     h.run_steps(2);

@@ -214,6 +214,10 @@ impl ModelPanel {
                             .map(|s| format!(", dev score {:.1}", 100.0 * s))
                             .unwrap_or_default()
                     ));
+                    state.status = self
+                        .last_outcome
+                        .clone()
+                        .map(|o| (format!("{o}; predicting the corpus"), false));
                     self.worker.send(Request::Set(Box::new(outcome.model)));
                     self.predict_corpus(state);
                 }
@@ -430,12 +434,14 @@ impl ModelPanel {
             }
         });
         ui.separator();
-        ui.label(RichText::new("Live extraction").strong());
-        let resp = ui.add(
-            egui::TextEdit::multiline(&mut self.live_text)
-                .desired_rows(2)
-                .hint_text("type or paste a sentence"),
-        );
+        let title = ui.label(RichText::new("Live extraction").strong());
+        let resp = ui
+            .add(
+                egui::TextEdit::multiline(&mut self.live_text)
+                    .desired_rows(2)
+                    .hint_text("type or paste a sentence"),
+            )
+            .labelled_by(title.id);
         if resp.changed() {
             self.live_changed();
         }

@@ -196,8 +196,17 @@ impl SentenceView {
                     Stroke::new(1.2, outline)
                 };
                 painter.rect_stroke(r, 4.0, stroke, StrokeKind::Outside);
-                let tag =
-                    Rect::from_min_size(pos2(r.min.x, r.max.y + 1.0), vec2(r.width(), params.label_height));
+                // Entities with the same span (a diff of a retyped entity, say) share the
+                // space under the box side by side.
+                let same: Vec<usize> = (0..s.entities.len())
+                    .filter(|&o| s.entities[o].same_span(en))
+                    .collect();
+                let slot = same.iter().position(|&o| o == e).unwrap_or(0) as f32;
+                let width = r.width() / same.len().max(1) as f32;
+                let tag = Rect::from_min_size(
+                    pos2(r.min.x + slot * width, r.max.y + 1.0),
+                    vec2(width, params.label_height),
+                );
                 if k == 0 {
                     let mut text = en.label.clone();
                     if matches!(en.provenance, Provenance::Edited | Provenance::Accepted) {
