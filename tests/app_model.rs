@@ -137,6 +137,15 @@ fn train_predict_accept_an_arc_and_save() {
     h.run_steps(2);
     assert_eq!(h.state().state.corpus.sentences.len(), n + 1);
     assert_eq!(h.state().state.current, n, "the new sentence is shown");
+
+    // Predictions export in any format.
+    let exported = out.with_file_name("predictions.doccano.jsonl");
+    assert!(h.state_mut().state.export_predictions(&exported));
+    let back = Corpus::load(&exported).unwrap();
+    assert_eq!(back.sentences.len(), n + 1);
+    assert!(back.sentences[..n]
+        .iter()
+        .all(|s| s.entities.iter().all(|e| e.provenance == Provenance::Predicted)));
     assert!(h.state().state.dirty);
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::S);
     h.run_steps(2);

@@ -537,27 +537,34 @@ impl RelarcApp {
                         let cmds = self.view.show(ui, &sentence, &types, &selection, head, None);
                         ui.separator();
                         self.selection_tools(ui, &sentence);
-                        cmds
+                        // Rejecting is for predictions; gold is deleted instead.
+                        cmds.into_iter()
+                            .filter(|c| !matches!(c, Command::RejectEntity(_) | Command::RejectRelation(_)))
+                            .collect::<Vec<_>>()
                     }
                     (ViewMode::Predicted, Some(p)) => {
-                        ui.weak("Click a predicted span or arc to accept it; Shift+A accepts all.");
+                        ui.weak("Click a predicted span or arc to accept it, right-click to reject it; Shift+A accepts all.");
                         let cmds = self.view.show(ui, &p, &types, &Selection::None, None, None);
                         cmds.into_iter()
                             .filter_map(|c| match c {
                                 Command::SelectEntity(e) => Some(Command::AcceptEntity(e)),
                                 Command::SelectRelation(r) => Some(Command::AcceptRelation(r)),
+                                Command::RejectEntity(e) => Some(Command::RejectEntity(e)),
+                                Command::RejectRelation(r) => Some(Command::RejectRelation(r)),
                                 _ => None,
                             })
                             .collect()
                     }
                     (ViewMode::Diff, Some(p)) => {
-                        ui.weak("green: right, orange: spurious (click to accept), red: missed. Shift+A accepts all.");
+                        ui.weak("green: right, orange: spurious (click: accept, right-click: reject), red: missed. Shift+A accepts all.");
                         let d = state::diff(&sentence, &p);
                         let cmds = self.view.show(ui, &d.sentence, &types, &Selection::None, None, Some((&d.entity_marks, &d.relation_marks)));
                         cmds.into_iter()
                             .filter_map(|c| match c {
                                 Command::SelectEntity(e) => d.entity_pred[e].filter(|_| d.entity_marks[e] == state::Mark::Spurious).map(Command::AcceptEntity),
                                 Command::SelectRelation(r) => d.relation_pred[r].filter(|_| d.relation_marks[r] == state::Mark::Spurious).map(Command::AcceptRelation),
+                                Command::RejectEntity(e) => d.entity_pred[e].map(Command::RejectEntity),
+                                Command::RejectRelation(r) => d.relation_pred[r].map(Command::RejectRelation),
                                 _ => None,
                             })
                             .collect()

@@ -35,6 +35,8 @@ pub struct ModelPanel {
     /// Replaces the preset's configuration (tests use small ones).
     pub config_override: Option<ModelConfig>,
     pub dev_fraction: f64,
+    /// A dev file to stop on, instead of a fraction of the corpus.
+    pub dev_file: Option<PathBuf>,
     pub epochs: usize,
     pub patience: usize,
     pub seed: u64,
@@ -65,6 +67,7 @@ impl ModelPanel {
             preset: "conll04".into(),
             config_override: None,
             dev_fraction: 0.1,
+            dev_file: None,
             epochs: 20,
             patience: 5,
             seed: 42,
@@ -121,7 +124,16 @@ impl ModelPanel {
                 return;
             }
         };
-        let (dev, train) = split::holdout(&state.corpus, self.dev_fraction, self.seed);
+        let (dev, train) = match &self.dev_file {
+            Some(path) => match crate::corpus::Corpus::load(path) {
+                Ok(dev) => (dev, state.corpus.clone()),
+                Err(e) => {
+                    state.status = Some((format!("cannot read the dev file: {e}"), true));
+                    return;
+                }
+            },
+            None => split::holdout(&state.corpus, self.dev_fraction, self.seed),
+        };
         let init = if self.continue_training {
             match self
                 .model_dir
@@ -347,6 +359,22 @@ impl ModelPanel {
                     .prefix("epochs "),
             );
         });
+        ui.horizontal(|ui| match self.dev_file.clone() {
+            Some(p) => {
+                ui.label(format!(
+                    "dev: {}",
+                    p.file_name().unwrap_or_default().to_string_lossy()
+                ));
+                if ui.small_button("use a fraction").clicked() {
+                    self.dev_file = None;
+                }
+            }
+            None => {
+                if ui.button("Dev from a file...").clicked() {
+                    self.dev_file = dialogs.open();
+                }
+            }
+        });
         ui.checkbox(&mut self.continue_training, "continue from the current model");
         ui.horizontal(|ui| {
             if ui
@@ -419,6 +447,15 @@ impl ModelPanel {
                 ui.add(egui::ProgressBar::new(d as f32 / t.max(1) as f32).text(format!("{d}/{t}")));
             }
         });
+        let has_predictions = state.predictions.iter().any(|p| p.is_some());
+        if ui
+            .add_enabled(has_predictions, egui::Button::new("Export predictions..."))
+            .clicked()
+        {
+            if let Some(p) = dialogs.save("predictions.json") {
+                state.export_predictions(&p);
+            }
+        }
         if ui.button("Metrics (Ctrl+Shift+M)").clicked() {
             cmds.push(Command::ToggleMetrics);
         }

@@ -901,6 +901,41 @@ impl AppState {
         true
     }
 
+    /// Writes the predictions (sentences without one keep no annotations) in the format the
+    /// path implies; returns how many sentences had predictions.
+    pub fn export_predictions(&mut self, path: &Path) -> bool {
+        let sentences: Vec<Sentence> = self
+            .corpus
+            .sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match self.predictions.get(i).and_then(|p| p.clone()) {
+                Some(p) => p,
+                None => Sentence {
+                    entities: Vec::new(),
+                    relations: Vec::new(),
+                    ..s.clone()
+                },
+            })
+            .collect();
+        let n = self.predictions.iter().flatten().count();
+        let corpus = Corpus::new(sentences);
+        let result = Format::detect_output(path).and_then(|f| corpus.save_as(path, f));
+        match result {
+            Ok(_) => {
+                self.info(format!(
+                    "exported the predictions of {n} sentences to {}",
+                    path.display()
+                ));
+                true
+            }
+            Err(e) => {
+                self.error(format!("predictions not exported: {e}"));
+                false
+            }
+        }
+    }
+
     /// The model's annotations of the current sentence.
     pub fn prediction(&self) -> Option<&Sentence> {
         self.predictions.get(self.current).and_then(|p| p.as_ref())

@@ -225,6 +225,9 @@ impl SentenceView {
                 if resp.clicked() {
                     commands.push(Command::SelectEntity(e));
                 }
+                if resp.secondary_clicked() {
+                    commands.push(Command::RejectEntity(e));
+                }
                 if resp.drag_started() {
                     self.drag_from_entity = Some(e);
                 }
@@ -318,6 +321,9 @@ impl SentenceView {
                     resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
                     if resp.clicked() {
                         commands.push(Command::SelectRelation(r));
+                    }
+                    if resp.secondary_clicked() {
+                        commands.push(Command::RejectRelation(r));
                     }
                     if let Some(p) = rel.score.filter(|_| predicted) {
                         resp.on_hover_text(format!("probability {p:.3}"));
