@@ -230,3 +230,34 @@ fn bad_training_arguments_are_explained() {
         assert!(common::stderr(&out).contains("CUDA is not available"));
     }
 }
+
+#[test]
+fn train_on_several_files_without_dev_runs_every_epoch() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    slice(&data.join("conll04/train.json"), 12, &tmp.path().join("a.json"));
+    slice(&data.join("conll04/dev.json"), 8, &tmp.path().join("b.json"));
+    let (_, err) = ok(&[
+        "train",
+        "--preset",
+        "ade",
+        "--train",
+        &p("a.json"),
+        "--train",
+        &p("b.json"),
+        "--out",
+        &p("m"),
+        "--epochs",
+        "2",
+        "--device",
+        "cpu",
+    ]);
+    assert!(err.contains("20 training sentences, 0 dev"), "{err}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("m/report.json")).unwrap()).unwrap();
+    assert_eq!(report["history"].as_array().unwrap().len(), 2);
+    assert_eq!(report["best_epoch"], 2, "without dev the last epoch is kept");
+    assert_eq!(report["data"].as_array().unwrap().len(), 2);
+    assert!(tmp.path().join("m/model.safetensors").exists());
+}

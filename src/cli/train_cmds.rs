@@ -44,10 +44,12 @@ pub struct TrainingArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub common: TrainingArgs,
+    /// Training corpus; give it more than once to train on several (e.g. train and dev).
+    #[arg(long, required = true)]
+    pub train: Vec<PathBuf>,
+    /// Dev corpus for early stopping; without it every epoch runs and the last is kept.
     #[arg(long)]
-    pub train: PathBuf,
-    #[arg(long)]
-    pub dev: PathBuf,
+    pub dev: Option<PathBuf>,
     /// Folder for the best model and report.json.
     #[arg(long)]
     pub out: PathBuf,
@@ -256,8 +258,21 @@ fn print_metrics(what: &str, m: &Metrics) {
 pub fn train(a: TrainArgs) -> CliResult {
     let cfg = config(&a.common)?;
     let opts = options(&a.common, a.common.seed)?;
-    let train_c = load_flat(&a.train)?;
-    let dev_c = load_flat(&a.dev)?;
+    let mut train_sentences = Vec::new();
+    let mut data = Vec::new();
+    for path in &a.train {
+        let c = load_flat(path)?;
+        data.push(DataFile::new("train", path, c.sentences.len()));
+        train_sentences.extend(c.sentences);
+    }
+    let dev_sentences = match &a.dev {
+        Some(path) => {
+            let c = load_flat(path)?;
+            data.push(DataFile::new("dev", path, c.sentences.len()));
+            c.sentences
+        }
+        None => Vec::new(),
+    };
     let init = a
         .init
         .as_deref()
@@ -267,8 +282,8 @@ pub fn train(a: TrainArgs) -> CliResult {
     let job = TrainJob {
         config: cfg.clone(),
         options: opts.clone(),
-        train: train_c.sentences.clone(),
-        dev: dev_c.sentences.clone(),
+        train: train_sentences,
+        dev: dev_sentences,
         out: Some(a.out.clone()),
         init,
     };
@@ -282,10 +297,7 @@ pub fn train(a: TrainArgs) -> CliResult {
         epochs: opts.epochs,
         patience: opts.patience,
         seed: opts.seed,
-        data: vec![
-            DataFile::new("train", &a.train, train_c.sentences.len()),
-            DataFile::new("dev", &a.dev, dev_c.sentences.len()),
-        ],
+        data,
         removed_overlapping_entities: outcome.removed_overlaps.entities,
         best_epoch: outcome.best_epoch,
         stopped_early: outcome.stopped_early,
