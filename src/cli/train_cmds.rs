@@ -278,7 +278,6 @@ pub fn train(a: TrainArgs) -> CliResult {
         .as_deref()
         .map(|p| Model::load(p, opts.device))
         .transpose()?;
-    let started = Instant::now();
     let job = TrainJob {
         config: cfg.clone(),
         options: opts.clone(),
@@ -288,24 +287,8 @@ pub fn train(a: TrainArgs) -> CliResult {
         init,
     };
     let outcome = run_job(job, "train")?;
-    let report = RunReport {
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        relarc_version: env!("CARGO_PKG_VERSION").into(),
-        date: utc_now(),
-        device: format!("{:?}", opts.device),
-        config: outcome.model.config.clone(),
-        epochs: opts.epochs,
-        patience: opts.patience,
-        seed: opts.seed,
-        data,
-        removed_overlapping_entities: outcome.removed_overlaps.entities,
-        best_epoch: outcome.best_epoch,
-        stopped_early: outcome.stopped_early,
-        seconds: started.elapsed().as_secs_f64(),
-        history: outcome.history.clone(),
-        dev: outcome.dev_report.clone(),
-        test: None,
-    };
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let report = RunReport::from_outcome(&command, &opts, &outcome, data, None);
     report.write(&a.out.join("report.json"))?;
     eprintln!(
         "best epoch {} of {} run{} in {:.0} s on {:?}; model and report.json in {}",
@@ -465,33 +448,6 @@ fn summarise(label: &str, reports: &[Report]) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
-fn fold_report(
-    command: &str,
-    opts: &TrainOptions,
-    outcome: &TrainOutcome,
-    data: Vec<DataFile>,
-    test: Report,
-) -> RunReport {
-    RunReport {
-        command: command.into(),
-        relarc_version: env!("CARGO_PKG_VERSION").into(),
-        date: utc_now(),
-        device: format!("{:?}", opts.device),
-        config: outcome.model.config.clone(),
-        epochs: opts.epochs,
-        patience: opts.patience,
-        seed: opts.seed,
-        data,
-        removed_overlapping_entities: outcome.removed_overlaps.entities,
-        best_epoch: outcome.best_epoch,
-        stopped_early: outcome.stopped_early,
-        seconds: outcome.seconds,
-        history: outcome.history.clone(),
-        dev: outcome.dev_report.clone(),
-        test: Some(test),
-    }
-}
-
 pub fn cv(a: CvArgs) -> CliResult {
     let cfg = config(&a.common)?;
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -536,7 +492,8 @@ pub fn cv(a: CvArgs) -> CliResult {
                 test_c.sentences.len(),
             ),
         ];
-        fold_report(&command, &opts, &outcome, data, test.clone()).write(&out.join("report.json"))?;
+        RunReport::from_outcome(&command, &opts, &outcome, data, Some(test.clone()))
+            .write(&out.join("report.json"))?;
         per_fold.push(serde_json::json!({"fold": i, "best_epoch": outcome.best_epoch, "seconds": outcome.seconds, "test": test}));
         reports.push(test);
     }
@@ -606,7 +563,8 @@ pub fn trials(a: TrialsArgs) -> CliResult {
             DataFile::new("dev", &a.dev, dev_c.sentences.len()),
             DataFile::new("test", &a.test, test_c.sentences.len()),
         ];
-        fold_report(&command, &opts, &outcome, data, test.clone()).write(&out.join("report.json"))?;
+        RunReport::from_outcome(&command, &opts, &outcome, data, Some(test.clone()))
+            .write(&out.join("report.json"))?;
         runs.push(serde_json::json!({"trial": t, "seed": seed, "seconds": outcome.seconds, "test": test}));
         reports.push(test);
     }

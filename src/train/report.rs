@@ -92,6 +92,34 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The record of a finished run of `command`.
+    pub fn from_outcome(
+        command: &str,
+        opts: &super::TrainOptions,
+        outcome: &super::TrainOutcome,
+        data: Vec<DataFile>,
+        test: Option<Report>,
+    ) -> RunReport {
+        RunReport {
+            command: command.into(),
+            relarc_version: env!("CARGO_PKG_VERSION").into(),
+            date: utc_now(),
+            device: format!("{:?}", opts.device),
+            config: outcome.model.config.clone(),
+            epochs: opts.epochs,
+            patience: opts.patience,
+            seed: opts.seed,
+            data,
+            removed_overlapping_entities: outcome.removed_overlaps.entities,
+            best_epoch: outcome.best_epoch,
+            stopped_early: outcome.stopped_early,
+            seconds: outcome.seconds,
+            history: outcome.history.clone(),
+            dev: outcome.dev_report.clone(),
+            test,
+        }
+    }
+
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         crate::fsio::atomic_write_bytes(
             path,
