@@ -56,6 +56,8 @@ pub enum Command {
     RelationTypeNumber(usize),
     SetRelationType(String),
     ReverseRelation,
+    // Model
+    LoadModel,
     // Predictions
     SetViewMode(ViewMode),
     /// Make predicted entity `i` of the current sentence gold (marked accepted).

@@ -128,6 +128,11 @@ impl RelarcApp {
             Effect::TogglePalette => self.palette_open = !self.palette_open,
             Effect::ToggleStats => self.stats_open = !self.stats_open,
             Effect::ToggleMetrics => self.metrics_open = !self.metrics_open,
+            Effect::LoadModel => {
+                if let (Some(dir), Some(m)) = (self.dialogs.pick_folder(), self.model.as_mut()) {
+                    m.load(dir);
+                }
+            }
             Effect::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
         }
     }
@@ -263,6 +268,7 @@ impl RelarcApp {
                         }
                     }
                 });
+                item(ui, "Load model...", Command::LoadModel, &mut cmds);
                 item(ui, "Save", Command::Save, &mut cmds);
                 item(ui, "Save as...", Command::SaveAs, &mut cmds);
                 ui.separator();

@@ -102,6 +102,7 @@ pub enum Effect {
     TogglePalette,
     ToggleStats,
     ToggleMetrics,
+    LoadModel,
     Quit,
 }
 
@@ -590,6 +591,7 @@ impl AppState {
             TogglePalette => return Effect::TogglePalette,
             ToggleStats => return Effect::ToggleStats,
             ToggleMetrics => return Effect::ToggleMetrics,
+            LoadModel => return Effect::LoadModel,
             SelectTokens { start, end } => {
                 let n = self.sentence().map_or(0, |s| s.tokens.len());
                 if start < end && end <= n {
