@@ -349,34 +349,20 @@ impl RelarcApp {
                 .iter()
                 .map(|r| r.name.clone())
                 .collect();
-            egui::ComboBox::from_label("entity")
-                .selected_text(
-                    self.state
-                        .filter
-                        .entity_type
-                        .clone()
-                        .unwrap_or_else(|| "any entity".into()),
-                )
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.state.filter.entity_type, None, "any entity");
-                    for t in types {
-                        ui.selectable_value(&mut self.state.filter.entity_type, Some(t.clone()), t);
-                    }
-                });
-            egui::ComboBox::from_label("relation")
-                .selected_text(
-                    self.state
-                        .filter
-                        .relation_type
-                        .clone()
-                        .unwrap_or_else(|| "any relation".into()),
-                )
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.state.filter.relation_type, None, "any relation");
-                    for t in rel_types {
-                        ui.selectable_value(&mut self.state.filter.relation_type, Some(t.clone()), t);
-                    }
-                });
+            type_filter(
+                ui,
+                "entity",
+                "any entity",
+                &mut self.state.filter.entity_type,
+                types,
+            );
+            type_filter(
+                ui,
+                "relation",
+                "any relation",
+                &mut self.state.filter.relation_type,
+                rel_types,
+            );
             egui::ComboBox::from_label("edits")
                 .selected_text(match self.state.filter.edit_state {
                     EditState::All => "all",
@@ -774,6 +760,18 @@ impl eframe::App for RelarcApp {
             },
         );
     }
+}
+
+/// A combo box choosing one type, or none ("any ...").
+fn type_filter(ui: &mut Ui, label: &str, any: &str, chosen: &mut Option<String>, types: Vec<String>) {
+    egui::ComboBox::from_label(label)
+        .selected_text(chosen.clone().unwrap_or_else(|| any.into()))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(chosen, None, any);
+            for t in types {
+                ui.selectable_value(chosen, Some(t.clone()), t);
+            }
+        });
 }
 
 /// Where recovery files of corpora without a file go.

@@ -884,12 +884,7 @@ impl AppState {
             self.error(msg);
             return false;
         }
-        if *s == before
-            && s.entities
-                .iter()
-                .zip(&before.entities)
-                .all(|(a, b)| a.provenance == b.provenance)
-        {
+        if *s == before {
             return false;
         }
         let after = s.clone();
