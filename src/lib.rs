@@ -9,5 +9,6 @@ pub mod embed;
 pub mod eval;
 pub mod fsio;
 pub mod model;
+pub mod pretrained;
 pub mod text;
 pub mod train;

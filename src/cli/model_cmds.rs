@@ -15,7 +15,7 @@ use super::CliResult;
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
-    /// ade or conll04 (paper Table 1).
+    /// conll04 or ade (paper Table 1, with pre-trained inputs), or with -minilm or -learned.
     #[arg(long, default_value = "conll04")]
     pub preset: String,
     /// Size of each layer of frozen contextual vectors (e.g. 1024 for ELMo).
@@ -70,6 +70,7 @@ pub fn info(a: InfoArgs) -> CliResult {
             layers: a.contextual_layers,
             dim,
             encoder: "given on the command line".into(),
+            pooling: Default::default(),
         });
     }
     if let Some(dim) = a.word_dim {
@@ -104,20 +105,16 @@ pub fn info(a: InfoArgs) -> CliResult {
     let mut inputs = Vec::new();
     if let Some(c) = &cfg.inputs.contextual {
         inputs.push(format!(
-            "contextual {}×{} (learned layer mix, frozen)",
-            c.layers, c.dim
+            "{} layers × {} of {} ({:?} sub-word, frozen; learned softmax layer mix + scale)",
+            c.layers, c.dim, c.encoder, c.pooling
         ));
     }
     if let Some(w) = &cfg.inputs.word {
-        inputs.push(format!(
-            "word {}-d ({})",
-            w.dim,
-            if w.trainable {
-                "learned"
-            } else {
-                "frozen pre-trained"
-            }
-        ));
+        inputs.push(match (&w.source, w.trainable) {
+            (Some(src), false) => format!("word {}-d {src} (frozen)", w.dim),
+            (_, false) => format!("word {}-d (frozen pre-trained)", w.dim),
+            (_, true) => format!("word {}-d (learned)", w.dim),
+        });
     }
     if cfg.inputs.char {
         inputs.push(format!("char BiRNN {}+{}", cfg.char_rnn_size, cfg.char_rnn_size));
@@ -126,6 +123,28 @@ pub fn info(a: InfoArgs) -> CliResult {
         inputs.push("casing one-hot 8".into());
     }
     println!("inputs: {}", inputs.join(", "));
+    let mut files: Vec<&str> = Vec::new();
+    if let Some(c) = &cfg.inputs.contextual {
+        files.push(&c.encoder);
+    }
+    if let Some(src) = cfg
+        .inputs
+        .word
+        .as_ref()
+        .filter(|w| !w.trainable)
+        .and_then(|w| w.source.as_ref())
+    {
+        files.push(src);
+    }
+    for name in files
+        .into_iter()
+        .filter(|n| a.contextual_dim.is_none() || !n.contains(' '))
+    {
+        match relarc::pretrained::resources::locate(name) {
+            Ok(path) => println!("loads {name} from {}", path.display()),
+            Err(e) => println!("loads {name}: NOT AVAILABLE: {e}"),
+        }
+    }
     println!(
         "NER: FFNN(e1) {:?} {} → FFNN(e2) {} BIO tags → CRF; RE: label embedding {}, DistMult × {} relation types, FFNN(r1) {:?} {}, cosine, FFNN(r2); θr {}, λr {}",
         cfg.ner_ffnn.activation,

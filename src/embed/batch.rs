@@ -66,6 +66,8 @@ pub struct Batch {
     pub gold_relations: Vec<Vec<(usize, usize, i64)>>,
     /// Frozen contextual layers for the packed tokens, `[N, L, D]`, when the model uses them.
     pub contextual: Option<Tensor>,
+    /// Frozen pre-trained word vectors for the packed tokens, `[N, D]`, when the model uses them.
+    pub static_vectors: Option<Tensor>,
     pub device: Device,
 }
 
@@ -83,6 +85,8 @@ pub enum BatchError {
     UnknownEntityType { index: usize, label: String },
     #[error("sentence {index}: relation type {label:?} is not one the model knows")]
     UnknownRelationType { index: usize, label: String },
+    #[error("pre-trained inputs: {0}")]
+    Pretrained(String),
 }
 
 fn char_ids(vocab: &Vocabulary, token: &str) -> Vec<i64> {
@@ -220,6 +224,7 @@ impl Batch {
             gold_entities,
             gold_relations,
             contextual: None,
+            static_vectors: None,
             device,
         })
     }

@@ -38,6 +38,8 @@ pub enum ModelError {
     Version { path: PathBuf, found: u32 },
     #[error("{}: {reason}", path.display())]
     Mismatch { path: PathBuf, reason: String },
+    #[error("{}: this model's pre-trained inputs cannot be loaded: {reason}", path.display())]
+    Inputs { path: PathBuf, reason: String },
     #[error("the model does not know these labels of the data: {0}")]
     Labels(String),
 }
@@ -126,7 +128,11 @@ impl Model {
             })?;
         vocab.rebuild();
 
-        let model = Model::new(config.model, vocab, device);
+        let mut model = Model::new(config.model, vocab, device);
+        model.attach_inputs().map_err(|e| ModelError::Inputs {
+            path: dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
         let weights = dir.join("model.safetensors");
         if !weights.exists() {
             return Err(ModelError::Io {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::pretrained::Pooling;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RnnKind {
@@ -52,7 +54,8 @@ pub struct WordInput {
     /// Words seen fewer times in training are unknown (learned vectors only).
     #[serde(default = "one")]
     pub min_count: usize,
-    /// Where the frozen vectors come from, for the record (filled in by the resource loader).
+    /// Where frozen vectors come from: a resource name or a path to a converted folder or a
+    /// GloVe / word2vec / fastText text file.
     #[serde(default)]
     pub source: Option<String>,
 }
@@ -67,9 +70,13 @@ fn one() -> usize {
 pub struct ContextualInput {
     pub layers: i64,
     pub dim: i64,
-    /// The encoder that makes them (a name or folder, for the record).
+    /// The encoder that makes them: a resource name (a folder of the resource folder) or a
+    /// path to a Hugging Face checkpoint folder.
     #[serde(default)]
     pub encoder: String,
+    /// How a word's sub-words become one vector.
+    #[serde(default)]
+    pub pooling: Pooling,
 }
 
 /// Which sources make up the token representation `v_i` (each can be switched off).
@@ -159,18 +166,78 @@ impl ModelConfig {
         }
     }
 
+    /// A named configuration: `conll04` and `ade` are Table 1 with the pre-trained inputs
+    /// relarc can fetch (MPNet layer mix + GloVe 50-d + characters + casing); `-minilm` swaps
+    /// in the smaller MiniLM-L6 encoder; `-learned` needs no pre-trained files at all.
     pub fn preset(name: &str) -> Option<Self> {
-        match name {
-            "ade" => Some(Self::ade()),
-            "conll04" => Some(Self::conll04()),
-            _ => None,
+        let (base, inputs) = name.rsplit_once('-').map_or((name, ""), |(b, i)| (b, i));
+        let mut cfg = match base {
+            "ade" => Self::ade(),
+            "conll04" => Self::conll04(),
+            _ => return None,
+        };
+        cfg.inputs = match inputs {
+            "" => Inputs::pretrained(ContextualInput::mpnet()),
+            "minilm" => Inputs::pretrained(ContextualInput::minilm()),
+            "learned" => Inputs::learned(),
+            _ => return None,
+        };
+        Some(cfg)
+    }
+
+    pub const PRESETS: [&'static str; 6] = [
+        "conll04",
+        "conll04-minilm",
+        "conll04-learned",
+        "ade",
+        "ade-minilm",
+        "ade-learned",
+    ];
+}
+
+impl ContextualInput {
+    /// all-mpnet-base-v2: embeddings + 12 layers of 768.
+    pub fn mpnet() -> Self {
+        ContextualInput {
+            layers: 13,
+            dim: 768,
+            encoder: "all-mpnet-base-v2".into(),
+            pooling: Pooling::First,
         }
     }
 
-    pub const PRESETS: [&'static str; 2] = ["ade", "conll04"];
+    /// all-MiniLM-L6-v2: embeddings + 6 layers of 384.
+    pub fn minilm() -> Self {
+        ContextualInput {
+            layers: 7,
+            dim: 384,
+            encoder: "all-minilm-l6-v2".into(),
+            pooling: Pooling::First,
+        }
+    }
 }
 
 impl Inputs {
+    /// A frozen encoder's layer mix, frozen GloVe 6B 50-d vectors, characters and casing.
+    pub fn pretrained(contextual: ContextualInput) -> Self {
+        Inputs {
+            contextual: Some(contextual),
+            word: Some(WordInput {
+                dim: 50,
+                trainable: false,
+                min_count: 1,
+                source: Some("glove-6b-50d".into()),
+            }),
+            char: true,
+            casing: true,
+        }
+    }
+
+    /// Whether any input needs pre-trained files.
+    pub fn needs_resources(&self) -> bool {
+        self.contextual.is_some() || self.word.as_ref().is_some_and(|w| !w.trainable)
+    }
+
     /// What exists without pre-trained resources: learned word vectors, characters, casing.
     pub fn learned() -> Self {
         Inputs {
@@ -235,6 +302,29 @@ mod tests {
         assert_eq!((a.optimizer, c.optimizer), (Optimizer::Adam, Optimizer::Nadam));
         assert_eq!((a.batch_size, c.batch_size), (16, 2));
         assert_eq!((a.learning_rate, c.learning_rate), (5e-4, 5e-4));
+    }
+
+    #[test]
+    fn preset_names_choose_inputs() {
+        for name in ModelConfig::PRESETS {
+            assert!(ModelConfig::preset(name).is_some(), "{name}");
+        }
+        let c = ModelConfig::preset("conll04").unwrap();
+        assert_eq!(c.batch_size, 2);
+        assert_eq!(c.inputs.contextual.as_ref().unwrap().encoder, "all-mpnet-base-v2");
+        assert_eq!(
+            c.inputs.word.as_ref().unwrap().source.as_deref(),
+            Some("glove-6b-50d")
+        );
+        assert!(c.inputs.needs_resources());
+        let a = ModelConfig::preset("ade-minilm").unwrap();
+        assert_eq!((a.batch_size, a.inputs.contextual.unwrap().dim), (16, 384));
+        assert!(!ModelConfig::preset("ade-learned")
+            .unwrap()
+            .inputs
+            .needs_resources());
+        assert!(ModelConfig::preset("bert").is_none());
+        assert!(ModelConfig::preset("ade-elmo").is_none());
     }
 
     #[test]

@@ -38,7 +38,9 @@ impl LayerMix {
 #[derive(Debug)]
 enum WordTable {
     Learned(nn::Embedding),
-    Frozen(Tensor),
+    /// Frozen pre-trained vectors, looked up outside the model and brought in by the batch
+    /// (they are not weights of the model, so a checkpoint does not carry them).
+    Frozen,
 }
 
 #[derive(Debug)]
@@ -58,7 +60,7 @@ impl TokenInputs {
             if w.trainable {
                 WordTable::Learned(nn::embedding(&p / "word", num_words, w.dim, Default::default()))
             } else {
-                WordTable::Frozen(p.zeros_no_train("word_vectors", &[num_words, w.dim]))
+                WordTable::Frozen
             }
         });
         let chars = cfg.inputs.char.then(|| {
@@ -89,24 +91,6 @@ impl TokenInputs {
         }
     }
 
-    /// Replaces the frozen word vectors (rows in vocabulary order).
-    pub fn set_word_vectors(&mut self, matrix: &Tensor) -> Result<(), String> {
-        match &mut self.word {
-            Some(WordTable::Frozen(table)) => {
-                if table.size() != matrix.size() {
-                    return Err(format!(
-                        "word vectors are {:?}, the model expects {:?}",
-                        matrix.size(),
-                        table.size()
-                    ));
-                }
-                tch::no_grad(|| table.copy_(matrix));
-                Ok(())
-            }
-            _ => Err("this model learns its word vectors; it has no frozen ones to set".into()),
-        }
-    }
-
     /// `[N, dim]` in packed order.
     pub fn forward(&self, batch: &Batch, train: bool) -> Tensor {
         let mut parts = Vec::new();
@@ -119,7 +103,13 @@ impl TokenInputs {
         }
         match &self.word {
             Some(WordTable::Learned(e)) => parts.push(e.forward(&batch.words)),
-            Some(WordTable::Frozen(t)) => parts.push(t.index_select(0, &batch.words)),
+            Some(WordTable::Frozen) => parts.push(
+                batch
+                    .static_vectors
+                    .as_ref()
+                    .expect("this model needs pre-trained word vectors in its batches")
+                    .shallow_clone(),
+            ),
             None => {}
         }
         if let Some((emb, rnn)) = &self.chars {

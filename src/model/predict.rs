@@ -2,6 +2,7 @@
 //! with scores and relations with probabilities out.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tch::{nn, Device, Kind, Tensor};
 
@@ -11,12 +12,15 @@ use crate::corpus::bio::{decode, Tag};
 use crate::corpus::{Entity, Provenance, Relation, Sentence};
 use crate::embed::batch::{BatchError, EntityEnd};
 use crate::embed::{Batch, BatchInput, Vocabulary};
+use crate::pretrained::{Featurizer, PretrainedError};
 
 pub struct Model {
     pub config: ModelConfig,
     pub vocab: Vocabulary,
     pub vs: nn::VarStore,
     pub net: JointModel,
+    /// The frozen pre-trained inputs the configuration names (see `attach_inputs`).
+    pub features: Option<Arc<Featurizer>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -102,7 +106,15 @@ impl Model {
             vocab,
             vs,
             net,
+            features: None,
         }
+    }
+
+    /// Loads the pre-trained inputs the configuration names (once per process; later models
+    /// share them). Needed before batches can be made for such a model.
+    pub fn attach_inputs(&mut self) -> Result<(), PretrainedError> {
+        self.features = Featurizer::for_inputs(&self.config.inputs, self.device())?;
+        Ok(())
     }
 
     pub fn device(&self) -> Device {
@@ -110,7 +122,19 @@ impl Model {
     }
 
     pub fn batch(&self, inputs: &[BatchInput]) -> Result<Batch, BatchError> {
-        Batch::new(&self.vocab, inputs, self.device())
+        let mut batch = Batch::new(&self.vocab, inputs, self.device())?;
+        if self.config.inputs.needs_resources() {
+            let features = self.features.as_ref().ok_or_else(|| {
+                BatchError::Pretrained(
+                    "the model's pre-trained inputs are not loaded (Model::attach_inputs)".into(),
+                )
+            })?;
+            let tokens: Vec<&[String]> = inputs.iter().map(|i| i.tokens).collect();
+            features
+                .fill(&mut batch, &tokens)
+                .map_err(|e| BatchError::Pretrained(e.to_string()))?;
+        }
+        Ok(batch)
     }
 
     /// Predicts for tokenized sentences, in batches of the configured size (at least 32).

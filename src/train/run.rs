@@ -135,7 +135,7 @@ pub fn train(
     // BIO tags cannot hold overlapping entities: keep the longer span (paper §4).
     let removed = remove_overlaps_all(&mut job.train);
     let schema = Schema::infer(job.train.iter().chain(&job.dev));
-    let model = match job.init.take() {
+    let mut model = match job.init.take() {
         Some(mut m) => {
             m.check_labels(&schema)?;
             m.vs.set_device(opts.device);
@@ -149,6 +149,28 @@ pub fn train(
             Model::new(job.config.clone(), vocab, opts.device)
         }
     };
+    model
+        .attach_inputs()
+        .map_err(|e| TrainError::Data(e.to_string()))?;
+    if let Some(f) = &model.features {
+        // The encoder is frozen: its features are computed once here and cached, so epochs
+        // (and later runs, folds, trials) only read them.
+        let all: Vec<&[String]> = job
+            .train
+            .iter()
+            .chain(&job.dev)
+            .map(|s| s.tokens.as_slice())
+            .collect();
+        let mut stop = false;
+        f.warm(&all, &mut |done, total| {
+            stop = stop || cancelled();
+            emit(Event::Preparing { done, total });
+        })
+        .map_err(|e| TrainError::Data(e.to_string()))?;
+        if stop || cancelled() {
+            return Err(TrainError::Cancelled);
+        }
+    }
     let batch_size = model.config.batch_size.max(1);
     let steps_per_epoch = job.train.len().div_ceil(batch_size);
     emit(Event::Started {

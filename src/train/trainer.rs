@@ -24,6 +24,11 @@ pub enum Event {
         parameters: i64,
         removed_overlaps: usize,
     },
+    /// Frozen encoder features being computed ahead of the first epoch (cached ones skipped).
+    Preparing {
+        done: usize,
+        total: usize,
+    },
     EpochStarted {
         epoch: usize,
         epochs: usize,

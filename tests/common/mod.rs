@@ -60,3 +60,93 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
+
+/// A fetched pre-trained resource (`scripts/fetch_resources.py`), or None after saying the
+/// test is skipped and why.
+pub fn resource(name: &str) -> Option<PathBuf> {
+    let dir = relarc::pretrained::resources_dir().join(name);
+    if dir.join("SOURCE.json").exists() {
+        return Some(dir);
+    }
+    eprintln!(
+        "SKIPPED: pre-trained resource {name} is not in {} (run `.venv/bin/python3 scripts/fetch_resources.py`; `make test` does)",
+        dir.display()
+    );
+    None
+}
+
+/// Writes a tiny randomly initialised BERT checkpoint folder (config.json, model.safetensors,
+/// tokenizer.json with a letters-and-digits WordPiece vocabulary): the real loading and
+/// encoding code paths, fast and without downloads.
+pub fn tiny_bert(dir: &Path, seed: i64) {
+    use serde_json::json;
+    use tch::{Kind, Tensor};
+    std::fs::create_dir_all(dir).unwrap();
+    let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"].map(String::from).to_vec();
+    for c in ('a'..='z').chain('0'..='9') {
+        vocab.push(c.to_string());
+        vocab.push(format!("##{c}"));
+    }
+    for p in [",", ".", "-", "(", ")", "'", ";", ":"] {
+        vocab.push(p.to_string());
+    }
+    let (h, layers, heads, inter) = (16i64, 2, 2, 32i64);
+    let config = json!({
+        "model_type": "bert", "hidden_size": h, "num_hidden_layers": layers,
+        "num_attention_heads": heads, "intermediate_size": inter, "max_position_embeddings": 64,
+        "layer_norm_eps": 1e-12, "pad_token_id": 0, "hidden_act": "gelu", "type_vocab_size": 2,
+        "vocab_size": vocab.len()
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    let special = |id: usize, s: &str| json!({"id": id, "content": s, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true});
+    let tokenizer = json!({
+        "version": "1.0", "truncation": {"max_length": 8, "strategy": "LongestFirst", "stride": 0, "direction": "Right"},
+        "padding": null,
+        "added_tokens": [special(0, "[PAD]"), special(1, "[UNK]"), special(2, "[CLS]"), special(3, "[SEP]")],
+        "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
+        "pre_tokenizer": {"type": "BertPreTokenizer"},
+        "post_processor": {"type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+            "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+        "decoder": null,
+        "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
+            "vocab": vocab.iter().enumerate().map(|(i, v)| (v.clone(), json!(i))).collect::<serde_json::Map<_, _>>()}
+    });
+    std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
+    tch::manual_seed(seed);
+    let r = |shape: &[i64]| Tensor::randn(shape, (Kind::Float, tch::Device::Cpu)) * 0.2;
+    let v = vocab.len() as i64;
+    let mut t: Vec<(String, Tensor)> = vec![
+        ("embeddings.word_embeddings.weight".into(), r(&[v, h])),
+        ("embeddings.position_embeddings.weight".into(), r(&[64, h])),
+        ("embeddings.token_type_embeddings.weight".into(), r(&[2, h])),
+        (
+            "embeddings.LayerNorm.weight".into(),
+            Tensor::ones([h], (Kind::Float, tch::Device::Cpu)),
+        ),
+        ("embeddings.LayerNorm.bias".into(), r(&[h])),
+    ];
+    for l in 0..layers {
+        let p = format!("encoder.layer.{l}");
+        for (name, out, inp) in [
+            ("attention.self.query", h, h),
+            ("attention.self.key", h, h),
+            ("attention.self.value", h, h),
+            ("attention.output.dense", h, h),
+            ("intermediate.dense", inter, h),
+            ("output.dense", h, inter),
+        ] {
+            t.push((format!("{p}.{name}.weight"), r(&[out, inp])));
+            t.push((format!("{p}.{name}.bias"), r(&[out])));
+        }
+        for n in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            t.push((
+                format!("{p}.{n}.weight"),
+                Tensor::ones([h], (Kind::Float, tch::Device::Cpu)),
+            ));
+            t.push((format!("{p}.{n}.bias"), r(&[h])));
+        }
+    }
+    Tensor::write_safetensors(&t, dir.join("model.safetensors")).unwrap();
+}

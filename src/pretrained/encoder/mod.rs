@@ -1,0 +1,309 @@
+//! A frozen transformer encoder loaded from a Hugging Face checkpoint folder (`config.json`,
+//! `model.safetensors`, `tokenizer.json`), turning tokenized sentences into one vector per
+//! word and layer.
+
+pub mod transformer;
+pub mod windows;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+use tokenizers::Tokenizer;
+
+use super::PretrainedError;
+use transformer::Transformer;
+
+/// How a word's sub-words become one vector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The first sub-word's vector.
+    #[default]
+    First,
+    /// The mean over the word's sub-words.
+    Mean,
+}
+
+impl std::str::FromStr for Pooling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "first" => Ok(Pooling::First),
+            "mean" => Ok(Pooling::Mean),
+            _ => Err(format!("unknown pooling {s:?}; use first or mean")),
+        }
+    }
+}
+
+/// A sentence as sub-words: ids without special tokens, and for each word the range of its
+/// sub-words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubWords {
+    pub ids: Vec<i64>,
+    pub words: Vec<(usize, usize)>,
+}
+
+pub struct Encoder {
+    pub name: String,
+    pub dir: PathBuf,
+    tokenizer: Tokenizer,
+    net: Transformer,
+    cls: i64,
+    sep: i64,
+    unk: i64,
+    pad: i64,
+    /// Most sub-words per window, special tokens excluded.
+    window: usize,
+    /// Sub-words per forward pass, padding included (bounds memory).
+    budget: usize,
+    sentences_encoded: AtomicUsize,
+}
+
+impl Encoder {
+    pub fn load(dir: &Path, device: Device) -> Result<Encoder, PretrainedError> {
+        let net = Transformer::load(dir, device)?;
+        let tok_path = dir.join("tokenizer.json");
+        if !tok_path.exists() {
+            return Err(PretrainedError::bad(
+                &tok_path,
+                "missing (relarc needs the fast tokenizer file)",
+            ));
+        }
+        let mut tokenizer = Tokenizer::from_file(&tok_path)
+            .map_err(|e| PretrainedError::bad(&tok_path, format!("unreadable tokenizer: {e}")))?;
+        // Long sentences are windowed here, never truncated, and batches are padded here.
+        tokenizer
+            .with_truncation(None)
+            .map_err(|e| PretrainedError::bad(&tok_path, e.to_string()))?;
+        tokenizer.with_padding(None);
+        let probe = tokenizer
+            .encode(vec!["a"], true)
+            .map_err(|e| PretrainedError::bad(&tok_path, e.to_string()))?;
+        let (ids, special) = (probe.get_ids(), probe.get_special_tokens_mask());
+        if ids.len() < 3 || special[0] != 1 || special[ids.len() - 1] != 1 {
+            return Err(PretrainedError::bad(
+                &tok_path,
+                "its post-processor does not add a start and an end token around a sentence",
+            ));
+        }
+        let find = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| tokenizer.token_to_id(n))
+                .map(|i| i as i64)
+        };
+        let unk = find(&["[UNK]", "<unk>"]).unwrap_or(ids[1] as i64);
+        let pad = find(&["[PAD]", "<pad>"]).unwrap_or(net.config.pad_token_id.unwrap_or(0));
+        let window = (net.config.max_input() - 2).max(1) as usize;
+        Ok(Encoder {
+            name: dir
+                .file_name()
+                .map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned()),
+            dir: dir.to_path_buf(),
+            cls: ids[0] as i64,
+            sep: ids[ids.len() - 1] as i64,
+            unk,
+            pad,
+            window,
+            budget: if device.is_cuda() { 32_768 } else { 4_096 },
+            tokenizer,
+            net,
+            sentences_encoded: AtomicUsize::new(0),
+        })
+    }
+
+    /// Number of layers the model mixes: the embedding output and every hidden layer.
+    pub fn layers(&self) -> i64 {
+        self.net.num_layers() as i64 + 1
+    }
+
+    pub fn dim(&self) -> i64 {
+        self.net.hidden_size()
+    }
+
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Uses windows of at most `window` sub-words (at most the model's own limit).
+    pub fn set_window(&mut self, window: usize) {
+        self.window = window.clamp(1, (self.net.config.max_input() - 2).max(1) as usize);
+    }
+
+    pub fn device(&self) -> Device {
+        self.net.device
+    }
+
+    /// Sentences run through the network so far (cache hits do not count).
+    pub fn sentences_encoded(&self) -> usize {
+        self.sentences_encoded.load(Ordering::Relaxed)
+    }
+
+    /// The sub-words of pre-tokenized words. A word the tokenizer turns into nothing (a
+    /// control character, say) becomes the unknown token, so every word has a vector.
+    pub fn subwords(&self, words: &[String]) -> Result<SubWords, PretrainedError> {
+        let enc = self
+            .tokenizer
+            .encode(words.to_vec(), false)
+            .map_err(|e| PretrainedError::bad(&self.dir, format!("tokenizer failed: {e}")))?;
+        let mut per_word: Vec<Vec<i64>> = vec![Vec::new(); words.len()];
+        for (&id, w) in enc.get_ids().iter().zip(enc.get_word_ids()) {
+            if let Some(w) = w {
+                if let Some(slot) = per_word.get_mut(*w as usize) {
+                    slot.push(id as i64);
+                }
+            }
+        }
+        let mut ids = Vec::with_capacity(enc.get_ids().len());
+        let mut spans = Vec::with_capacity(words.len());
+        for mut w in per_word {
+            if w.is_empty() {
+                w.push(self.unk);
+            }
+            spans.push((ids.len(), ids.len() + w.len()));
+            ids.extend(w);
+        }
+        Ok(SubWords { ids, words: spans })
+    }
+
+    /// `[B, L, S, D]` hidden states of sub-word sequences (at most a window each) with the
+    /// start and end tokens added, right-padded to the longest.
+    fn forward_padded(&self, seqs: &[&[i64]]) -> Tensor {
+        let (b, s) = (seqs.len(), seqs.iter().map(|q| q.len()).max().unwrap_or(0) + 2);
+        let mut ids = vec![self.pad; b * s];
+        let mut mask = vec![false; b * s];
+        for (row, src) in seqs.iter().enumerate() {
+            let dst = &mut ids[row * s..];
+            dst[0] = self.cls;
+            dst[1..1 + src.len()].copy_from_slice(src);
+            dst[1 + src.len()] = self.sep;
+            mask[row * s..row * s + src.len() + 2].fill(true);
+        }
+        let dev = self.device();
+        let ids = Tensor::from_slice(&ids).view([b as i64, s as i64]).to(dev);
+        let mask = Tensor::from_slice(&mask).view([b as i64, s as i64]).to(dev);
+        Tensor::stack(&self.net.forward(&ids, &mask), 1)
+    }
+
+    /// `[L, n + 2, D]` per input, start and end tokens included, all in one padded batch;
+    /// for comparing with reference implementations. Inputs must fit in one window.
+    pub fn subword_states_with_specials(&self, inputs: &[&[i64]]) -> Vec<Tensor> {
+        let hidden = self.forward_padded(inputs);
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(i, q)| hidden.get(i as i64).narrow(1, 0, q.len() as i64 + 2))
+            .collect()
+    }
+
+    /// Sub-word hidden states of every layer, `[L, n, D]` for each input, long inputs windowed.
+    pub fn subword_states(&self, inputs: &[&[i64]]) -> Vec<Tensor> {
+        struct Piece {
+            input: usize,
+            start: usize,
+            end: usize,
+        }
+        let mut pieces = Vec::new();
+        let mut plans = Vec::with_capacity(inputs.len());
+        for (i, ids) in inputs.iter().enumerate() {
+            let plan = windows::plan(ids.len(), self.window);
+            for &(start, end) in &plan {
+                pieces.push(Piece { input: i, start, end });
+            }
+            plans.push(plan);
+        }
+        let mut order: Vec<usize> = (0..pieces.len()).collect();
+        order.sort_by_key(|&p| std::cmp::Reverse(pieces[p].end - pieces[p].start));
+        let mut outputs: Vec<Option<Tensor>> = (0..pieces.len()).map(|_| None).collect();
+        let mut k = 0;
+        while k < order.len() {
+            let longest = pieces[order[k]].end - pieces[order[k]].start + 2;
+            let take = (self.budget / longest).max(1).min(order.len() - k);
+            let group = &order[k..k + take];
+            let seqs: Vec<&[i64]> = group
+                .iter()
+                .map(|&p| &inputs[pieces[p].input][pieces[p].start..pieces[p].end])
+                .collect();
+            let hidden = self.forward_padded(&seqs);
+            for (row, &p) in group.iter().enumerate() {
+                let n = (pieces[p].end - pieces[p].start) as i64;
+                // Drop the start and end tokens.
+                outputs[p] = Some(hidden.get(row as i64).narrow(1, 1, n));
+            }
+            k += take;
+        }
+        let mut by_input: Vec<Vec<(usize, Tensor)>> = (0..inputs.len()).map(|_| Vec::new()).collect();
+        for (p, out) in pieces.iter().zip(outputs) {
+            by_input[p.input].push((p.start, out.expect("every window ran")));
+        }
+        self.sentences_encoded.fetch_add(inputs.len(), Ordering::Relaxed);
+        by_input
+            .into_iter()
+            .zip(plans)
+            .zip(inputs)
+            .map(|((wins, plan), ids)| {
+                if wins.len() == 1 {
+                    return wins.into_iter().next().expect("one").1;
+                }
+                let owner = windows::assign(ids.len(), &plan);
+                // Column of sub-word j in the windows laid side by side.
+                let mut base = Vec::with_capacity(wins.len());
+                let mut total = 0;
+                for (start, t) in &wins {
+                    base.push((*start, total));
+                    total += t.size()[1] as usize;
+                }
+                let cols: Vec<i64> = owner
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &w)| (base[w].1 + j - base[w].0) as i64)
+                    .collect();
+                let all = Tensor::cat(
+                    &wins.iter().map(|(_, t)| t.shallow_clone()).collect::<Vec<_>>(),
+                    1,
+                );
+                all.index_select(1, &Tensor::from_slice(&cols).to(all.device()))
+            })
+            .collect()
+    }
+
+    /// Per sentence, `[words, L, D]` float32 on the CPU: every layer's vector for every word.
+    pub fn encode(&self, sentences: &[&[String]], pooling: Pooling) -> Result<Vec<Tensor>, PretrainedError> {
+        let subs = sentences
+            .iter()
+            .map(|s| self.subwords(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<&[i64]> = subs.iter().map(|s| s.ids.as_slice()).collect();
+        let states = tch::no_grad(|| self.subword_states(&ids));
+        Ok(subs
+            .iter()
+            .zip(states)
+            .map(|(sub, st)| tch::no_grad(|| pool(&st, &sub.words, pooling)).to_device(Device::Cpu))
+            .collect())
+    }
+}
+
+/// `[L, n, D]` sub-word states → `[words, L, D]`.
+pub fn pool(states: &Tensor, words: &[(usize, usize)], pooling: Pooling) -> Tensor {
+    let dev = states.device();
+    let per_word = match pooling {
+        Pooling::First => {
+            let first: Vec<i64> = words.iter().map(|&(s, _)| s as i64).collect();
+            states.index_select(1, &Tensor::from_slice(&first).to(dev))
+        }
+        Pooling::Mean => {
+            let n = states.size()[1];
+            let mut avg = vec![0f32; words.len() * n as usize];
+            for (w, &(s, e)) in words.iter().enumerate() {
+                for j in s..e {
+                    avg[w * n as usize + j] = 1.0 / (e - s) as f32;
+                }
+            }
+            let avg = Tensor::from_slice(&avg).view([words.len() as i64, n]).to(dev);
+            avg.matmul(states) // [L, words, D]
+        }
+    };
+    per_word.transpose(0, 1).to_kind(Kind::Float).contiguous()
+}

@@ -1,0 +1,353 @@
+//! The BERT family (BERT, BioBERT, PubMedBERT, SciBERT, MiniLM; RoBERTa's offset positions)
+//! and MPNet (relative position bias) as inference-only networks over Hugging Face weights.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use tch::{Device, Kind, Tensor};
+
+use crate::pretrained::PretrainedError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arch {
+    Bert,
+    /// BERT with position ids counted from `pad_token_id + 1`.
+    Roberta,
+    Mpnet,
+}
+
+/// The fields of a Hugging Face `config.json` these networks use.
+#[derive(Clone, Debug, Deserialize)]
+pub struct HfConfig {
+    pub model_type: String,
+    pub hidden_size: i64,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: i64,
+    pub max_position_embeddings: i64,
+    #[serde(default = "default_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default)]
+    pub pad_token_id: Option<i64>,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+    #[serde(default = "default_buckets")]
+    pub relative_attention_num_buckets: i64,
+}
+
+fn default_eps() -> f64 {
+    1e-12
+}
+fn default_act() -> String {
+    "gelu".into()
+}
+fn default_buckets() -> i64 {
+    32
+}
+
+impl HfConfig {
+    pub fn arch(&self) -> Option<Arch> {
+        match self.model_type.as_str() {
+            "bert" => Some(Arch::Bert),
+            "roberta" | "xlm-roberta" | "camembert" => Some(Arch::Roberta),
+            "mpnet" => Some(Arch::Mpnet),
+            _ => None,
+        }
+    }
+
+    /// Position ids of real tokens start here.
+    pub fn position_offset(&self) -> i64 {
+        match self.arch() {
+            Some(Arch::Bert) | None => 0,
+            _ => self.pad_token_id.unwrap_or(1) + 1,
+        }
+    }
+
+    /// Most sub-words in one input, special tokens included.
+    pub fn max_input(&self) -> i64 {
+        self.max_position_embeddings - self.position_offset()
+    }
+}
+
+struct Linear {
+    w: Tensor,
+    b: Tensor,
+}
+
+impl Linear {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x.linear(&self.w, Some(&self.b))
+    }
+}
+
+struct Norm {
+    w: Tensor,
+    b: Tensor,
+    eps: f64,
+}
+
+impl Norm {
+    fn forward(&self, x: &Tensor) -> Tensor {
+        let d = self.w.size()[0];
+        x.layer_norm([d], Some(&self.w), Some(&self.b), self.eps, false)
+    }
+}
+
+struct Layer {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+    attn_norm: Norm,
+    up: Linear,
+    down: Linear,
+    out_norm: Norm,
+}
+
+pub struct Transformer {
+    pub config: HfConfig,
+    pub arch: Arch,
+    word: Tensor,
+    position: Tensor,
+    token_type: Option<Tensor>,
+    emb_norm: Norm,
+    layers: Vec<Layer>,
+    relative_bias: Option<Tensor>,
+    pub device: Device,
+}
+
+// Safety: the weights are never written after loading and every forward pass runs under
+// no_grad, creating its own tensors; libtorch's read-only use of shared tensors from several
+// threads is safe.
+unsafe impl Sync for Transformer {}
+
+/// Weights by name with the model's prefix (`bert.`, `roberta.`, `mpnet.` or none) removed.
+struct Weights {
+    path: std::path::PathBuf,
+    map: HashMap<String, Tensor>,
+    device: Device,
+}
+
+impl Weights {
+    fn take(&mut self, name: &str) -> Result<Tensor, PretrainedError> {
+        self.try_take(name).ok_or_else(|| {
+            PretrainedError::bad(
+                &self.path,
+                format!("has no tensor {name:?} (is this the architecture config.json names?)"),
+            )
+        })
+    }
+
+    fn try_take(&mut self, name: &str) -> Option<Tensor> {
+        self.map
+            .remove(name)
+            .map(|t| t.to_kind(Kind::Float).to_device(self.device))
+    }
+
+    fn linear(&mut self, name: &str) -> Result<Linear, PretrainedError> {
+        Ok(Linear {
+            w: self.take(&format!("{name}.weight"))?,
+            b: self.take(&format!("{name}.bias"))?,
+        })
+    }
+
+    /// Old TensorFlow-converted checkpoints call the LayerNorm parameters gamma and beta.
+    fn norm(&mut self, name: &str, eps: f64) -> Result<Norm, PretrainedError> {
+        let w = match self.try_take(&format!("{name}.weight")) {
+            Some(w) => w,
+            None => self.take(&format!("{name}.gamma"))?,
+        };
+        let b = match self.try_take(&format!("{name}.bias")) {
+            Some(b) => b,
+            None => self.take(&format!("{name}.beta"))?,
+        };
+        Ok(Norm { w, b, eps })
+    }
+}
+
+impl Transformer {
+    pub fn load(dir: &Path, device: Device) -> Result<Transformer, PretrainedError> {
+        let cfg_path = dir.join("config.json");
+        let text = std::fs::read_to_string(&cfg_path).map_err(PretrainedError::io(&cfg_path))?;
+        let config: HfConfig = serde_json::from_str(&text).map_err(|e| {
+            PretrainedError::bad(&cfg_path, format!("not a Hugging Face model configuration: {e}"))
+        })?;
+        let arch = config.arch().ok_or_else(|| {
+            PretrainedError::bad(
+                &cfg_path,
+                format!(
+                    "model_type {:?} is not one relarc runs (bert, roberta, mpnet)",
+                    config.model_type
+                ),
+            )
+        })?;
+        if !config.hidden_act.starts_with("gelu") {
+            return Err(PretrainedError::bad(
+                &cfg_path,
+                format!("hidden_act {:?}: only gelu is supported", config.hidden_act),
+            ));
+        }
+        if config.hidden_size % config.num_attention_heads != 0 {
+            return Err(PretrainedError::bad(
+                &cfg_path,
+                "hidden_size is not a multiple of num_attention_heads",
+            ));
+        }
+        let path = dir.join("model.safetensors");
+        if !path.exists() {
+            return Err(PretrainedError::bad(
+                &path,
+                "missing (relarc reads safetensors weights; convert pytorch_model.bin with the Hugging Face tools)",
+            ));
+        }
+        let raw = Tensor::read_safetensors(&path)
+            .map_err(|e| PretrainedError::bad(&path, format!("unreadable weights: {e}")))?;
+        let prefix = raw
+            .iter()
+            .find_map(|(k, _)| {
+                k.strip_suffix("embeddings.word_embeddings.weight")
+                    .map(String::from)
+            })
+            .ok_or_else(|| PretrainedError::bad(&path, "has no embeddings.word_embeddings.weight"))?;
+        let map = raw
+            .into_iter()
+            .filter_map(|(k, t)| k.strip_prefix(prefix.as_str()).map(|k| (k.to_string(), t)))
+            .collect();
+        let mut w = Weights { path, map, device };
+        let eps = config.layer_norm_eps;
+        let mut layers = Vec::with_capacity(config.num_hidden_layers);
+        for i in 0..config.num_hidden_layers {
+            let p = format!("encoder.layer.{i}");
+            let (q, k, v, o, attn_norm) = match arch {
+                Arch::Mpnet => (
+                    w.linear(&format!("{p}.attention.attn.q"))?,
+                    w.linear(&format!("{p}.attention.attn.k"))?,
+                    w.linear(&format!("{p}.attention.attn.v"))?,
+                    w.linear(&format!("{p}.attention.attn.o"))?,
+                    w.norm(&format!("{p}.attention.LayerNorm"), eps)?,
+                ),
+                _ => (
+                    w.linear(&format!("{p}.attention.self.query"))?,
+                    w.linear(&format!("{p}.attention.self.key"))?,
+                    w.linear(&format!("{p}.attention.self.value"))?,
+                    w.linear(&format!("{p}.attention.output.dense"))?,
+                    w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
+                ),
+            };
+            layers.push(Layer {
+                q,
+                k,
+                v,
+                o,
+                attn_norm,
+                up: w.linear(&format!("{p}.intermediate.dense"))?,
+                down: w.linear(&format!("{p}.output.dense"))?,
+                out_norm: w.norm(&format!("{p}.output.LayerNorm"), eps)?,
+            });
+        }
+        Ok(Transformer {
+            word: w.take("embeddings.word_embeddings.weight")?,
+            position: w.take("embeddings.position_embeddings.weight")?,
+            token_type: w.try_take("embeddings.token_type_embeddings.weight"),
+            emb_norm: w.norm("embeddings.LayerNorm", eps)?,
+            relative_bias: match arch {
+                Arch::Mpnet => Some(w.take("encoder.relative_attention_bias.weight")?),
+                _ => None,
+            },
+            layers,
+            arch,
+            config,
+            device,
+        })
+    }
+
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+
+    pub fn hidden_size(&self) -> i64 {
+        self.config.hidden_size
+    }
+
+    /// MPNet's bucketed relative positions (T5-style, bidirectional), `[S, S]`.
+    fn relative_buckets(&self, s: i64) -> Tensor {
+        let num_buckets = self.config.relative_attention_num_buckets / 2;
+        let max_distance = 128.0f64;
+        let pos = Tensor::arange(s, (Kind::Int64, self.device));
+        // relative = memory - context; n = -relative.
+        let n = pos.unsqueeze(1) - pos.unsqueeze(0);
+        let ret = n.lt(0).to_kind(Kind::Int64) * num_buckets;
+        let n = n.abs();
+        let max_exact = num_buckets / 2;
+        let is_small = n.lt(max_exact);
+        let large = ((n.to_kind(Kind::Float) / max_exact as f64).log()
+            / (max_distance / max_exact as f64).ln()
+            * (num_buckets - max_exact) as f64)
+            .to_kind(Kind::Int64)
+            + max_exact;
+        let large = large.clamp_max(num_buckets - 1);
+        ret + n.where_self(&is_small, &large)
+    }
+
+    /// Hidden states of every layer, embedding output first: `num_layers + 1` tensors
+    /// `[B, S, D]`. `ids` `[B, S]` are right-padded; `mask` `[B, S]` is true at real tokens.
+    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Vec<Tensor> {
+        tch::no_grad(|| {
+            let (b, s) = (ids.size()[0], ids.size()[1]);
+            let positions = match self.arch {
+                Arch::Bert => Tensor::arange(s, (Kind::Int64, self.device))
+                    .unsqueeze(0)
+                    .expand([b, s], true),
+                _ => {
+                    let m = mask.to_kind(Kind::Int64);
+                    m.cumsum(1, Kind::Int64) * &m + self.config.pad_token_id.unwrap_or(1)
+                }
+            };
+            let mut x = self.word.index_select(0, &ids.view([-1])).view([b, s, -1])
+                + self
+                    .position
+                    .index_select(0, &positions.reshape([-1]))
+                    .view([b, s, -1]);
+            if let Some(tt) = &self.token_type {
+                x += tt.get(0);
+            }
+            let mut x = self.emb_norm.forward(&x);
+            // Additive mask [B, 1, 1, S]: 0 where attended, a large negative at padding.
+            let pad = (mask.logical_not().to_kind(Kind::Float) * f32::MIN as f64).view([b, 1, 1, s]);
+            let attn_mask = match &self.relative_bias {
+                Some(bias) => {
+                    let buckets = self.relative_buckets(s);
+                    let values = bias.index_select(0, &buckets.view([-1])).view([s, s, -1]);
+                    values.permute([2, 0, 1]).unsqueeze(0) + pad
+                }
+                None => pad,
+            };
+            let heads = self.config.num_attention_heads;
+            let split = |t: Tensor| t.view([b, s, heads, -1]).transpose(1, 2);
+            let mut hidden = Vec::with_capacity(self.layers.len() + 1);
+            hidden.push(x.shallow_clone());
+            for layer in &self.layers {
+                let q = split(layer.q.forward(&x));
+                let k = split(layer.k.forward(&x));
+                let v = split(layer.v.forward(&x));
+                let ctx = Tensor::scaled_dot_product_attention(
+                    &q,
+                    &k,
+                    &v,
+                    Some(&attn_mask),
+                    0.0,
+                    false,
+                    None,
+                    false,
+                )
+                .transpose(1, 2)
+                .reshape([b, s, -1]);
+                let a = layer.attn_norm.forward(&(layer.o.forward(&ctx) + &x));
+                let up = layer.up.forward(&a).gelu("none");
+                x = layer.out_norm.forward(&(layer.down.forward(&up) + &a));
+                hidden.push(x.shallow_clone());
+            }
+            hidden
+        })
+    }
+}

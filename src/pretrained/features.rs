@@ -1,0 +1,219 @@
+//! The pre-trained parts of a model's input: frozen static vectors and a frozen encoder's
+//! layer stack per word, looked up for the sentences of a batch and laid out in packed order.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+use tch::{Device, Kind, Tensor};
+
+use super::cache::{self, FeatureCache};
+use super::encoder::{Encoder, Pooling};
+use super::resources::{locate, PretrainedError};
+use super::vectors::StaticVectors;
+use crate::embed::Batch;
+use crate::model::config::Inputs;
+
+pub struct Contextual {
+    pub encoder: Arc<Encoder>,
+    pub pooling: Pooling,
+    pub cache: Arc<FeatureCache>,
+}
+
+pub struct Featurizer {
+    pub vectors: Option<Arc<StaticVectors>>,
+    pub contextual: Option<Contextual>,
+}
+
+/// Loaded resources, shared by every model of the process (folds, trials, the app's models):
+/// an encoder is read once, and its cache serves them all.
+#[derive(Default)]
+struct Registry {
+    vectors: HashMap<PathBuf, Arc<StaticVectors>>,
+    encoders: HashMap<(PathBuf, String), Arc<Encoder>>,
+    caches: HashMap<String, Arc<FeatureCache>>,
+}
+
+fn registry() -> &'static Mutex<Registry> {
+    static R: OnceLock<Mutex<Registry>> = OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+/// What identifies an encoder's features: its files (configuration, tokenizer, weight size),
+/// the pooling and the window.
+fn namespace(enc: &Encoder, pooling: Pooling) -> String {
+    let mut h = Sha256::new();
+    for f in ["config.json", "tokenizer.json"] {
+        h.update(std::fs::read(enc.dir.join(f)).unwrap_or_default());
+    }
+    let weights = std::fs::metadata(enc.dir.join("model.safetensors")).map_or(0, |m| m.len());
+    let digest: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{} config+tokenizer {digest} weights {weights} bytes, pooling {:?}, window {}",
+        enc.name,
+        pooling,
+        enc.window()
+    )
+}
+
+impl Featurizer {
+    /// What `inputs` asks for, loaded once per process; `None` when it needs nothing
+    /// pre-trained. Dimensions are checked against the configuration.
+    pub fn for_inputs(inputs: &Inputs, device: Device) -> Result<Option<Arc<Featurizer>>, PretrainedError> {
+        let frozen_words = inputs.word.as_ref().filter(|w| !w.trainable);
+        if frozen_words.is_none() && inputs.contextual.is_none() {
+            return Ok(None);
+        }
+        let mut reg = registry().lock().expect("registry lock");
+        let vectors = match frozen_words {
+            None => None,
+            Some(w) => {
+                let name = w.source.clone().unwrap_or_else(|| "glove-6b-50d".into());
+                let path = locate(&name)?;
+                let v = match reg.vectors.get(&path) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let v = Arc::new(StaticVectors::load(&path)?);
+                        reg.vectors.insert(path.clone(), v.clone());
+                        v
+                    }
+                };
+                if v.dim != w.dim {
+                    return Err(PretrainedError::bad(
+                        &path,
+                        format!("vectors are {}-d, the model configuration says {}", v.dim, w.dim),
+                    ));
+                }
+                Some(v)
+            }
+        };
+        let contextual = match &inputs.contextual {
+            None => None,
+            Some(c) => {
+                let path = locate(&c.encoder)?;
+                let key = (path.clone(), format!("{device:?}"));
+                let enc = match reg.encoders.get(&key) {
+                    Some(e) => e.clone(),
+                    None => {
+                        let e = Arc::new(Encoder::load(&path, device)?);
+                        reg.encoders.insert(key, e.clone());
+                        e
+                    }
+                };
+                if enc.layers() != c.layers || enc.dim() != c.dim {
+                    return Err(PretrainedError::bad(
+                        &path,
+                        format!(
+                            "the encoder has {} layers of {}, the model configuration says {} of {}",
+                            enc.layers(),
+                            enc.dim(),
+                            c.layers,
+                            c.dim
+                        ),
+                    ));
+                }
+                let ns = namespace(&enc, c.pooling);
+                let cache = reg
+                    .caches
+                    .entry(ns.clone())
+                    .or_insert_with(|| Arc::new(FeatureCache::new(cache::default_dir(), &ns)))
+                    .clone();
+                Some(Contextual {
+                    encoder: enc,
+                    pooling: c.pooling,
+                    cache,
+                })
+            }
+        };
+        Ok(Some(Arc::new(Featurizer { vectors, contextual })))
+    }
+
+    /// Per sentence `[words, L, D]` float16 CPU features, from the cache where present; the
+    /// rest computed in batches (sorted by length) and cached. `progress(done, total)` is told
+    /// after each batch that runs the encoder.
+    pub fn contextual_features(
+        &self,
+        sentences: &[&[String]],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<Option<Tensor>>, PretrainedError> {
+        let Some(c) = &self.contextual else {
+            return Ok(sentences.iter().map(|_| None).collect());
+        };
+        let keys: Vec<cache::Key> = sentences.iter().map(|s| FeatureCache::key(s)).collect();
+        let mut out: Vec<Option<Tensor>> = keys.iter().map(|k| c.cache.get(k)).collect();
+        let mut missing: Vec<usize> = (0..sentences.len()).filter(|&i| out[i].is_none()).collect();
+        // The same sentence twice in one call is computed once.
+        let mut first_of: HashMap<cache::Key, usize> = HashMap::new();
+        missing.retain(|&i| first_of.insert(keys[i], i).is_none());
+        missing.sort_by_key(|&i| std::cmp::Reverse(sentences[i].len()));
+        let total = missing.len();
+        let per_call = if c.encoder.device().is_cuda() { 256 } else { 32 };
+        for (done, chunk) in missing.chunks(per_call).enumerate() {
+            let batch: Vec<&[String]> = chunk.iter().map(|&i| sentences[i]).collect();
+            let feats = c.encoder.encode(&batch, c.pooling)?;
+            for (&i, f) in chunk.iter().zip(feats) {
+                out[i] = Some(c.cache.put(keys[i], &f));
+            }
+            progress((done * per_call + chunk.len()).min(total), total);
+        }
+        for i in 0..sentences.len() {
+            if out[i].is_none() {
+                out[i] = out[first_of[&keys[i]]].as_ref().map(|t| t.shallow_clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Computes and caches features for these sentences ahead of training.
+    pub fn warm(
+        &self,
+        sentences: &[&[String]],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), PretrainedError> {
+        self.contextual_features(sentences, progress).map(|_| ())
+    }
+
+    /// Sets `batch.static_vectors` and `batch.contextual` for the batch's sentences
+    /// (`tokens[i]` is input `i` of the batch).
+    pub fn fill(&self, batch: &mut Batch, tokens: &[&[String]]) -> Result<(), PretrainedError> {
+        // Packed position p holds token t of input order[k]; as a row of the sentences laid
+        // end to end (input order) that is offset[order[k]] + t.
+        let mut offset = Vec::with_capacity(tokens.len());
+        let mut total = 0i64;
+        for t in tokens {
+            offset.push(total);
+            total += t.len() as i64;
+        }
+        let mut rows = Vec::with_capacity(total as usize);
+        for t in 0..batch.max_len as usize {
+            for (k, &i) in batch.order.iter().enumerate() {
+                if (batch.lengths[k] as usize) > t {
+                    rows.push(offset[i] + t as i64);
+                }
+            }
+        }
+        let device = batch.device;
+        if let Some(v) = &self.vectors {
+            let flat = v.rows(tokens.iter().flat_map(|t| t.iter()));
+            let packed: Vec<i64> = rows.iter().map(|&r| flat[r as usize]).collect();
+            batch.static_vectors = Some(v.lookup(&packed, device));
+        }
+        if self.contextual.is_some() {
+            let feats = self.contextual_features(tokens, &mut |_, _| {})?;
+            let all = Tensor::cat(
+                &feats
+                    .into_iter()
+                    .map(|f| f.expect("computed"))
+                    .collect::<Vec<_>>(),
+                0,
+            );
+            batch.contextual = Some(
+                all.index_select(0, &Tensor::from_slice(&rows))
+                    .to_device(device)
+                    .to_kind(Kind::Float),
+            );
+        }
+        Ok(())
+    }
+}
