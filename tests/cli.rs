@@ -126,3 +126,74 @@ fn info_prints_the_architecture_and_parameter_count() {
     assert_eq!(out.status.code(), Some(1));
     assert!(common::stderr(&out).contains("unknown preset"));
 }
+
+#[test]
+fn info_names_the_pretrained_inputs_a_preset_loads_and_whether_they_are_there() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = common::relarc()
+        .args(["info", "--preset", "conll04"])
+        .env("RELARC_RESOURCES", tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(text.contains("13 layers × 768 of all-mpnet-base-v2"), "{text}");
+    assert!(text.contains("word 50-d glove-6b-50d (frozen)"), "{text}");
+    assert!(text.contains("loads all-mpnet-base-v2: NOT AVAILABLE"), "{text}");
+    assert!(
+        text.contains("inputs.mix"),
+        "the layer mix is a trainable part: {text}"
+    );
+    std::fs::create_dir_all(tmp.path().join("all-mpnet-base-v2")).unwrap();
+    let out = common::relarc()
+        .args(["info", "--preset", "conll04"])
+        .env("RELARC_RESOURCES", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        common::stdout(&out).contains("loads all-mpnet-base-v2 from"),
+        "{}",
+        common::stdout(&out)
+    );
+    let out = common::run(&["info", "--preset", "ade-learned"]);
+    let text = common::stdout(&out);
+    assert!(
+        !text.contains("loads") && text.contains("word 100-d (learned)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn vectors_command_reports_coverage_and_converts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    std::fs::write(tmp.path().join("v.txt"), "poe 1 2\nboston 3 4\n").unwrap();
+    std::fs::write(
+        tmp.path().join("c.json"),
+        r#"[{"tokens": ["Poe", "lived", "in", "Boston"], "entities": [], "relations": []}]"#,
+    )
+    .unwrap();
+    let out = common::run(&[
+        "vectors",
+        &p("v.txt"),
+        "--corpus",
+        &p("c.json"),
+        "--convert",
+        &p("conv"),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(text.contains("2 words × 2 dimensions"), "{text}");
+    assert!(text.contains("50.0% of tokens (2 of 4)"), "{text}");
+    let out = common::run(&["vectors", &p("conv")]);
+    assert!(
+        common::stdout(&out).contains("2 words × 2 dimensions"),
+        "{}",
+        common::stderr(&out)
+    );
+    std::fs::write(tmp.path().join("bad.txt"), "poe 1 2\nboston 3\n").unwrap();
+    let out = common::run(&["vectors", &p("bad.txt")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::stderr(&out);
+    assert!(err.contains("bad.txt") && err.contains("line 2"), "{err}");
+}

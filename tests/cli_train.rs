@@ -35,7 +35,7 @@ fn train_predict_and_eval_from_the_command_line() {
     let (_, err) = ok(&[
         "train",
         "--preset",
-        "conll04",
+        "conll04-learned",
         "--train",
         &p("train.json"),
         "--dev",
@@ -116,7 +116,7 @@ fn train_predict_and_eval_from_the_command_line() {
     ok(&[
         "train",
         "--preset",
-        "conll04",
+        "conll04-learned",
         "--train",
         &p("train.json"),
         "--dev",
@@ -154,7 +154,7 @@ fn cv_and_trials_protocols_run_and_report() {
     let (_, err) = ok(&[
         "cv",
         "--preset",
-        "ade",
+        "ade-learned",
         "--folds",
         &p("folds"),
         "--epochs",
@@ -183,7 +183,7 @@ fn cv_and_trials_protocols_run_and_report() {
     let (_, err) = ok(&[
         "trials",
         "--preset",
-        "conll04",
+        "conll04-learned",
         "--train",
         &p("t.json"),
         "--dev",
@@ -241,7 +241,7 @@ fn train_on_several_files_without_dev_runs_every_epoch() {
     let (_, err) = ok(&[
         "train",
         "--preset",
-        "ade",
+        "ade-learned",
         "--train",
         &p("a.json"),
         "--train",

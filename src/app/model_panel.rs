@@ -56,6 +56,24 @@ pub struct ModelPanel {
     pub device: String,
 }
 
+/// The paper's preset with pre-trained inputs when they are fetched, else the one that needs
+/// no files, so training works either way.
+fn default_preset() -> &'static str {
+    let present = ModelConfig::preset("conll04").is_some_and(|c| {
+        let ctx = c.inputs.contextual.map(|c| c.encoder);
+        let words = c.inputs.word.and_then(|w| w.source);
+        [ctx, words]
+            .into_iter()
+            .flatten()
+            .all(|n| crate::pretrained::resources::locate(&n).is_ok())
+    });
+    if present {
+        "conll04"
+    } else {
+        "conll04-learned"
+    }
+}
+
 impl ModelPanel {
     pub fn new(notify: Arc<dyn Fn() + Send + Sync>) -> ModelPanel {
         let n2 = notify.clone();
@@ -64,7 +82,7 @@ impl ModelPanel {
             trainer: Trainer::spawn(Some(Box::new(move || n2()))),
             model_info: None,
             model_dir: None,
-            preset: "conll04".into(),
+            preset: default_preset().into(),
             config_override: None,
             dev_fraction: 0.1,
             dev_file: None,
@@ -207,6 +225,14 @@ impl ModelPanel {
                         .loss
                         .push([self.steps_done as f64 / steps as f64, loss]);
                     self.progress = Some((epoch, self.epochs, step, steps));
+                }
+                Event::Preparing { done, total } => {
+                    state.status = Some((
+                        format!(
+                            "computing frozen encoder features: {done} of {total} sentences (once; cached)"
+                        ),
+                        false,
+                    ));
                 }
                 Event::DevEvaluated {
                     epoch, ner_f1, re_f1, ..

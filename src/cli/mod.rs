@@ -51,6 +51,8 @@ pub enum Command {
     Trials(train_cmds::TrialsArgs),
     /// Print a model's architecture and trainable parameter count per part.
     Info(model_cmds::InfoArgs),
+    /// Static word vectors: coverage of a corpus, conversion to relarc's fast-loading form.
+    Vectors(model_cmds::VectorsArgs),
     /// Show the compute environment: libtorch, threads, CUDA.
     Doctor,
 }
@@ -63,6 +65,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Schema(a)) => corpus_cmds::schema(a),
         Some(Command::Split(a)) => corpus_cmds::split(a),
         Some(Command::Info(a)) => model_cmds::info(a),
+        Some(Command::Vectors(a)) => model_cmds::vectors(a),
         Some(Command::Train(a)) => train_cmds::train(a),
         Some(Command::Predict(a)) => train_cmds::predict(a),
         Some(Command::Eval(a)) => train_cmds::eval(a),
@@ -85,6 +88,23 @@ fn doctor() -> CliResult {
         println!("CUDA devices      {}", tch::Cuda::device_count());
     }
     println!("device            {:?}", tch::Device::cuda_if_available());
+    let res = relarc::pretrained::resources_dir();
+    println!("resources         {}", res.display());
+    for name in ["all-mpnet-base-v2", "all-minilm-l6-v2", "glove-6b-50d"] {
+        let here = res.join(name).join("SOURCE.json").exists();
+        println!(
+            "  {name:<18} {}",
+            if here {
+                "present"
+            } else {
+                "missing (scripts/fetch_resources.py)"
+            }
+        );
+    }
+    match relarc::pretrained::cache::default_dir() {
+        Some(d) => println!("feature cache     {} (safe to delete)", d.display()),
+        None => println!("feature cache     memory only (no HOME)"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -33,6 +33,40 @@ pub struct InfoArgs {
     pub train: Option<PathBuf>,
 }
 
+#[derive(Args, Debug)]
+pub struct VectorsArgs {
+    /// A resource name (glove-6b-50d), a converted folder, or a GloVe / word2vec / fastText
+    /// text file.
+    pub vectors: String,
+    /// Report how much of these corpora the vectors cover (exact form, then lower-cased).
+    #[arg(long)]
+    pub corpus: Vec<PathBuf>,
+    /// Write the converted form (vocab.txt + vectors.npy) to this folder.
+    #[arg(long)]
+    pub convert: Option<PathBuf>,
+}
+
+pub fn vectors(a: VectorsArgs) -> CliResult {
+    let path = relarc::pretrained::resources::locate(&a.vectors)?;
+    let v = relarc::pretrained::StaticVectors::load(&path)?;
+    println!("{}: {} words × {} dimensions", path.display(), v.len(), v.dim);
+    for c in &a.corpus {
+        let corpus = Corpus::load(c)?;
+        let cov = v.coverage(
+            corpus
+                .sentences
+                .iter()
+                .flat_map(|s| s.tokens.iter().map(String::as_str)),
+        );
+        println!("{}: {cov}", c.display());
+    }
+    if let Some(out) = &a.convert {
+        v.save_converted(out)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Label sets of the datasets the presets are for, used when no corpus is given.
 fn preset_schema(preset: &str) -> Schema {
     let rel = |name: &str, h: &str, t: &str| RelationType {
