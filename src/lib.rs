@@ -4,6 +4,7 @@
 //! and the command line in `main.rs` is a thin layer over them too.
 
 pub mod app;
+pub mod bench;
 pub mod corpus;
 pub mod embed;
 pub mod eval;

@@ -1,5 +1,6 @@
 //! Command-line parsing and dispatch.
 
+mod bench_cmd;
 mod corpus_cmds;
 mod model_cmds;
 mod train_cmds;
@@ -53,7 +54,9 @@ pub enum Command {
     Info(model_cmds::InfoArgs),
     /// Static word vectors: coverage of a corpus, conversion to relarc's fast-loading form.
     Vectors(model_cmds::VectorsArgs),
-    /// Show the compute environment: libtorch, threads, CUDA.
+    /// Measure training, inference, corpus and view speed here; append to docs/BENCHMARKS.md.
+    Bench(bench_cmd::BenchArgs),
+    /// Show the compute environment: libtorch, threads, CUDA, resources, feature cache.
     Doctor,
 }
 
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Eval(a)) => train_cmds::eval(a),
         Some(Command::Cv(a)) => train_cmds::cv(a),
         Some(Command::Trials(a)) => train_cmds::trials(a),
+        Some(Command::Bench(a)) => bench_cmd::bench(a),
         Some(Command::Doctor) => doctor(),
         None => {
             relarc::app::run(cli.path.as_deref(), cli.model.as_deref())?;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
@@ -24,6 +25,8 @@ pub struct Contextual {
 pub struct Featurizer {
     pub vectors: Option<Arc<StaticVectors>>,
     pub contextual: Option<Contextual>,
+    /// Off: every call runs the encoder (benchmarks of raw-text latency use this).
+    pub cache_enabled: AtomicBool,
 }
 
 /// Loaded resources, shared by every model of the process (folds, trials, the app's models):
@@ -126,7 +129,11 @@ impl Featurizer {
                 })
             }
         };
-        Ok(Some(Arc::new(Featurizer { vectors, contextual })))
+        Ok(Some(Arc::new(Featurizer {
+            vectors,
+            contextual,
+            cache_enabled: AtomicBool::new(true),
+        })))
     }
 
     /// Per sentence `[words, L, D]` float16 CPU features, from the cache where present; the
@@ -140,6 +147,11 @@ impl Featurizer {
         let Some(c) = &self.contextual else {
             return Ok(sentences.iter().map(|_| None).collect());
         };
+        if !self.cache_enabled.load(Ordering::Relaxed) {
+            let feats = c.encoder.encode(sentences, c.pooling)?;
+            // The same precision as cached features, so results do not depend on the cache.
+            return Ok(feats.into_iter().map(|f| Some(f.to_kind(Kind::Half))).collect());
+        }
         let keys: Vec<cache::Key> = sentences.iter().map(|s| FeatureCache::key(s)).collect();
         let mut out: Vec<Option<Tensor>> = keys.iter().map(|k| c.cache.get(k)).collect();
         let mut missing: Vec<usize> = (0..sentences.len()).filter(|&i| out[i].is_none()).collect();

@@ -1,0 +1,123 @@
+//! Inference over a corpus (batched) and the latency of one sentence from raw text to
+//! entities and relations, the encoder run every time (the feature cache switched off).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tch::Device;
+
+use super::{percentile_ms, timed, Row, Scale, Section};
+use crate::corpus::Sentence;
+use crate::model::{Model, ModelConfig};
+use crate::text::tokenize;
+
+/// A 30-token sentence of raw text.
+pub const SENTENCE: &str =
+    "On Tuesday , Acme Corp. chief executive John Smith , who lives in Boston , said the company would open a new plant in Lyon , France this spring .";
+
+fn uncached(model: &Model) {
+    if let Some(f) = &model.features {
+        f.cache_enabled.store(false, Ordering::Relaxed);
+    }
+}
+
+fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
+    let mut times = Vec::with_capacity(runs);
+    for i in 0..runs + 3 {
+        let (r, t) = timed(|| {
+            let tokens: Vec<String> = tokenize(SENTENCE).into_iter().map(|t| t.text).collect();
+            model.predict(&[tokens.as_slice()])
+        });
+        r.map_err(|e| e.to_string())?;
+        if i >= 3 {
+            times.push(t);
+        }
+    }
+    Ok(times)
+}
+
+pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: Device) -> Section {
+    let title = "Inference".to_string();
+    let Some(model) = trained else {
+        return Section {
+            title,
+            rows: vec![],
+            skipped: Some("no trained model (the training part was skipped)".into()),
+        };
+    };
+    uncached(model);
+    let mut rows = Vec::new();
+    let reps = if scale.quick {
+        1
+    } else {
+        (2000 / corpus.len().max(1)).max(1)
+    };
+    let tokens: Vec<&[String]> = (0..reps)
+        .flat_map(|_| corpus.iter().map(|s| s.tokens.as_slice()))
+        .collect();
+    if !tokens.is_empty() {
+        let (r, t) = timed(|| model.predict(&tokens));
+        match r {
+            Ok(_) => rows.push(Row::new(
+                "corpus inference, sentences per second",
+                format!("{:.0}", tokens.len() as f64 / t.as_secs_f64()),
+                format!(
+                    "{} sentences in batches of {}, MiniLM-L6 run on every sentence (no cache), {}",
+                    tokens.len(),
+                    model.config.batch_size.max(32),
+                    "model from the training part"
+                ),
+            )),
+            Err(e) => rows.push(Row::new("corpus inference", "failed", e.to_string())),
+        }
+    }
+    let runs = scale.latency_runs();
+    match latency(model, runs) {
+        Ok(times) => rows.push(Row::new(
+            "one 30-token sentence, raw text to entities and relations, MiniLM-L6 (p50 / p99)",
+            format!(
+                "{:.1} / {:.1} ms",
+                percentile_ms(&times, 50.0),
+                percentile_ms(&times, 99.0)
+            ),
+            format!("{runs} runs: tokenizer, sub-words, encoder, BiRNNs, CRF, relation head"),
+        )),
+        Err(e) => rows.push(Row::new("latency, MiniLM-L6", "failed", e)),
+    }
+    // MPNet: an untrained model of the same shape (latency does not depend on the weights,
+    // only on how many entities are found, which an untrained model leaves close to none).
+    if let Some(cfg) = ModelConfig::preset("conll04") {
+        let mut m = Model::new(cfg, model.vocab.clone(), device);
+        match m.attach_inputs() {
+            Ok(()) => {
+                uncached(&m);
+                match latency(&m, runs) {
+                    Ok(times) => rows.push(Row::new(
+                        "one 30-token sentence, raw text to entities and relations, MPNet-base (p50 / p99)",
+                        format!(
+                            "{:.1} / {:.1} ms",
+                            percentile_ms(&times, 50.0),
+                            percentile_ms(&times, 99.0)
+                        ),
+                        format!("{runs} runs; untrained weights of the conll04 preset"),
+                    )),
+                    Err(e) => rows.push(Row::new("latency, MPNet-base", "failed", e)),
+                }
+            }
+            Err(e) => rows.push(Row::new("latency, MPNet-base", "skipped", e.to_string())),
+        }
+    }
+    Section {
+        title,
+        rows,
+        skipped: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_latency_sentence_has_thirty_tokens() {
+        assert_eq!(super::tokenize(super::SENTENCE).len(), 30);
+    }
+}

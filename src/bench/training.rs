@@ -1,0 +1,118 @@
+//! Training throughput of the paper's presets with MiniLM-L6 layer mix + GloVe 50-d + chars +
+//! casing, encoder features cached as in real training: one warm-up epoch, then one timed.
+
+use std::time::Instant;
+
+use tch::Device;
+
+use super::{Row, Scale, Section};
+use crate::corpus::Sentence;
+use crate::model::{Model, ModelConfig};
+use crate::pretrained::Featurizer;
+use crate::train::run::train;
+use crate::train::{TrainJob, TrainOptions};
+
+/// Trains `preset` for two epochs on `sentences`; returns the rows and the trained model.
+pub fn run(
+    preset: &str,
+    corpus: &str,
+    sentences: &[Sentence],
+    scale: Scale,
+    device: Device,
+) -> (Section, Option<Model>) {
+    let mut cfg = ModelConfig::preset(preset).expect("a known preset");
+    let title = format!(
+        "Training: `{preset}` preset (batch {}) on {corpus}",
+        cfg.batch_size
+    );
+    let skip = |why: String| {
+        (
+            Section {
+                title: title.clone(),
+                rows: vec![],
+                skipped: Some(why),
+            },
+            None,
+        )
+    };
+    let mut train_set: Vec<Sentence> = sentences.to_vec();
+    if let Some(n) = scale.train_limit() {
+        train_set.truncate(n);
+    }
+    if train_set.is_empty() {
+        return skip("no training data (the shared data is missing)".into());
+    }
+    let features = match Featurizer::for_inputs(&cfg.inputs, device) {
+        Ok(f) => f.expect("the preset has pre-trained inputs"),
+        Err(e) => return skip(e.to_string()),
+    };
+    let tokens: Vec<&[String]> = train_set.iter().map(|s| s.tokens.as_slice()).collect();
+    let encoder = features.contextual.as_ref().expect("contextual input");
+    let before = encoder.encoder.sentences_encoded();
+    let t = Instant::now();
+    if let Err(e) = features.warm(&tokens, &mut |_, _| {}) {
+        return skip(e.to_string());
+    }
+    let warm = t.elapsed().as_secs_f64();
+    let computed = encoder.encoder.sentences_encoded() - before;
+    cfg.learning_rate = 5e-4;
+    let job = TrainJob {
+        config: cfg,
+        options: TrainOptions {
+            epochs: 2,
+            patience: 10,
+            device,
+            ..Default::default()
+        },
+        train: train_set.clone(),
+        dev: Vec::new(),
+        out: None,
+        init: None,
+    };
+    let outcome = match train(job, &mut || false, &mut |_| {}) {
+        Ok(o) => o,
+        Err(e) => return skip(format!("training failed: {e}")),
+    };
+    let n = train_set.len();
+    let first = outcome.history[0].seconds;
+    let timed = outcome.history[1].seconds;
+    let mut rows = vec![
+        Row::new(
+            "seconds per epoch (after one warm-up epoch)",
+            format!("{timed:.1} s"),
+            format!(
+                "{n} sentences{}",
+                if scale.quick {
+                    " (quick run: a slice of the corpus)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Row::new(
+            "training sentences per second",
+            format!("{:.1}", n as f64 / timed),
+            format!("warm-up epoch: {first:.1} s"),
+        ),
+        Row::new(
+            "encoder features before training",
+            format!("{warm:.1} s"),
+            format!("{computed} of {n} sentences computed, the rest read from the feature cache"),
+        ),
+    ];
+    if scale.quick {
+        rows.push(Row::new(
+            "full-epoch estimate",
+            format!("{:.0} s", timed / n as f64 * sentences.len() as f64),
+            format!("{} sentences at the measured rate", sentences.len()),
+        ));
+    }
+    (
+        Section {
+            title,
+            rows,
+            skipped: None,
+        },
+        Some(outcome.model),
+    )
+}

@@ -1,0 +1,101 @@
+//! `relarc bench`: measures training, inference, corpus and view speed on this machine and
+//! writes the figures, with date, machine, device and command, to docs/BENCHMARKS.md.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use relarc::bench::{self, Scale, Section};
+use relarc::corpus::{Corpus, Sentence};
+
+use super::train_cmds::device;
+use super::CliResult;
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Small sizes (for CI): a 10,000-sentence corpus, 16 training sentences per epoch, 10 latency runs.
+    #[arg(long)]
+    pub quick: bool,
+    /// The shared data folder (conll04/, ade/); default ../shared/data or $RELARC_DATA.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// auto (CUDA when present), cpu or cuda.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Append the figures to this Markdown file.
+    #[arg(long, default_value = "docs/BENCHMARKS.md")]
+    pub out: PathBuf,
+    /// Print only; write nothing.
+    #[arg(long)]
+    pub no_write: bool,
+}
+
+fn load(path: &Path) -> Vec<Sentence> {
+    Corpus::load(path).map(|c| c.sentences).unwrap_or_default()
+}
+
+pub fn bench(a: BenchArgs) -> CliResult {
+    let dev = device(&a.device)?;
+    let data = a.data.clone().unwrap_or_else(|| {
+        std::env::var_os("RELARC_DATA")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+    });
+    let scale = Scale { quick: a.quick };
+    let conll_train = load(&data.join("conll04/train.json"));
+    let conll_dev = load(&data.join("conll04/dev.json"));
+    let ade_train = load(&data.join("ade/split_0_train.json"));
+    let mut seed: Vec<Sentence> = conll_train.iter().chain(&ade_train).cloned().collect();
+    if seed.is_empty() {
+        seed = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.json"));
+    }
+    let tmp = tempfile::tempdir()?;
+    let mut sections: Vec<Section> = Vec::new();
+    let say = |s: &Section| {
+        eprintln!(
+            "bench: {} {}",
+            s.title,
+            if s.skipped.is_some() { "(skipped)" } else { "done" }
+        )
+    };
+
+    sections.push(bench::corpus::run(&seed, scale, tmp.path()));
+    say(sections.last().expect("pushed"));
+    sections.push(bench::view::run(scale));
+    say(sections.last().expect("pushed"));
+    let (conll, model) = bench::training::run("conll04-minilm", "CoNLL04 train", &conll_train, scale, dev);
+    say(&conll);
+    sections.push(conll);
+    let (ade, _) = bench::training::run("ade-minilm", "ADE fold 0 train", &ade_train, scale, dev);
+    say(&ade);
+    sections.push(ade);
+    let inf = bench::inference::run(model.as_ref(), &conll_dev, scale, dev);
+    say(&inf);
+    sections.push(inf);
+
+    let date = relarc::train::report::utc_now();
+    let mut command = "relarc bench".to_string();
+    if a.quick {
+        command.push_str(" --quick");
+    }
+    if a.device != "auto" {
+        command.push_str(&format!(" --device {}", a.device));
+    }
+    let device_name = match dev {
+        tch::Device::Cuda(i) => format!("CUDA device {i}"),
+        _ => "CPU".to_string(),
+    };
+    let text = bench::report(&date, &device_name, &command, &sections);
+    println!("{text}");
+    if !a.no_write {
+        let mut all = std::fs::read_to_string(&a.out).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+        if !all.ends_with('\n') {
+            all.push('\n');
+        }
+        all.push_str(&text);
+        relarc::fsio::atomic_write_bytes(&a.out, all.as_bytes())
+            .map_err(|e| format!("{}: {e}", a.out.display()))?;
+        eprintln!("bench: appended to {}", a.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

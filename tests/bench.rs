@@ -1,0 +1,59 @@
+//! `relarc bench --quick` runs from a fresh clone and reports every part; no time is asserted.
+
+mod common;
+
+#[test]
+fn bench_quick_reports_every_part_with_its_machine_and_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out_md = tmp.path().join("BENCH.md");
+    std::fs::write(&out_md, "# Benchmarks\n\nearlier figures\n").unwrap();
+    let out = common::relarc()
+        .args([
+            "bench",
+            "--quick",
+            "--device",
+            "cpu",
+            "--out",
+            out_md.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = std::fs::read_to_string(&out_md).unwrap();
+    assert!(
+        text.starts_with("# Benchmarks\n\nearlier figures\n"),
+        "earlier figures are kept"
+    );
+    assert!(
+        text.contains("Command: `relarc bench --quick --device cpu`"),
+        "{text}"
+    );
+    assert!(text.contains("cores") && text.contains(": CPU"), "{text}");
+    for part in [
+        "### Corpus of 10000 sentences",
+        "| load SpERT JSON |",
+        "### Sentence view",
+        "| lay out + paint a 100-token sentence with 33 entities and 30 relations (p50 / p99) |",
+        "### Training: `conll04-minilm` preset (batch 2)",
+        "### Training: `ade-minilm` preset (batch 16)",
+        "### Inference",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in\n{text}");
+    }
+    let have_data = common::data_dir().is_some();
+    let have_minilm =
+        common::resource("all-minilm-l6-v2").is_some() && common::resource("glove-6b-50d").is_some();
+    if have_data && have_minilm {
+        for row in [
+            "| seconds per epoch (after one warm-up epoch) |",
+            "| training sentences per second |",
+            "| corpus inference, sentences per second |",
+            "| one 30-token sentence, raw text to entities and relations, MiniLM-L6 (p50 / p99) |",
+        ] {
+            assert!(text.contains(row), "missing {row:?} in\n{text}");
+        }
+        assert!(!text.contains("failed"), "{text}");
+    } else {
+        assert!(text.contains("Skipped:"), "{text}");
+    }
+}
