@@ -37,6 +37,7 @@ fn bench_quick_reports_every_part_with_its_machine_and_command() {
         "### Training: `conll04-minilm` preset (batch 2)",
         "### Training: `ade-minilm` preset (batch 16)",
         "### Inference",
+        "### GPU memory",
     ] {
         assert!(text.contains(part), "missing {part:?} in\n{text}");
     }

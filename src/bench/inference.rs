@@ -36,6 +36,41 @@ fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
     Ok(times)
 }
 
+/// The same sentence split into the encoder alone and the model with the encoder's features
+/// already cached, to see where the latency goes.
+fn latency_split(model: &Model, runs: usize) -> Vec<Row> {
+    let Some(c) = model.features.as_ref().and_then(|f| f.contextual.as_ref()) else {
+        return vec![];
+    };
+    let tokens: Vec<String> = tokenize(SENTENCE).into_iter().map(|t| t.text).collect();
+    let mut enc = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (_, t) = timed(|| c.encoder.encode(&[tokens.as_slice()], c.pooling));
+        enc.push(t);
+    }
+    let f = model.features.as_ref().expect("features");
+    f.cache_enabled.store(true, Ordering::Relaxed);
+    let _ = model.predict(&[tokens.as_slice()]);
+    let mut rest = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (_, t) = timed(|| model.predict(&[tokens.as_slice()]));
+        rest.push(t);
+    }
+    f.cache_enabled.store(false, Ordering::Relaxed);
+    vec![
+        Row::new(
+            "of which the MiniLM-L6 encoder alone (p50)",
+            format!("{:.1} ms", percentile_ms(&enc, 50.0)),
+            "sub-words, forward pass, pooling",
+        ),
+        Row::new(
+            "of which the model with cached encoder features (p50)",
+            format!("{:.1} ms", percentile_ms(&rest, 50.0)),
+            "GloVe lookup, char BiGRU, layer mix, 4 BiGRU layers, CRF, relation head",
+        ),
+    ]
+}
+
 pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: Device) -> Section {
     let title = "Inference".to_string();
     let Some(model) = trained else {
@@ -84,6 +119,7 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
         )),
         Err(e) => rows.push(Row::new("latency, MiniLM-L6", "failed", e)),
     }
+    rows.extend(latency_split(model, runs));
     // MPNet: an untrained model of the same shape (latency does not depend on the weights,
     // only on how many entities are found, which an untrained model leaves close to none).
     if let Some(cfg) = ModelConfig::preset("conll04") {

@@ -143,3 +143,48 @@ pub fn report(date: &str, device: &str, command: &str, sections: &[Section]) -> 
     }
     out
 }
+
+/// GPU memory held by this process as `nvidia-smi` reports it, in MiB. libtorch's caching
+/// allocator keeps freed blocks, so after a run this is close to the peak it needed.
+pub fn gpu_memory_mib() -> Result<u64, String> {
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"])
+        .output()
+        .map_err(|e| format!("nvidia-smi: {e}"))?;
+    let me = std::process::id().to_string();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(',').map(str::trim);
+            (f.next() == Some(me.as_str())).then(|| f.next().and_then(|m| m.parse().ok()))?
+        })
+        .ok_or_else(|| "nvidia-smi does not list this process".to_string())
+}
+
+/// The GPU memory section: measured on CUDA, skipped with the reason elsewhere.
+pub fn gpu_section(device: tch::Device) -> Section {
+    let title = "GPU memory".to_string();
+    if !device.is_cuda() {
+        return Section {
+            title,
+            rows: vec![],
+            skipped: Some("no GPU on this machine (runs on the CPU)".into()),
+        };
+    }
+    match gpu_memory_mib() {
+        Ok(mib) => Section {
+            title,
+            rows: vec![Row::new(
+                "GPU memory held after training both presets and inference",
+                format!("{mib} MiB"),
+                "nvidia-smi; libtorch's caching allocator keeps freed blocks, so this is about the peak",
+            )],
+            skipped: None,
+        },
+        Err(e) => Section {
+            title,
+            rows: vec![],
+            skipped: Some(e),
+        },
+    }
+}

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use tch::Device;
 
-use super::{Row, Scale, Section};
+use super::{timed, Row, Scale, Section};
+use crate::embed::BatchInput;
+use crate::train::optim::Optimizer;
 use crate::corpus::Sentence;
 use crate::model::{Model, ModelConfig};
 use crate::pretrained::Featurizer;
@@ -107,6 +109,7 @@ pub fn run(
             format!("{} sentences at the measured rate", sentences.len()),
         ));
     }
+    rows.push(step_profile(&outcome.model, &train_set, scale));
     (
         Section {
             title,
@@ -114,5 +117,49 @@ pub fn run(
             skipped: None,
         },
         Some(outcome.model),
+    )
+}
+
+/// Where a training step's time goes: building the batch (ids, cached features, host to
+/// device), forward pass and loss, backward pass, clipping and the optimizer update. Each
+/// phase ends by reading a value back, so device work is not counted in the next phase.
+fn step_profile(model: &Model, sentences: &[Sentence], scale: Scale) -> Row {
+    let mut opt = Optimizer::new(&model.vs, model.config.optimizer, model.config.learning_rate);
+    let bs = model.config.batch_size.max(1);
+    let steps = if scale.quick { 4 } else { 100 }.min(sentences.len().div_ceil(bs));
+    let mut t = [0.0f64; 4];
+    for chunk in sentences.chunks(bs).take(steps) {
+        let inputs: Vec<BatchInput> = chunk.iter().map(BatchInput::from).collect();
+        let (batch, d0) = timed(|| model.batch(&inputs));
+        let Ok(batch) = batch else { continue };
+        opt.zero_grad();
+        let (loss, d1) = timed(|| {
+            let l = model.net.loss(&batch, true);
+            l.total.double_value(&[]);
+            l
+        });
+        let (_, d2) = timed(|| {
+            loss.total.backward();
+        });
+        let (_, d3) = timed(|| {
+            opt.clip_grad_norm(5.0);
+            opt.step();
+        });
+        for (acc, d) in t.iter_mut().zip([d0, d1, d2, d3]) {
+            *acc += d.as_secs_f64();
+        }
+    }
+    let total: f64 = t.iter().sum();
+    let pct = |x: f64| 100.0 * x / total.max(1e-12);
+    Row::new(
+        "where a step's time goes",
+        format!("{:.1} ms per step", 1e3 * total / steps.max(1) as f64),
+        format!(
+            "batch {:.0}%, forward + loss {:.0}%, backward {:.0}%, clip + optimizer {:.0}% ({steps} steps)",
+            pct(t[0]),
+            pct(t[1]),
+            pct(t[2]),
+            pct(t[3])
+        ),
     )
 }

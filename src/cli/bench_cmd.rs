@@ -72,6 +72,7 @@ pub fn bench(a: BenchArgs) -> CliResult {
     let inf = bench::inference::run(model.as_ref(), &conll_dev, scale, dev);
     say(&inf);
     sections.push(inf);
+    sections.push(bench::gpu_section(dev));
 
     let date = relarc::train::report::utc_now();
     let mut command = "relarc bench".to_string();
