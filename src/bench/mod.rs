@@ -86,14 +86,6 @@ pub fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Resident memory now (`VmRSS`), in bytes.
-pub fn rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
 /// The CPU model and core count, for the record.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -148,7 +140,10 @@ pub fn report(date: &str, device: &str, command: &str, sections: &[Section]) -> 
 /// allocator keeps freed blocks, so after a run this is close to the peak it needed.
 pub fn gpu_memory_mib() -> Result<u64, String> {
     let out = std::process::Command::new("nvidia-smi")
-        .args(["--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"])
+        .args([
+            "--query-compute-apps=pid,used_memory",
+            "--format=csv,noheader,nounits",
+        ])
         .output()
         .map_err(|e| format!("nvidia-smi: {e}"))?;
     let me = std::process::id().to_string();

@@ -6,11 +6,11 @@ use std::time::Instant;
 use tch::Device;
 
 use super::{timed, Row, Scale, Section};
-use crate::embed::BatchInput;
-use crate::train::optim::Optimizer;
 use crate::corpus::Sentence;
+use crate::embed::BatchInput;
 use crate::model::{Model, ModelConfig};
 use crate::pretrained::Featurizer;
+use crate::train::optim::Optimizer;
 use crate::train::run::train;
 use crate::train::{TrainJob, TrainOptions};
 

@@ -59,7 +59,8 @@ pub fn bench(a: BenchArgs) -> CliResult {
         )
     };
 
-    sections.push(bench::corpus::run(&seed, scale, tmp.path()));
+    let exe = std::env::current_exe().ok();
+    sections.push(bench::corpus::run(&seed, scale, tmp.path(), exe.as_deref()));
     say(sections.last().expect("pushed"));
     sections.push(bench::view::run(scale));
     say(sections.last().expect("pushed"));
