@@ -32,7 +32,7 @@ fn bench_quick_reports_every_part_with_its_machine_and_command() {
     for part in [
         "### Corpus of 10000 sentences",
         "| load SpERT JSON |",
-        "| peak memory of `relarc stats` on the JSON file |",
+        "| peak memory of `relarc validate` on the JSON file |",
         "### Sentence view",
         "| lay out + paint a 100-token sentence with 33 entities and 30 relations (p50 / p99) |",
         "### Training: `conll04-minilm` preset (batch 2)",

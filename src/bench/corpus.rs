@@ -17,11 +17,11 @@ pub fn synthesise(seed: &[Sentence], n: usize) -> Corpus {
     Corpus::new(sentences)
 }
 
-/// Peak resident memory of `relarc stats FILE` in a child process (its whole life: libtorch
-/// loaded, the corpus read and validated, statistics counted), in bytes.
+/// Peak resident memory of `relarc validate FILE` in a child process (its whole life: libtorch
+/// loaded, the corpus read and validated), in bytes.
 fn child_peak(exe: &Path, file: &Path) -> Option<u64> {
     let status = std::process::Command::new(exe)
-        .arg("stats")
+        .arg("validate")
         .arg(file)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -90,7 +90,7 @@ pub fn run(seed: &[Sentence], scale: Scale, dir: &Path, exe: Option<&Path>) -> S
         if one.save(&tiny).is_ok() {
             if let (Some(base), Some(peak)) = (child_peak(exe, &tiny), child_peak(exe, &big)) {
                 rows.push(Row::new(
-                    "peak memory of `relarc stats` on the JSON file",
+                    "peak memory of `relarc validate` on the JSON file",
                     format!("{:.0} MB", peak as f64 / 1e6),
                     format!(
                         "a fresh process; {:.0} MB of it is the same command on a one-sentence file (the binary and libtorch)",
