@@ -261,3 +261,82 @@ fn train_on_several_files_without_dev_runs_every_epoch() {
     assert_eq!(report["data"].as_array().unwrap().len(), 2);
     assert!(tmp.path().join("m/model.safetensors").exists());
 }
+
+#[test]
+fn train_with_a_users_own_word_vectors_and_encoder() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    slice(
+        &data.join("conll04/train.json"),
+        12,
+        &tmp.path().join("train.json"),
+    );
+    common::tiny_bert(&tmp.path().join("my-bert"), 5);
+    // A word2vec-style file with a header line, as fastText writes them.
+    std::fs::write(
+        tmp.path().join("vectors.vec"),
+        "3 4\nthe 1 2 3 4\nin 0 1 0 1\n, 1 1 1 1\n",
+    )
+    .unwrap();
+    let out = common::relarc()
+        .args([
+            "train",
+            "--preset",
+            "conll04-learned",
+            "--word-vectors",
+            &p("vectors.vec"),
+            "--encoder",
+            &p("my-bert"),
+            "--pooling",
+            "mean",
+            "--train",
+            &p("train.json"),
+            "--out",
+            &p("model"),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+        ])
+        .env("RELARC_CACHE_DIR", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("model/config.json")).unwrap())
+            .unwrap();
+    let inputs = &cfg["model"]["inputs"];
+    assert_eq!(inputs["word"]["dim"], 4);
+    assert_eq!(inputs["word"]["trainable"], false);
+    assert_eq!(inputs["contextual"]["layers"], 3, "embeddings + 2 layers");
+    assert_eq!(inputs["contextual"]["dim"], 16);
+    assert_eq!(inputs["contextual"]["pooling"], "mean");
+    let out = common::run(&[
+        "predict",
+        "--model",
+        &p("model"),
+        "--device",
+        "cpu",
+        "--text",
+        "Poe lived in Boston .",
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let out = common::run(&[
+        "train",
+        "--preset",
+        "ade",
+        "--word-vectors",
+        &p("nothing.txt"),
+        "--train",
+        &p("train.json"),
+        "--out",
+        &p("m2"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("nothing.txt"),
+        "{}",
+        common::stderr(&out)
+    );
+}

@@ -121,6 +121,9 @@ fn text_vectors_load_with_or_without_a_header_and_convert() {
 
     let conv = tmp.path().join("converted");
     v.save_converted(&conv).unwrap();
+    assert_eq!(StaticVectors::peek_dim(&w2v).unwrap(), 3);
+    assert_eq!(StaticVectors::peek_dim(&glove).unwrap(), 2);
+    assert_eq!(StaticVectors::peek_dim(&conv).unwrap(), 3);
     let back = StaticVectors::load(&conv).unwrap();
     assert_eq!(back.vector("cat"), Some(vec![4.0, 5.0, 6.0]));
     assert_eq!(back.vector("the"), Some(vec![1.0, 2.0, 3.0]));

@@ -29,6 +29,14 @@ pub struct TrainingArgs {
     /// How a word's sub-words pool into one encoder vector: first or mean.
     #[arg(long)]
     pub pooling: Option<relarc::pretrained::Pooling>,
+    /// Frozen word vectors instead of the preset's: a resource name, a converted folder, or a
+    /// GloVe / word2vec / fastText text file (e.g. glove.840B.300d.txt).
+    #[arg(long)]
+    pub word_vectors: Option<String>,
+    /// A frozen encoder instead of the preset's: a resource name or a Hugging Face checkpoint
+    /// folder (BERT family or MPNet), all of whose layers are mixed.
+    #[arg(long)]
+    pub encoder: Option<String>,
     /// A JSON file with a full model configuration, instead of the preset's.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -151,6 +159,25 @@ fn config(a: &TrainingArgs) -> Res<ModelConfig> {
             ModelConfig::PRESETS
         )
     })?;
+    if let Some(v) = &a.word_vectors {
+        let path = relarc::pretrained::resources::locate(v)?;
+        cfg.inputs.word = Some(relarc::model::config::WordInput {
+            dim: relarc::pretrained::StaticVectors::peek_dim(&path)?,
+            trainable: false,
+            min_count: 1,
+            source: Some(path.display().to_string()),
+        });
+    }
+    if let Some(e) = &a.encoder {
+        let path = relarc::pretrained::resources::locate(e)?;
+        let hf = relarc::pretrained::encoder::transformer::HfConfig::read(&path)?;
+        cfg.inputs.contextual = Some(relarc::model::config::ContextualInput {
+            layers: hf.num_hidden_layers as i64 + 1,
+            dim: hf.hidden_size,
+            encoder: path.display().to_string(),
+            pooling: Default::default(),
+        });
+    }
     if let (Some(p), Some(c)) = (a.pooling, cfg.inputs.contextual.as_mut()) {
         c.pooling = p;
     }

@@ -111,6 +111,42 @@ impl StaticVectors {
         Ok(Self::from_rows(dir.display().to_string(), words, matrix))
     }
 
+    /// The dimension of the vectors at `path` without loading them: the `.npy` header of a
+    /// converted folder, or the first lines of a text file.
+    pub fn peek_dim(path: &Path) -> Result<i64, PretrainedError> {
+        if path.is_dir() {
+            let npy = path.join("vectors.npy");
+            let mut head = vec![0u8; 256];
+            let n = std::io::Read::read(
+                &mut std::fs::File::open(&npy).map_err(PretrainedError::io(&npy))?,
+                &mut head,
+            )
+            .map_err(PretrainedError::io(&npy))?;
+            let text = String::from_utf8_lossy(&head[..n]);
+            return text
+                .split("'shape': (")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|dims| dims.split(',').nth(1))
+                .and_then(|d| d.trim().parse().ok())
+                .ok_or_else(|| PretrainedError::bad(&npy, "not a 2-d .npy matrix"));
+        }
+        let file = std::fs::File::open(path).map_err(PretrainedError::io(path))?;
+        let mut lines = BufReader::new(file).lines();
+        let first = lines
+            .next()
+            .and_then(Result::ok)
+            .ok_or_else(|| PretrainedError::bad(path, "empty or unreadable"))?;
+        let fields: Vec<&str> = first.trim_end().split(' ').collect();
+        if fields.len() == 2 && fields.iter().all(|f| f.parse::<u64>().is_ok()) {
+            return Ok(fields[1].parse().expect("checked"));
+        }
+        if fields.len() < 2 {
+            return Err(PretrainedError::bad(path, "line 1: expected a word and numbers"));
+        }
+        Ok(fields.len() as i64 - 1)
+    }
+
     /// GloVe (`word v1 … vD` per line) or word2vec / fastText (the same after a `count dim`
     /// header line). A word may contain spaces (GloVe 840B has some): the last D fields are
     /// the vector.

@@ -46,6 +46,15 @@ fn default_buckets() -> i64 {
 }
 
 impl HfConfig {
+    /// `config.json` of a checkpoint folder.
+    pub fn read(dir: &Path) -> Result<HfConfig, PretrainedError> {
+        let cfg_path = dir.join("config.json");
+        let text = std::fs::read_to_string(&cfg_path).map_err(PretrainedError::io(&cfg_path))?;
+        serde_json::from_str(&text).map_err(|e| {
+            PretrainedError::bad(&cfg_path, format!("not a Hugging Face model configuration: {e}"))
+        })
+    }
+
     pub fn arch(&self) -> Option<Arch> {
         match self.model_type.as_str() {
             "bert" => Some(Arch::Bert),
