@@ -14,7 +14,15 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let args = cli::Cli::parse();
-    match cli::run(args) {
+    let result = cli::run(args);
+    if std::env::var_os("RELARC_REPORT_PEAK_MEMORY").is_some() {
+        // For `relarc bench`, which cannot see a child's own peak from outside (a forked
+        // child starts with the parent's memory counted).
+        if let Some(peak) = relarc::bench::peak_rss() {
+            eprintln!("relarc-peak-memory-bytes: {peak}");
+        }
+    }
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

@@ -18,25 +18,21 @@ pub fn synthesise(seed: &[Sentence], n: usize) -> Corpus {
 }
 
 /// Peak resident memory of `relarc validate FILE` in a child process (its whole life: libtorch
-/// loaded, the corpus read and validated), in bytes.
+/// loaded, the corpus read and validated), in bytes, as the child reports it.
 fn child_peak(exe: &Path, file: &Path) -> Option<u64> {
-    let status = std::process::Command::new(exe)
+    let out = std::process::Command::new(exe)
         .arg("validate")
         .arg(file)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
+        .env("RELARC_REPORT_PEAK_MEMORY", "1")
+        .output()
         .ok()?;
-    if !status.success() {
+    if !out.status.success() {
         return None;
     }
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
-        return None;
-    }
-    // The largest of all children waited for so far: call with growing files.
-    Some(usage.ru_maxrss as u64 * 1024)
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("relarc-peak-memory-bytes: "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// `exe`: the relarc binary, to measure memory in a fresh process.

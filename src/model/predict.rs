@@ -2,6 +2,7 @@
 //! with scores and relations with probabilities out.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tch::{nn, Device, Kind, Tensor};
@@ -137,10 +138,21 @@ impl Model {
         Ok(batch)
     }
 
-    /// Predicts for tokenized sentences, in batches of the configured size (at least 32).
+    /// Predicts for tokenized sentences, in batches of the configured size (at least 64).
     pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, BatchError> {
+        if let Some(f) = self
+            .features
+            .as_ref()
+            .filter(|f| f.cache_enabled.load(Ordering::Relaxed))
+        {
+            // Encode the whole set first, sorted by length in large batches (measured on the
+            // CPU: about twice the sentences per second of encoding batch by batch); the
+            // batches below then read the cache.
+            f.warm(sentences, &mut |_, _| {})
+                .map_err(|e| BatchError::Pretrained(e.to_string()))?;
+        }
         let mut out = Vec::with_capacity(sentences.len());
-        for chunk in sentences.chunks(self.config.batch_size.max(32)) {
+        for chunk in sentences.chunks(self.config.batch_size.max(64)) {
             let inputs: Vec<BatchInput> = chunk
                 .iter()
                 .map(|t| BatchInput {

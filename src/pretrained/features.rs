@@ -160,7 +160,9 @@ impl Featurizer {
         missing.retain(|&i| first_of.insert(keys[i], i).is_none());
         missing.sort_by_key(|&i| std::cmp::Reverse(sentences[i].len()));
         let total = missing.len();
-        let per_call = if c.encoder.device().is_cuda() { 256 } else { 32 };
+        // Sentences of similar length go through the encoder together (little padding); the
+        // encoder splits each call into forward passes by its own token budget.
+        let per_call = 256;
         for (done, chunk) in missing.chunks(per_call).enumerate() {
             let batch: Vec<&[String]> = chunk.iter().map(|&i| sentences[i]).collect();
             let feats = c.encoder.encode(&batch, c.pooling)?;
