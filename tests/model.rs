@@ -4,7 +4,7 @@
 mod common;
 
 use relarc::corpus::overlap::remove_overlaps_all;
-use relarc::corpus::{Corpus, Entity, Relation, Schema, Sentence};
+use relarc::corpus::{Corpus, Entity, Schema, Sentence};
 use relarc::embed::batch::EntityEnd;
 use relarc::embed::{Batch, BatchInput, Vocabulary};
 use relarc::model::config::{ContextualInput, RnnKind, WordInput};
@@ -12,12 +12,7 @@ use relarc::model::{Model, ModelConfig};
 use tch::{nn::OptimizerConfig, Device, Kind, Tensor};
 
 fn toy_sentences() -> Vec<Sentence> {
-    let mk = |text: &str, ents: &[(&str, usize, usize)], rels: &[(&str, usize, usize)]| {
-        let mut s = Sentence::new(text.split(' ').map(String::from).collect());
-        s.entities = ents.iter().map(|&(l, a, b)| Entity::new(l, a, b)).collect();
-        s.relations = rels.iter().map(|&(l, h, t)| Relation::new(l, h, t)).collect();
-        s
-    };
+    let mk = common::annotated;
     vec![
         mk(
             "In 1809 , author Edgar Allan Poe was born in Boston .",

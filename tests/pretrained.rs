@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use relarc::corpus::{Entity, Relation, Sentence};
+use relarc::corpus::Sentence;
 use relarc::model::config::{ContextualInput, WordInput};
 use relarc::model::{Model, ModelConfig};
 use relarc::pretrained::cache::FeatureCache;
@@ -47,12 +47,7 @@ fn fixtures() -> &'static Path {
 }
 
 fn toy() -> Vec<Sentence> {
-    let mk = |text: &str, ents: &[(&str, usize, usize)], rels: &[(&str, usize, usize)]| {
-        let mut s = Sentence::new(text.split(' ').map(String::from).collect());
-        s.entities = ents.iter().map(|&(l, a, b)| Entity::new(l, a, b)).collect();
-        s.relations = rels.iter().map(|&(l, h, t)| Relation::new(l, h, t)).collect();
-        s
-    };
+    let mk = common::annotated;
     vec![
         mk(
             "Poe was born in Boston .",

@@ -36,6 +36,22 @@ fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
     Ok(times)
 }
 
+/// The p50 / p99 row for one 30-token sentence with `encoder`'s model, or why it failed.
+fn latency_row(model: &Model, runs: usize, encoder: &str, note: String) -> Row {
+    match latency(model, runs) {
+        Ok(times) => Row::new(
+            format!("one 30-token sentence, raw text to entities and relations, {encoder} (p50 / p99)"),
+            format!(
+                "{:.1} / {:.1} ms",
+                percentile_ms(&times, 50.0),
+                percentile_ms(&times, 99.0)
+            ),
+            note,
+        ),
+        Err(e) => Row::new(format!("latency, {encoder}"), "failed", e),
+    }
+}
+
 /// The same sentence split into the encoder alone and the model with the encoder's features
 /// already cached, to see where the latency goes.
 fn latency_split(model: &Model, runs: usize) -> Vec<Row> {
@@ -101,18 +117,12 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
     }
     uncached(model);
     let runs = scale.latency_runs();
-    match latency(model, runs) {
-        Ok(times) => rows.push(Row::new(
-            "one 30-token sentence, raw text to entities and relations, MiniLM-L6 (p50 / p99)",
-            format!(
-                "{:.1} / {:.1} ms",
-                percentile_ms(&times, 50.0),
-                percentile_ms(&times, 99.0)
-            ),
-            format!("{runs} runs: tokenizer, sub-words, encoder, BiRNNs, CRF, relation head"),
-        )),
-        Err(e) => rows.push(Row::new("latency, MiniLM-L6", "failed", e)),
-    }
+    rows.push(latency_row(
+        model,
+        runs,
+        "MiniLM-L6",
+        format!("{runs} runs: tokenizer, sub-words, encoder, BiRNNs, CRF, relation head"),
+    ));
     rows.extend(latency_split(model, runs));
     // MPNet: an untrained model of the same shape (latency does not depend on the weights,
     // only on how many entities are found, which an untrained model leaves close to none).
@@ -121,18 +131,12 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
         match m.attach_inputs() {
             Ok(()) => {
                 uncached(&m);
-                match latency(&m, runs) {
-                    Ok(times) => rows.push(Row::new(
-                        "one 30-token sentence, raw text to entities and relations, MPNet-base (p50 / p99)",
-                        format!(
-                            "{:.1} / {:.1} ms",
-                            percentile_ms(&times, 50.0),
-                            percentile_ms(&times, 99.0)
-                        ),
-                        format!("{runs} runs; untrained weights of the conll04 preset"),
-                    )),
-                    Err(e) => rows.push(Row::new("latency, MPNet-base", "failed", e)),
-                }
+                rows.push(latency_row(
+                    &m,
+                    runs,
+                    "MPNet-base",
+                    format!("{runs} runs; untrained weights of the conll04 preset"),
+                ));
             }
             Err(e) => rows.push(Row::new("latency, MPNet-base", "skipped", e.to_string())),
         }

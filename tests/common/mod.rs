@@ -150,3 +150,20 @@ pub fn tiny_bert(dir: &Path, seed: i64) {
     }
     Tensor::write_safetensors(&t, dir.join("model.safetensors")).unwrap();
 }
+
+/// A sentence from space-separated text with (type, start, end) entities and
+/// (type, head, tail) relations.
+pub fn annotated(
+    text: &str,
+    entities: &[(&str, usize, usize)],
+    relations: &[(&str, usize, usize)],
+) -> relarc::corpus::Sentence {
+    use relarc::corpus::{Entity, Relation, Sentence};
+    let mut s = Sentence::new(text.split(' ').map(String::from).collect());
+    s.entities = entities.iter().map(|&(l, a, b)| Entity::new(l, a, b)).collect();
+    s.relations = relations
+        .iter()
+        .map(|&(l, h, t)| Relation::new(l, h, t))
+        .collect();
+    s
+}
