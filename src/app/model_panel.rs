@@ -60,12 +60,10 @@ pub struct ModelPanel {
 /// no files, so training works either way.
 fn default_preset() -> &'static str {
     let present = ModelConfig::preset("conll04").is_some_and(|c| {
-        let ctx = c.inputs.contextual.map(|c| c.encoder);
-        let words = c.inputs.word.and_then(|w| w.source);
-        [ctx, words]
+        c.inputs
+            .resource_names()
             .into_iter()
-            .flatten()
-            .all(|n| crate::pretrained::resources::locate(&n).is_ok())
+            .all(|n| crate::pretrained::resources::locate(n).is_ok())
     });
     if present {
         "conll04"

@@ -157,20 +157,9 @@ pub fn info(a: InfoArgs) -> CliResult {
         inputs.push("casing one-hot 8".into());
     }
     println!("inputs: {}", inputs.join(", "));
-    let mut files: Vec<&str> = Vec::new();
-    if let Some(c) = &cfg.inputs.contextual {
-        files.push(&c.encoder);
-    }
-    if let Some(src) = cfg
+    for name in cfg
         .inputs
-        .word
-        .as_ref()
-        .filter(|w| !w.trainable)
-        .and_then(|w| w.source.as_ref())
-    {
-        files.push(src);
-    }
-    for name in files
+        .resource_names()
         .into_iter()
         .filter(|n| a.contextual_dim.is_none() || !n.contains(' '))
     {

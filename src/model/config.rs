@@ -233,6 +233,17 @@ impl Inputs {
         }
     }
 
+    /// The pre-trained files these inputs name: the encoder, then the frozen word vectors.
+    pub fn resource_names(&self) -> Vec<&str> {
+        let encoder = self.contextual.as_ref().map(|c| c.encoder.as_str());
+        let words = self
+            .word
+            .as_ref()
+            .filter(|w| !w.trainable)
+            .and_then(|w| w.source.as_deref());
+        encoder.into_iter().chain(words).collect()
+    }
+
     /// Whether any input needs pre-trained files.
     pub fn needs_resources(&self) -> bool {
         self.contextual.is_some() || self.word.as_ref().is_some_and(|w| !w.trainable)
