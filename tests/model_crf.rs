@@ -97,13 +97,42 @@ fn log_partition_and_viterbi_equal_brute_force() {
             &mask.get(b as i64).unsqueeze(0),
         ))[0];
         assert!((got - some.0).abs() < 1e-9);
+
+        // The host's forward-backward marginals are the brute-force ones: the probability
+        // mass of every sequence with tag j at token t.
+        let host = weights.marginals(&flat, len);
+        for t in 0..len {
+            for j in 0..k as usize {
+                let brute: f64 = scores
+                    .iter()
+                    .filter(|s| s.1[t] == j as i64)
+                    .map(|s| (s.0 - brute_z).exp())
+                    .sum();
+                let got = host[t * k as usize + j] as f64;
+                assert!(
+                    (got - brute).abs() < 1e-6,
+                    "sentence {b}, token {t}, tag {j}: {got} vs {brute}"
+                );
+            }
+        }
     }
-    // Marginals sum to one at every real token and match brute force at one position.
+    // The tensor marginals (the gradient of log Z) sum to one at every real token and agree
+    // with the host's.
     let marg = crf.marginals(&em, &mask);
     let sums = values(&marg.sum_dim_intlist(2, false, None));
+    let marg = values(&marg);
     for (b, &len) in lengths.iter().enumerate() {
         for t in 0..len {
             assert!((sums[b * t_max as usize + t] - 1.0).abs() < 1e-9);
+        }
+        let flat: Vec<f32> = values(&em.get(b as i64).narrow(0, 0, len as i64))
+            .into_iter()
+            .map(|x| x as f32)
+            .collect();
+        let host = weights.marginals(&flat, len);
+        for (i, h) in host.iter().enumerate() {
+            let want = marg[b * (t_max * k) as usize + i];
+            assert!((*h as f64 - want).abs() < 1e-6, "sentence {b}: {h} vs {want}");
         }
     }
 }

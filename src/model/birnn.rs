@@ -3,6 +3,7 @@
 use tch::{nn, Tensor};
 
 use super::config::RnnKind;
+use super::host_gru;
 
 #[derive(Debug)]
 pub struct BiRnn {
@@ -48,6 +49,14 @@ impl BiRnn {
         batch: i64,
         train: bool,
     ) -> (Tensor, Tensor) {
+        if !train
+            && self.kind == RnnKind::Gru
+            && host_gru::suits(batch, self.hidden)
+            && host_gru::usable(data, &self.params)
+        {
+            let sizes = Vec::<i64>::try_from(batch_sizes).expect("batch sizes are int64 on the CPU");
+            return host_gru::bigru(data, &sizes, batch as usize, &self.params, self.hidden as usize);
+        }
         let h0 = Tensor::zeros([2, batch, self.hidden], (data.kind(), data.device()));
         let (out, h) = match self.kind {
             RnnKind::Gru => Tensor::gru_data(data, batch_sizes, &h0, &self.params, true, 1, 0.0, train, true),

@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod crf;
 pub mod heads;
+pub mod host_gru;
 pub mod inputs;
 pub mod joint;
 pub mod predict;

@@ -170,7 +170,6 @@ impl Model {
         tch::no_grad(|| {
             let enc = self.net.encode(batch, false);
             let em = self.net.emissions(&enc, batch);
-            let marginals = to_vec(&self.net.crf.marginals(&em, &batch.mask));
             let em = to_vec(&em);
             let crf = self.net.crf.weights();
             let (t_max, k) = (batch.max_len as usize, crf.k);
@@ -180,10 +179,11 @@ impl Model {
                 let len = len as usize;
                 let row = b * t_max * k;
                 let path = crf.viterbi(&em[row..row + len * k], len);
+                let marginals = crf.marginals(&em[row..row + len * k], len);
                 let probs: Vec<f32> = path
                     .iter()
                     .enumerate()
-                    .map(|(t, &tag)| marginals[row + t * k + tag as usize])
+                    .map(|(t, &tag)| marginals[t * k + tag as usize])
                     .collect();
                 let tags: Vec<Tag> = path.iter().map(|&id| self.vocab.tag(id)).collect();
                 let entities: Vec<PredictedEntity> = decode(&tags)
