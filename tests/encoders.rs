@@ -6,6 +6,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::Path;
 
+use relarc::pretrained::encoder::Precision;
 use relarc::pretrained::{Encoder, Pooling};
 use tch::{Device, Kind, Tensor};
 
@@ -28,7 +29,7 @@ fn ids(t: &Tensor) -> Vec<i64> {
 /// Every layer of every sub-word, start and end tokens included, within 1e-4 of the reference.
 fn matches_reference(name: &str) {
     let Some(dir) = common::resource(name) else { return };
-    let enc = Encoder::load(&dir, Device::Cpu).unwrap();
+    let enc = Encoder::load_with(&dir, Device::Cpu, Precision::Float32).unwrap();
     let (fx, sentences) = fixture(name);
     let subs: Vec<_> = sentences.iter().map(|s| enc.subwords(s).unwrap()).collect();
     for (i, sub) in subs.iter().enumerate() {
@@ -74,6 +75,59 @@ fn mpnet_reproduces_hugging_face_in_every_layer() {
     matches_reference("all-mpnet-base-v2");
 }
 
+/// bfloat16 products give states close to the reference (every sub-word's vector in every
+/// layer within cosine 0.999 of it), and are really used (they are not bit-equal).
+fn bfloat16_stays_close(name: &str) {
+    let Some(dir) = common::resource(name) else { return };
+    let enc = Encoder::load_with(&dir, Device::Cpu, Precision::BFloat16).unwrap();
+    assert_eq!(enc.precision(), Precision::BFloat16);
+    let (fx, sentences) = fixture(name);
+    let subs: Vec<_> = sentences.iter().map(|s| enc.subwords(s).unwrap()).collect();
+    let inputs: Vec<&[i64]> = subs.iter().map(|s| s.ids.as_slice()).collect();
+    let states = tch::no_grad(|| enc.subword_states_with_specials(&inputs));
+    for (i, got) in states.iter().enumerate() {
+        let want = &fx[&format!("hidden.{i}")];
+        assert_eq!(got.kind(), Kind::Float, "states reach the model as float32");
+        let cos = Tensor::cosine_similarity(got, want, 2, 1e-8);
+        let worst = cos.min().double_value(&[]);
+        assert!(worst > 0.999, "{name} sentence {i}: lowest cosine {worst}");
+        assert!((got - want).abs().max().double_value(&[]) > 0.0);
+        eprintln!("{name} sentence {i}: bfloat16 lowest cosine to float32 {worst:.5}");
+    }
+}
+
+#[test]
+fn minilm_in_bfloat16_stays_close_to_float32() {
+    bfloat16_stays_close("all-minilm-l6-v2");
+}
+
+#[test]
+fn mpnet_in_bfloat16_stays_close_to_float32() {
+    bfloat16_stays_close("all-mpnet-base-v2");
+}
+
+#[test]
+fn the_precision_setting_is_read_and_checked() {
+    // One test sets the variable, so no other test of this binary sees it changed.
+    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "f32");
+    assert_eq!(Precision::for_device(Device::Cpu).unwrap(), Precision::Float32);
+    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "bf16");
+    assert_eq!(Precision::for_device(Device::Cpu).unwrap(), Precision::BFloat16);
+    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "half");
+    let err = Precision::for_device(Device::Cpu).unwrap_err().to_string();
+    assert!(
+        err.contains("RELARC_ENCODER_PRECISION") && err.contains("\"half\"") && err.contains("f32"),
+        "{err}"
+    );
+    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "auto");
+    let auto = Precision::for_device(Device::Cpu).unwrap();
+    assert_eq!(
+        auto == Precision::BFloat16,
+        relarc::pretrained::encoder::precision::cpu_has_bf16()
+    );
+    std::env::remove_var(relarc::pretrained::encoder::precision::VARIABLE);
+}
+
 fn long_sentence(n: usize) -> Vec<String> {
     let words = [
         "the",
@@ -98,7 +152,7 @@ fn a_thousand_token_sentence_gets_a_vector_for_every_token() {
     let Some(dir) = common::resource("all-minilm-l6-v2") else {
         return;
     };
-    let enc = Encoder::load(&dir, Device::Cpu).unwrap();
+    let enc = Encoder::load_with(&dir, Device::Cpu, Precision::Float32).unwrap();
     let s = long_sentence(1000);
     assert!(
         enc.subwords(&s).unwrap().ids.len() > 2 * enc.window(),
@@ -124,7 +178,7 @@ fn windowed_tokens_far_from_edges_match_the_whole_sentence() {
     let Some(dir) = common::resource("all-minilm-l6-v2") else {
         return;
     };
-    let mut enc = Encoder::load(&dir, Device::Cpu).unwrap();
+    let mut enc = Encoder::load_with(&dir, Device::Cpu, Precision::Float32).unwrap();
     let s = long_sentence(150);
     let whole = enc.encode(&[&s], Pooling::First).unwrap().remove(0);
     enc.set_window(96);
@@ -171,7 +225,7 @@ fn windowed_tokens_far_from_edges_match_the_whole_sentence() {
 fn mean_pooling_averages_sub_words() {
     let tmp = tempfile::tempdir().unwrap();
     common::tiny_bert(tmp.path(), 3);
-    let enc = Encoder::load(tmp.path(), Device::Cpu).unwrap();
+    let enc = Encoder::load_with(tmp.path(), Device::Cpu, Precision::Float32).unwrap();
     let s: Vec<String> = ["ab", "c", "xyz"].map(String::from).to_vec();
     let sub = enc.subwords(&s).unwrap();
     assert_eq!(sub.words, vec![(0, 2), (2, 3), (3, 6)]);
@@ -194,7 +248,7 @@ fn mean_pooling_averages_sub_words() {
 fn words_the_tokenizer_drops_still_get_a_vector() {
     let tmp = tempfile::tempdir().unwrap();
     common::tiny_bert(tmp.path(), 4);
-    let enc = Encoder::load(tmp.path(), Device::Cpu).unwrap();
+    let enc = Encoder::load_with(tmp.path(), Device::Cpu, Precision::Float32).unwrap();
     // A zero-width joiner and a control character normalise to nothing.
     let s: Vec<String> = ["a", "\u{200d}", "\u{7}", "b"].map(String::from).to_vec();
     let sub = enc.subwords(&s).unwrap();
@@ -207,9 +261,15 @@ fn words_the_tokenizer_drops_still_get_a_vector() {
 #[test]
 fn a_folder_that_is_not_a_checkpoint_is_named_in_the_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let err = Encoder::load(tmp.path(), Device::Cpu).err().unwrap().to_string();
+    let err = Encoder::load_with(tmp.path(), Device::Cpu, Precision::Float32)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("config.json"), "{err}");
     std::fs::write(tmp.path().join("config.json"), r#"{"model_type": "gpt2", "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 1, "max_position_embeddings": 8}"#).unwrap();
-    let err = Encoder::load(tmp.path(), Device::Cpu).err().unwrap().to_string();
+    let err = Encoder::load_with(tmp.path(), Device::Cpu, Precision::Float32)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("gpt2") && err.contains("config.json"), "{err}");
 }

@@ -9,6 +9,8 @@ use tch::Device;
 use super::{percentile_ms, timed, Row, Scale, Section};
 use crate::corpus::Sentence;
 use crate::model::{Model, ModelConfig};
+use crate::pretrained::encoder::{precision, Precision};
+use crate::pretrained::Encoder;
 use crate::text::tokenize;
 
 /// A 30-token sentence of raw text.
@@ -34,6 +36,14 @@ fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
         }
     }
     Ok(times)
+}
+
+fn encoder_precision(model: &Model) -> &'static str {
+    model
+        .features
+        .as_ref()
+        .and_then(|f| f.contextual.as_ref())
+        .map_or("no encoder", |c| c.encoder.precision().name())
 }
 
 /// The p50 / p99 row for one 30-token sentence with `encoder`'s model, or why it failed.
@@ -64,6 +74,29 @@ fn latency_split(model: &Model, runs: usize) -> Vec<Row> {
         let (_, t) = timed(|| c.encoder.encode(&[tokens.as_slice()], c.pooling));
         enc.push(t);
     }
+    let mut rows = vec![Row::new(
+        "of which the MiniLM-L6 encoder alone (p50)",
+        format!("{:.1} ms", percentile_ms(&enc, 50.0)),
+        format!(
+            "sub-words, forward pass, pooling; {} products",
+            c.encoder.precision().name()
+        ),
+    )];
+    if c.encoder.precision() != Precision::Float32 {
+        // The same encoder with float32 products, for comparison.
+        if let Ok(exact) = Encoder::load_with(&c.encoder.dir, c.encoder.device(), Precision::Float32) {
+            let mut times = Vec::with_capacity(runs);
+            for _ in 0..runs {
+                let (_, t) = timed(|| exact.encode(&[tokens.as_slice()], c.pooling));
+                times.push(t);
+            }
+            rows.push(Row::new(
+                "the MiniLM-L6 encoder alone with float32 products (p50)",
+                format!("{:.1} ms", percentile_ms(&times, 50.0)),
+                format!("{} set to f32", precision::VARIABLE),
+            ));
+        }
+    }
     let f = model.features.as_ref().expect("features");
     f.cache_enabled.store(true, Ordering::Relaxed);
     let _ = model.predict(&[tokens.as_slice()]);
@@ -73,18 +106,12 @@ fn latency_split(model: &Model, runs: usize) -> Vec<Row> {
         rest.push(t);
     }
     f.cache_enabled.store(false, Ordering::Relaxed);
-    vec![
-        Row::new(
-            "of which the MiniLM-L6 encoder alone (p50)",
-            format!("{:.1} ms", percentile_ms(&enc, 50.0)),
-            "sub-words, forward pass, pooling",
-        ),
-        Row::new(
-            "of which the model with cached encoder features (p50)",
-            format!("{:.1} ms", percentile_ms(&rest, 50.0)),
-            "GloVe lookup, char BiGRU, layer mix, 4 BiGRU layers, CRF, relation head",
-        ),
-    ]
+    rows.push(Row::new(
+        "of which the model with cached encoder features (p50)",
+        format!("{:.1} ms", percentile_ms(&rest, 50.0)),
+        "GloVe lookup, char BiGRU, layer mix, 4 BiGRU layers, CRF, relation head",
+    ));
+    rows
 }
 
 pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: Device) -> Section {
@@ -121,7 +148,10 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
         model,
         runs,
         "MiniLM-L6",
-        format!("{runs} runs: tokenizer, sub-words, encoder, BiRNNs, CRF, relation head"),
+        format!(
+            "{runs} runs: tokenizer, sub-words, encoder ({} products), BiRNNs, CRF, relation head",
+            encoder_precision(model)
+        ),
     ));
     rows.extend(latency_split(model, runs));
     // MPNet: an untrained model of the same shape (latency does not depend on the weights,
@@ -135,7 +165,10 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
                     &m,
                     runs,
                     "MPNet-base",
-                    format!("{runs} runs; untrained weights of the conll04 preset"),
+                    format!(
+                        "{runs} runs; untrained weights of the conll04 preset; {} products",
+                        encoder_precision(&m)
+                    ),
                 ));
             }
             Err(e) => rows.push(Row::new("latency, MPNet-base", "skipped", e.to_string())),

@@ -91,7 +91,18 @@ fn doctor() -> CliResult {
     if cuda {
         println!("CUDA devices      {}", tch::Cuda::device_count());
     }
-    println!("device            {:?}", tch::Device::cuda_if_available());
+    let device = tch::Device::cuda_if_available();
+    println!("device            {device:?}");
+    match relarc::pretrained::encoder::Precision::for_device(device) {
+        Ok(p) => {
+            println!(
+            "encoder products  {} (RELARC_ENCODER_PRECISION=f32|bf16|auto; CPU bfloat16 instructions: {})",
+            p.name(),
+            if relarc::pretrained::encoder::precision::cpu_has_bf16() { "yes" } else { "no" }
+        )
+        }
+        Err(e) => println!("encoder products  {e}"),
+    }
     let res = relarc::pretrained::resources_dir();
     println!("resources         {}", res.display());
     for name in ["all-mpnet-base-v2", "all-minilm-l6-v2", "glove-6b-50d"] {

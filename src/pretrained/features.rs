@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
 use super::cache::{self, FeatureCache};
-use super::encoder::{Encoder, Pooling};
+use super::encoder::{Encoder, Pooling, Precision};
 use super::resources::{locate, PretrainedError};
 use super::vectors::StaticVectors;
 use crate::embed::Batch;
@@ -44,7 +44,7 @@ fn registry() -> &'static Mutex<Registry> {
 }
 
 /// What identifies an encoder's features: its files (configuration, tokenizer, weight size),
-/// the pooling and the window.
+/// the pooling, the window and the precision of its arithmetic.
 fn namespace(enc: &Encoder, pooling: Pooling) -> String {
     let mut h = Sha256::new();
     for f in ["config.json", "tokenizer.json"] {
@@ -52,8 +52,13 @@ fn namespace(enc: &Encoder, pooling: Pooling) -> String {
     }
     let weights = std::fs::metadata(enc.dir.join("model.safetensors")).map_or(0, |m| m.len());
     let digest: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let precision = match enc.precision() {
+        // Float32 namespaces read as before bfloat16 existed, so their caches stay valid.
+        Precision::Float32 => String::new(),
+        p => format!(", {}", p.name()),
+    };
     format!(
-        "{} config+tokenizer {digest} weights {weights} bytes, pooling {:?}, window {}",
+        "{} config+tokenizer {digest} weights {weights} bytes, pooling {:?}, window {}{precision}",
         enc.name,
         pooling,
         enc.window()

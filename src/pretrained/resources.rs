@@ -9,6 +9,12 @@ pub enum PretrainedError {
     Missing { name: String, dir: PathBuf },
     #[error("{}: {reason}", path.display())]
     Bad { path: PathBuf, reason: String },
+    #[error("{name}={value:?}: {reason}")]
+    Setting {
+        name: String,
+        value: String,
+        reason: String,
+    },
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

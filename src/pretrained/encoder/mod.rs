@@ -2,6 +2,7 @@
 //! `model.safetensors`, `tokenizer.json`), turning tokenized sentences into one vector per
 //! word and layer.
 
+pub mod precision;
 pub mod transformer;
 pub mod windows;
 
@@ -13,6 +14,7 @@ use tch::{Device, Kind, Tensor};
 use tokenizers::Tokenizer;
 
 use super::PretrainedError;
+pub use precision::Precision;
 use transformer::Transformer;
 
 /// How a word's sub-words become one vector.
@@ -62,8 +64,13 @@ pub struct Encoder {
 }
 
 impl Encoder {
+    /// Loads a checkpoint folder, multiplying in the precision `Precision::for_device` picks.
     pub fn load(dir: &Path, device: Device) -> Result<Encoder, PretrainedError> {
-        let net = Transformer::load(dir, device)?;
+        Encoder::load_with(dir, device, Precision::for_device(device)?)
+    }
+
+    pub fn load_with(dir: &Path, device: Device, precision: Precision) -> Result<Encoder, PretrainedError> {
+        let net = Transformer::load(dir, device, precision)?;
         let tok_path = dir.join("tokenizer.json");
         if !tok_path.exists() {
             return Err(PretrainedError::bad(
@@ -134,6 +141,10 @@ impl Encoder {
 
     pub fn device(&self) -> Device {
         self.net.device
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.net.precision
     }
 
     /// Sentences run through the network so far (cache hits do not count).

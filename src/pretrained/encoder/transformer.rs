@@ -7,6 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use tch::{Device, Kind, Tensor};
 
+use super::precision::Precision;
 use crate::pretrained::PretrainedError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,10 +82,15 @@ impl HfConfig {
 struct Linear {
     w: Tensor,
     b: Tensor,
+    /// The weights in bfloat16 when the encoder multiplies in bfloat16.
+    half: Option<(Tensor, Tensor)>,
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> Tensor {
+        if let Some((w, b)) = &self.half {
+            return x.to_kind(Kind::BFloat16).linear(w, Some(b)).to_kind(Kind::Float);
+        }
         x.linear(&self.w, Some(&self.b))
     }
 }
@@ -123,6 +129,7 @@ pub struct Transformer {
     layers: Vec<Layer>,
     relative_bias: Option<Tensor>,
     pub device: Device,
+    pub precision: Precision,
 }
 
 // Safety: the weights are never written after loading and every forward pass runs under
@@ -135,6 +142,7 @@ struct Weights {
     path: std::path::PathBuf,
     map: HashMap<String, Tensor>,
     device: Device,
+    precision: Precision,
 }
 
 impl Weights {
@@ -154,10 +162,11 @@ impl Weights {
     }
 
     fn linear(&mut self, name: &str) -> Result<Linear, PretrainedError> {
-        Ok(Linear {
-            w: self.take(&format!("{name}.weight"))?,
-            b: self.take(&format!("{name}.bias"))?,
-        })
+        let w = self.take(&format!("{name}.weight"))?;
+        let b = self.take(&format!("{name}.bias"))?;
+        let half = (self.precision == Precision::BFloat16)
+            .then(|| (w.to_kind(Kind::BFloat16), b.to_kind(Kind::BFloat16)));
+        Ok(Linear { w, b, half })
     }
 
     /// Old TensorFlow-converted checkpoints call the LayerNorm parameters gamma and beta.
@@ -175,7 +184,7 @@ impl Weights {
 }
 
 impl Transformer {
-    pub fn load(dir: &Path, device: Device) -> Result<Transformer, PretrainedError> {
+    pub fn load(dir: &Path, device: Device, precision: Precision) -> Result<Transformer, PretrainedError> {
         let cfg_path = dir.join("config.json");
         let text = std::fs::read_to_string(&cfg_path).map_err(PretrainedError::io(&cfg_path))?;
         let config: HfConfig = serde_json::from_str(&text).map_err(|e| {
@@ -222,7 +231,12 @@ impl Transformer {
             .into_iter()
             .filter_map(|(k, t)| k.strip_prefix(prefix.as_str()).map(|k| (k.to_string(), t)))
             .collect();
-        let mut w = Weights { path, map, device };
+        let mut w = Weights {
+            path,
+            map,
+            device,
+            precision,
+        };
         let eps = config.layer_norm_eps;
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
@@ -267,6 +281,7 @@ impl Transformer {
             arch,
             config,
             device,
+            precision,
         })
     }
 
