@@ -23,6 +23,7 @@ fn fixtures() -> &'static Path {
         common::tiny_bert(&dir.path().join("tiny-bert"), 7);
         // Its own encoder, so that no other test's encoding shows in its count.
         common::tiny_bert(&dir.path().join("tiny-bert-counted"), 8);
+        common::tiny_bert(&dir.path().join("tiny-bert-live"), 9);
         let words = [
             "in", "boston", "poe", "was", "born", "smith", "works", "for", "acme", "paris", ",", ".",
         ];
@@ -229,6 +230,33 @@ fn an_edited_sentence_gets_fresh_features() {
         .unwrap();
     assert_eq!(encoded(&f), n + 1, "edited: computed");
     assert!(!first.equal(&edited));
+}
+
+#[test]
+fn text_typed_live_is_encoded_afresh_and_never_cached() {
+    let sentences = toy();
+    let vocab = relarc::embed::Vocabulary::build(&sentences, &relarc::corpus::Schema::infer(&sentences), 1);
+    let mut model = Model::new(config_with("tiny-bert-live"), vocab, Device::Cpu);
+    model.attach_inputs().unwrap();
+    let f = model.features.clone().unwrap();
+    let cache = f.contextual.as_ref().unwrap().cache.clone();
+    let files = || cache.dir().map_or(0, |d| cache_files(d).len());
+    let typed: Vec<String> = ["Smith", "now", "lives", "in", "Paris"]
+        .map(String::from)
+        .to_vec();
+    let key = FeatureCache::key(&typed);
+    let before = (encoded(&f), files());
+    let live = model.predict_uncached(&[&typed]).unwrap();
+    let again = model.predict_uncached(&[&typed]).unwrap();
+    assert_eq!(encoded(&f), before.0 + 2, "run through the encoder each time");
+    assert_eq!(files(), before.1, "nothing written to the disk cache");
+    assert!(cache.get(&key).is_none(), "nothing kept in memory");
+    assert_eq!(live, again);
+    // The same sentence predicted as part of a corpus is cached, and predicted the same.
+    let cached = model.predict(&[&typed]).unwrap();
+    assert_eq!(files(), before.1 + 1);
+    assert!(cache.get(&key).is_some());
+    assert_eq!(cached, live);
 }
 
 fn cache_files(dir: &Path) -> Vec<PathBuf> {

@@ -118,7 +118,11 @@ impl Worker {
                                 for chunk in items.chunks(128) {
                                     let tokens: Vec<&[String]> =
                                         chunk.iter().map(|(_, t)| t.as_slice()).collect();
-                                    match m.predict(&tokens) {
+                                    let predicted = match tag {
+                                        Tag::Live(_) => m.predict_uncached(&tokens),
+                                        _ => m.predict(&tokens),
+                                    };
+                                    match predicted {
                                         Ok(preds) => {
                                             done += chunk.len();
                                             let results = chunk.iter().map(|(i, _)| *i).zip(preds).collect();

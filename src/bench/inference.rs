@@ -1,7 +1,6 @@
 //! Inference over a corpus (batched) and the latency of one sentence from raw text to
-//! entities and relations, the encoder run every time (the feature cache switched off).
+//! entities and relations, the encoder run every time (as for text typed live: no cache).
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tch::Device;
@@ -17,18 +16,12 @@ use crate::text::tokenize;
 pub const SENTENCE: &str =
     "On Tuesday , Acme Corp. chief executive John Smith , who lives in Boston , said the company would open a new plant in Lyon , France this spring .";
 
-fn uncached(model: &Model) {
-    if let Some(f) = &model.features {
-        f.cache_enabled.store(false, Ordering::Relaxed);
-    }
-}
-
 fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
     let mut times = Vec::with_capacity(runs);
     for i in 0..runs + 3 {
         let (r, t) = timed(|| {
             let tokens: Vec<String> = tokenize(SENTENCE).into_iter().map(|t| t.text).collect();
-            model.predict(&[tokens.as_slice()])
+            model.predict_uncached(&[tokens.as_slice()])
         });
         r.map_err(|e| e.to_string())?;
         if i >= 3 {
@@ -97,15 +90,12 @@ fn latency_split(model: &Model, runs: usize) -> Vec<Row> {
             ));
         }
     }
-    let f = model.features.as_ref().expect("features");
-    f.cache_enabled.store(true, Ordering::Relaxed);
     let _ = model.predict(&[tokens.as_slice()]);
     let mut rest = Vec::with_capacity(runs);
     for _ in 0..runs {
         let (_, t) = timed(|| model.predict(&[tokens.as_slice()]));
         rest.push(t);
     }
-    f.cache_enabled.store(false, Ordering::Relaxed);
     rows.push(Row::new(
         "of which the model with cached encoder features (p50)",
         format!("{:.1} ms", percentile_ms(&rest, 50.0)),
@@ -142,7 +132,6 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
             Err(e) => rows.push(Row::new("corpus inference", "failed", e.to_string())),
         }
     }
-    uncached(model);
     let runs = scale.latency_runs();
     rows.push(latency_row(
         model,
@@ -160,7 +149,6 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
         let mut m = Model::new(cfg, model.vocab.clone(), device);
         match m.attach_inputs() {
             Ok(()) => {
-                uncached(&m);
                 rows.push(latency_row(
                     &m,
                     runs,

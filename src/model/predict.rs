@@ -2,7 +2,6 @@
 //! with scores and relations with probabilities out.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tch::{nn, Device, Kind, Tensor};
@@ -13,7 +12,7 @@ use crate::corpus::bio::{decode, Tag};
 use crate::corpus::{Entity, Provenance, Relation, Sentence};
 use crate::embed::batch::{BatchError, EntityEnd};
 use crate::embed::{Batch, BatchInput, Vocabulary};
-use crate::pretrained::{Featurizer, PretrainedError};
+use crate::pretrained::{Caching, Featurizer, PretrainedError};
 
 pub struct Model {
     pub config: ModelConfig,
@@ -123,6 +122,10 @@ impl Model {
     }
 
     pub fn batch(&self, inputs: &[BatchInput]) -> Result<Batch, BatchError> {
+        self.batch_with(inputs, Caching::Use)
+    }
+
+    fn batch_with(&self, inputs: &[BatchInput], caching: Caching) -> Result<Batch, BatchError> {
         let mut batch = Batch::new(&self.vocab, inputs, self.device())?;
         if self.config.inputs.needs_resources() {
             let features = self.features.as_ref().ok_or_else(|| {
@@ -132,7 +135,7 @@ impl Model {
             })?;
             let tokens: Vec<&[String]> = inputs.iter().map(|i| i.tokens).collect();
             features
-                .fill(&mut batch, &tokens)
+                .fill(&mut batch, &tokens, caching)
                 .map_err(|e| BatchError::Pretrained(e.to_string()))?;
         }
         Ok(batch)
@@ -140,11 +143,17 @@ impl Model {
 
     /// Predicts for tokenized sentences, in batches of the configured size (at least 64).
     pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, BatchError> {
-        if let Some(f) = self
-            .features
-            .as_ref()
-            .filter(|f| f.cache_enabled.load(Ordering::Relaxed))
-        {
+        self.predict_with(sentences, Caching::Use)
+    }
+
+    /// `predict` for text typed live: the encoder's features are computed and not cached
+    /// (a new variant at nearly every keystroke; storing each would cost a disk write).
+    pub fn predict_uncached(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, BatchError> {
+        self.predict_with(sentences, Caching::Skip)
+    }
+
+    fn predict_with(&self, sentences: &[&[String]], caching: Caching) -> Result<Vec<Prediction>, BatchError> {
+        if let Some(f) = self.features.as_ref().filter(|_| caching == Caching::Use) {
             // Encode the whole set first, sorted by length in large batches (measured on the
             // CPU: about twice the sentences per second of encoding batch by batch); the
             // batches below then read the cache.
@@ -160,7 +169,7 @@ impl Model {
                     gold: None,
                 })
                 .collect();
-            out.extend(self.predict_batch(&self.batch(&inputs)?));
+            out.extend(self.predict_batch(&self.batch_with(&inputs, caching)?));
         }
         Ok(out)
     }

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
@@ -25,8 +24,15 @@ pub struct Contextual {
 pub struct Featurizer {
     pub vectors: Option<Arc<StaticVectors>>,
     pub contextual: Option<Contextual>,
-    /// Off: every call runs the encoder (benchmarks of raw-text latency use this).
-    pub cache_enabled: AtomicBool,
+}
+
+/// Whether encoder features go through the cache (corpora, training) or are computed and
+/// forgotten (text typed live: new at nearly every keystroke, so a cache entry would only
+/// cost a disk write).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caching {
+    Use,
+    Skip,
 }
 
 /// Loaded resources, shared by every model of the process (folds, trials, the app's models):
@@ -134,11 +140,7 @@ impl Featurizer {
                 })
             }
         };
-        Ok(Some(Arc::new(Featurizer {
-            vectors,
-            contextual,
-            cache_enabled: AtomicBool::new(true),
-        })))
+        Ok(Some(Arc::new(Featurizer { vectors, contextual })))
     }
 
     /// Per sentence `[words, L, D]` float16 CPU features, from the cache where present; the
@@ -149,10 +151,20 @@ impl Featurizer {
         sentences: &[&[String]],
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Vec<Option<Tensor>>, PretrainedError> {
+        self.contextual_features_with(sentences, Caching::Use, progress)
+    }
+
+    /// `contextual_features`, with the cache or without it.
+    pub fn contextual_features_with(
+        &self,
+        sentences: &[&[String]],
+        caching: Caching,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Vec<Option<Tensor>>, PretrainedError> {
         let Some(c) = &self.contextual else {
             return Ok(sentences.iter().map(|_| None).collect());
         };
-        if !self.cache_enabled.load(Ordering::Relaxed) {
+        if caching == Caching::Skip {
             let feats = c.encoder.encode(sentences, c.pooling)?;
             // The same precision as cached features, so results do not depend on the cache.
             return Ok(feats.into_iter().map(|f| Some(f.to_kind(Kind::Half))).collect());
@@ -195,7 +207,12 @@ impl Featurizer {
 
     /// Sets `batch.static_vectors` and `batch.contextual` for the batch's sentences
     /// (`tokens[i]` is input `i` of the batch).
-    pub fn fill(&self, batch: &mut Batch, tokens: &[&[String]]) -> Result<(), PretrainedError> {
+    pub fn fill(
+        &self,
+        batch: &mut Batch,
+        tokens: &[&[String]],
+        caching: Caching,
+    ) -> Result<(), PretrainedError> {
         // Packed position p holds token t of input order[k]; as a row of the sentences laid
         // end to end (input order) that is offset[order[k]] + t.
         let mut offset = Vec::with_capacity(tokens.len());
@@ -219,7 +236,7 @@ impl Featurizer {
             batch.static_vectors = Some(v.lookup(&packed, device));
         }
         if self.contextual.is_some() {
-            let feats = self.contextual_features(tokens, &mut |_, _| {})?;
+            let feats = self.contextual_features_with(tokens, caching, &mut |_, _| {})?;
             let all = Tensor::cat(
                 &feats
                     .into_iter()

@@ -8,6 +8,6 @@ pub mod resources;
 pub mod vectors;
 
 pub use encoder::{Encoder, Pooling};
-pub use features::Featurizer;
+pub use features::{Caching, Featurizer};
 pub use resources::{resources_dir, PretrainedError};
 pub use vectors::StaticVectors;
