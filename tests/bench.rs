@@ -59,3 +59,44 @@ fn bench_quick_reports_every_part_with_its_machine_and_command() {
         assert!(text.contains("Skipped:"), "{text}");
     }
 }
+
+/// With `--inputs learned` the bench needs no pre-trained files (a machine without
+/// ./resources, such as a lent GPU machine): training and inference still run.
+#[test]
+fn bench_with_learned_inputs_runs_without_pretrained_files() {
+    if common::data_dir().is_none() {
+        eprintln!("SKIPPED: the shared data is missing");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = common::relarc()
+        .args([
+            "bench",
+            "--quick",
+            "--device",
+            "cpu",
+            "--inputs",
+            "learned",
+            "--no-write",
+        ])
+        .env("RELARC_RESOURCES", tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Command: `relarc bench --quick --device cpu --inputs learned`"),
+        "{text}"
+    );
+    for row in [
+        "### Training: `conll04-learned` preset (batch 2)",
+        "### Training: `ade-learned` preset (batch 16)",
+        "| encoder features before training | none | learned inputs: no encoder |",
+        "| corpus inference, sentences per second |",
+        "| one 30-token sentence, raw text to entities and relations, learned inputs, no encoder (p50 / p99) |",
+        "| latency, MPNet-base | skipped |",
+    ] {
+        assert!(text.contains(row), "missing {row:?} in\n{text}");
+    }
+    assert!(!text.contains("| failed |"), "{text}");
+}

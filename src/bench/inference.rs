@@ -31,6 +31,15 @@ fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
     Ok(times)
 }
 
+/// The encoder a model's inputs come from, or that it has none.
+fn inputs_name(model: &Model) -> String {
+    match &model.config.inputs.contextual {
+        Some(c) if c.encoder == "all-minilm-l6-v2" => "MiniLM-L6".into(),
+        Some(c) => c.encoder.clone(),
+        None => "learned inputs, no encoder".into(),
+    }
+}
+
 fn encoder_precision(model: &Model) -> &'static str {
     model
         .features
@@ -124,8 +133,12 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
                 "corpus inference, sentences per second",
                 format!("{:.0}", tokens.len() as f64 / t.as_secs_f64()),
                 format!(
-                    "{} unseen sentences: MiniLM-L6 on all of them, sorted by length, then the model in batches of {}; model from the training part",
+                    "{} unseen sentences: {}the model in batches of {}; model from the training part",
                     tokens.len(),
+                    match &model.config.inputs.contextual {
+                        Some(_) => format!("{} on all of them, sorted by length, then ", inputs_name(model)),
+                        None => "no encoder; ".into(),
+                    },
                     model.config.batch_size.max(64)
                 ),
             )),
@@ -136,11 +149,14 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
     rows.push(latency_row(
         model,
         runs,
-        "MiniLM-L6",
-        format!(
-            "{runs} runs: tokenizer, sub-words, encoder ({} products), BiRNNs, CRF, relation head",
-            encoder_precision(model)
-        ),
+        &inputs_name(model),
+        match &model.config.inputs.contextual {
+            Some(_) => format!(
+                "{runs} runs: tokenizer, sub-words, encoder ({} products), BiRNNs, CRF, relation head",
+                encoder_precision(model)
+            ),
+            None => format!("{runs} runs: tokenizer, BiRNNs, CRF, relation head"),
+        },
     ));
     rows.extend(latency_split(model, runs));
     // MPNet: an untrained model of the same shape (latency does not depend on the weights,

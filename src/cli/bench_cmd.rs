@@ -28,6 +28,10 @@ pub struct BenchArgs {
     /// Print only; write nothing.
     #[arg(long)]
     pub no_write: bool,
+    /// Inputs of the trained presets: minilm (the issue's: MiniLM-L6 mix + GloVe + chars +
+    /// casing) or learned (no pre-trained files: for a machine without ./resources).
+    #[arg(long, default_value = "minilm", value_parser = ["minilm", "learned"])]
+    pub inputs: String,
 }
 
 fn load(path: &Path) -> Vec<Sentence> {
@@ -67,10 +71,12 @@ pub fn bench(a: BenchArgs) -> CliResult {
     say(sections.last().expect("pushed"));
     sections.push(bench::view::run(scale));
     say(sections.last().expect("pushed"));
-    let (conll, model) = bench::training::run("conll04-minilm", "CoNLL04 train", &conll_train, scale, dev);
+    let conll_preset = format!("conll04-{}", a.inputs);
+    let ade_preset = format!("ade-{}", a.inputs);
+    let (conll, model) = bench::training::run(&conll_preset, "CoNLL04 train", &conll_train, scale, dev);
     say(&conll);
     sections.push(conll);
-    let (ade, _) = bench::training::run("ade-minilm", "ADE fold 0 train", &ade_train, scale, dev);
+    let (ade, _) = bench::training::run(&ade_preset, "ADE fold 0 train", &ade_train, scale, dev);
     say(&ade);
     sections.push(ade);
     let unseen: Vec<Sentence> = if a.quick {
@@ -94,6 +100,9 @@ pub fn bench(a: BenchArgs) -> CliResult {
     }
     if a.device != "auto" {
         command.push_str(&format!(" --device {}", a.device));
+    }
+    if a.inputs != "minilm" {
+        command.push_str(&format!(" --inputs {}", a.inputs));
     }
     let device_name = match dev {
         tch::Device::Cuda(i) => format!("CUDA device {i}"),
