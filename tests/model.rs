@@ -123,6 +123,21 @@ fn padding_does_not_change_any_output() {
 }
 
 #[test]
+fn a_sentence_alone_gets_the_outputs_it_gets_in_a_large_batch() {
+    // With the conll04 preset's 256 units one sentence runs the host's GRU recurrence and
+    // 68 sentences libtorch's: live extraction and corpus prediction must agree.
+    assert!(relarc::model::host_gru::suits(1, 256) && !relarc::model::host_gru::suits(68, 256));
+    let (model, sentences) = toy_model(ModelConfig::conll04());
+    let many: Vec<usize> = (0..68).map(|j| j % sentences.len()).collect();
+    for i in 0..sentences.len() {
+        let alone = outputs_in_batch(&model, &sentences, &[i], i);
+        let batched = outputs_in_batch(&model, &sentences, &many, i);
+        close(&alone.0, &batched.0, &format!("emissions of sentence {i}"));
+        close(&alone.1, &batched.1, &format!("relation logits of sentence {i}"));
+    }
+}
+
+#[test]
 fn distmult_and_cosine_match_a_direct_computation() {
     let (model, _) = toy_model(ModelConfig {
         rnn_size: 8,
