@@ -10,6 +10,7 @@ pub mod embed;
 pub mod eval;
 pub mod fsio;
 pub mod model;
+pub mod omp;
 pub mod pretrained;
 pub mod text;
 pub mod train;
