@@ -1,7 +1,7 @@
 //! Adam and Nesterov Adam over the trainable variables of a VarStore, with gradient clipping.
 //! libtorch has no NAdam for tch, and owning both keeps their arithmetic side by side.
 
-use tch::{nn::VarStore, Kind, Tensor};
+use tch::{nn::VarStore, Device, Kind, Tensor};
 
 use crate::model::config::Optimizer as Kind_;
 
@@ -14,9 +14,20 @@ pub const MOMENTUM_DECAY: f64 = 0.004;
 pub struct Optimizer {
     kind: Kind_,
     lr: f64,
+    /// The VarStore's trainable variables, made views of `flat` by `new`.
     params: Vec<Tensor>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    /// Every trainable parameter end to end, so that an update is a handful of operators on
+    /// one tensor, not a dozen per parameter (about 600 small kernels per step on a GPU for
+    /// the conll04 preset's 40 parameters).
+    flat: Tensor,
+    m: Tensor,
+    v: Tensor,
+    /// This step's gradient end to end (after clipping, once `clip_grad_norm` ran).
+    grad: Tensor,
+    gathered: bool,
+    /// Room for the update's intermediate values, kept from step to step: fresh tensors of
+    /// this size each step cost more than the arithmetic on the CPU (new pages, measured).
+    scratch: [Tensor; 3],
     step: i64,
     /// NAdam: product of the momentum schedule μ_1 … μ_t.
     mu_product: f64,
@@ -28,14 +39,37 @@ pub fn nadam_mu(t: i64) -> f64 {
 }
 
 impl Optimizer {
+    /// Takes over the trainable variables of `vs`: their values move into one tensor, of
+    /// which each variable becomes a view (the VarStore sees the same values as before).
     pub fn new(vs: &VarStore, kind: Kind_, lr: f64) -> Optimizer {
-        let params = vs.trainable_variables();
-        let zeros = |p: &Tensor| p.zeros_like().to_kind(Kind::Float);
+        let mut params = vs.trainable_variables();
+        let flat = if params.is_empty() {
+            Tensor::zeros([0], (Kind::Float, vs.device()))
+        } else {
+            Tensor::cat(
+                &params
+                    .iter()
+                    .map(|p| p.detach().to_kind(Kind::Float).reshape([-1]))
+                    .collect::<Vec<_>>(),
+                0,
+            )
+        };
+        let mut offset = 0;
+        for p in params.iter_mut() {
+            let n = p.numel() as i64;
+            let view = flat.narrow(0, offset, n).view(p.size().as_slice());
+            tch::no_grad(|| p.set_data(&view));
+            offset += n;
+        }
         Optimizer {
             kind,
             lr,
-            m: params.iter().map(zeros).collect(),
-            v: params.iter().map(zeros).collect(),
+            m: flat.zeros_like(),
+            v: flat.zeros_like(),
+            grad: flat.zeros_like(),
+            gathered: false,
+            scratch: [flat.zeros_like(), flat.zeros_like(), flat.zeros_like()],
+            flat,
             params,
             step: 0,
             mu_product: 1.0,
@@ -43,6 +77,7 @@ impl Optimizer {
     }
 
     pub fn zero_grad(&mut self) {
+        self.gathered = false;
         for p in &mut self.params {
             let mut g = p.grad();
             if g.defined() {
@@ -51,39 +86,50 @@ impl Optimizer {
         }
     }
 
-    /// Scales gradients so their global norm is at most `max_norm`; returns the norm before.
-    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
-        let grads: Vec<Tensor> = self
+    /// Copies the variables' gradients into `grad`, end to end; zeros for a variable no loss
+    /// has reached yet (its moments then stay zero and it does not move, as if skipped).
+    fn gather_gradient(&mut self) {
+        if self.gathered || self.params.is_empty() {
+            return;
+        }
+        let parts: Vec<Tensor> = self
             .params
             .iter()
-            .map(|p| p.grad())
-            .filter(|g| g.defined())
-            .collect();
-        if grads.is_empty() {
-            return 0.0;
-        }
-        let norm = Tensor::stack(
-            &grads
-                .iter()
-                .map(|g| g.norm().to_kind(Kind::Float))
-                .collect::<Vec<_>>(),
-            0,
-        )
-        .norm()
-        .double_value(&[]);
-        if norm.is_finite() && norm > max_norm {
-            let scale = max_norm / (norm + 1e-6);
-            tch::no_grad(|| {
-                for mut g in grads {
-                    let _ = g.g_mul_scalar_(scale);
+            .map(|p| {
+                let g = p.grad();
+                if g.defined() {
+                    g.to_kind(Kind::Float).reshape([-1])
+                } else {
+                    Tensor::zeros([p.numel() as i64], (Kind::Float, p.device()))
                 }
-            });
-        }
+            })
+            .collect();
+        let _ = Tensor::cat_out(&self.grad, &parts, 0);
+        self.gathered = true;
+    }
+
+    /// Scales this step's gradient so its global norm is at most `max_norm`; returns the norm
+    /// before, as a scalar tensor on the model's device. Nothing is read back to the host
+    /// (the scale is clamped on the device), so a GPU step does not wait here.
+    pub fn clip_grad_norm(&mut self, max_norm: f64) -> Tensor {
+        self.gather_gradient();
+        let norm = self.grad.norm();
+        let scale = (max_norm / (&norm + 1e-6)).clamp_max(1.0);
+        tch::no_grad(|| {
+            let _ = self.grad.g_mul_(&scale);
+        });
         norm
     }
 
-    /// One update with the current gradients.
+    /// One update with this step's gradient (clipped if `clip_grad_norm` ran): one pass on
+    /// the host for a model on the CPU, libtorch operators on the flat tensors elsewhere.
     pub fn step(&mut self) {
+        self.step_with(self.flat.device() == Device::Cpu);
+    }
+
+    fn step_with(&mut self, on_host: bool) {
+        self.gather_gradient();
+        self.gathered = false;
         self.step += 1;
         let t = self.step;
         let bc2 = 1.0 - BETA2.powi(t as i32);
@@ -92,34 +138,125 @@ impl Optimizer {
             self.mu_product *= mu_t;
         }
         let mu_product = self.mu_product;
+        let rule = match self.kind {
+            Kind_::Adam => Rule::Adam {
+                step: self.lr / (1.0 - BETA1.powi(t as i32)),
+            },
+            Kind_::Nadam => Rule::Nadam {
+                from_grad: self.lr * (1.0 - mu_t) / (1.0 - mu_product),
+                from_momentum: self.lr * mu_next / (1.0 - mu_product * mu_next),
+            },
+        };
+        if on_host {
+            self.step_on_host(bc2, rule);
+            return;
+        }
+        let g = &self.grad;
+        let [a, denom, c] = &mut self.scratch;
         tch::no_grad(|| {
-            for ((p, m), v) in self.params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
-                let g = p.grad();
-                if !g.defined() {
-                    continue;
+            // m = β1·m + (1 − β1)·g;  v = β2·v + (1 − β2)·g²
+            let _ = g.mul_scalar_out(a, 1.0 - BETA1);
+            let _ = self.m.g_mul_scalar_(BETA1).g_add_(a);
+            let _ = g.mul_out(a, g);
+            let _ = a.g_mul_scalar_(1.0 - BETA2);
+            let _ = self.v.g_mul_scalar_(BETA2).g_add_(a);
+            // denom = √(v / (1 − β2^t)) + ε
+            let _ = self.v.div_scalar_out(denom, bc2);
+            let _ = denom.sqrt_();
+            let _ = denom.g_add_scalar_(EPS);
+            match rule {
+                Rule::Adam { step } => {
+                    let _ = self.m.div_out(a, denom);
+                    let _ = a.g_mul_scalar_(step);
                 }
-                let g = g.to_kind(Kind::Float);
-                let _ = m.g_mul_scalar_(BETA1).g_add_(&(&g * (1.0 - BETA1)));
-                let _ = v.g_mul_scalar_(BETA2).g_add_(&(&g * &g * (1.0 - BETA2)));
-                let denom = (&*v / bc2).sqrt() + EPS;
-                let update = match self.kind {
-                    Kind_::Adam => {
-                        let bc1 = 1.0 - BETA1.powi(t as i32);
-                        &*m / &denom * (self.lr / bc1)
-                    }
-                    Kind_::Nadam => {
-                        let from_grad = &g / &denom * (self.lr * (1.0 - mu_t) / (1.0 - mu_product));
-                        let from_momentum = &*m / &denom * (self.lr * mu_next / (1.0 - mu_product * mu_next));
-                        from_grad + from_momentum
-                    }
-                };
-                let _ = p.g_sub_(&update.to_kind(p.kind()));
+                Rule::Nadam {
+                    from_grad,
+                    from_momentum,
+                } => {
+                    let _ = g.div_out(a, denom);
+                    let _ = a.g_mul_scalar_(from_grad);
+                    let _ = self.m.div_out(c, denom);
+                    let _ = c.g_mul_scalar_(from_momentum);
+                    let _ = a.g_add_(c);
+                }
             }
+            let _ = self.flat.g_sub_(a);
         });
+    }
+
+    /// The same update in one pass over the four tensors on the CPU, half on each of two
+    /// threads: libtorch's dozen operators each stream the 20 MB of a preset's parameters
+    /// through memory again (CoNLL04 preset, measured per step: 24 ms with the operators
+    /// per parameter, 30 ms on the flat tensors, 9 ms for this pass).
+    fn step_on_host(&mut self, bc2: f64, rule: Rule) {
+        let n = self.flat.numel();
+        if n == 0 {
+            return;
+        }
+        // SAFETY: `flat`, `grad`, `m` and `v` are four distinct contiguous float32 CPU tensors
+        // of `n` elements that this optimizer made and owns; the variables that view `flat`
+        // are not used while the step runs.
+        let (p, g, m, v) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.flat.data_ptr() as *mut f32, n),
+                std::slice::from_raw_parts(self.grad.data_ptr() as *const f32, n),
+                std::slice::from_raw_parts_mut(self.m.data_ptr() as *mut f32, n),
+                std::slice::from_raw_parts_mut(self.v.data_ptr() as *mut f32, n),
+            )
+        };
+        let half = n / 2;
+        let (p1, p2) = p.split_at_mut(half);
+        let (g1, g2) = g.split_at(half);
+        let (m1, m2) = m.split_at_mut(half);
+        let (v1, v2) = v.split_at_mut(half);
+        crate::omp::both(
+            &mut || update(p1, g1, m1, v1, bc2, rule),
+            &mut || update(p2, g2, m2, v2, bc2, rule),
+            n >= 1 << 16,
+        );
     }
 
     pub fn learning_rate(&self) -> f64 {
         self.lr
+    }
+}
+
+/// The step sizes of one update.
+#[derive(Clone, Copy)]
+enum Rule {
+    Adam { step: f64 },
+    Nadam { from_grad: f64, from_momentum: f64 },
+}
+
+/// Adam / NAdam on slices, in the order and float32 precision of the libtorch path:
+/// `m = β1·m + (1 − β1)·g`, `v = β2·v + (1 − β2)·g²`, `d = √(v / bc2) + ε`, then
+/// `p −= m/d·step` (Adam) or `p −= g/d·a + m/d·b` (NAdam).
+fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], bc2: f64, rule: Rule) {
+    let (b1, b1c) = (BETA1 as f32, (1.0 - BETA1) as f32);
+    let (b2, b2c) = (BETA2 as f32, (1.0 - BETA2) as f32);
+    let (bc2, eps) = (bc2 as f32, EPS as f32);
+    match rule {
+        Rule::Adam { step } => {
+            let step = step as f32;
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = *m * b1 + g * b1c;
+                *v = *v * b2 + g * g * b2c;
+                let d = (*v / bc2).sqrt() + eps;
+                *p -= *m / d * step;
+            }
+        }
+        Rule::Nadam {
+            from_grad,
+            from_momentum,
+        } => {
+            let (a, b) = (from_grad as f32, from_momentum as f32);
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = *m * b1 + g * b1c;
+                *v = *v * b2 + g * g * b2c;
+                let d = (*v / bc2).sqrt() + eps;
+                *p -= g / d * a + *m / d * b;
+            }
+        }
     }
 }
 
@@ -197,6 +334,35 @@ mod tests {
     }
 
     #[test]
+    fn the_host_pass_and_the_libtorch_operators_make_the_same_update() {
+        for kind in [Kind_::Adam, Kind_::Nadam] {
+            let mut after = Vec::new();
+            for on_host in [true, false] {
+                tch::manual_seed(11);
+                let vs = nn::VarStore::new(Device::Cpu);
+                // Two variables and more elements than one thread's share, so the split shows.
+                let a = vs.root().randn("a", &[300, 301], 0.0, 1.0);
+                let b = vs.root().randn("b", &[7], 0.0, 1.0);
+                let mut opt = Optimizer::new(&vs, kind, 0.01);
+                for step in 0..3 {
+                    opt.zero_grad();
+                    let loss = (&a * &a).sum(Kind::Float) * (step as f64 + 1.0) + (&b * 3.0).sum(Kind::Float);
+                    loss.backward();
+                    let _ = opt.clip_grad_norm(1e9);
+                    opt.step_with(on_host);
+                }
+                let a = Vec::<f32>::try_from(a.reshape([-1])).unwrap();
+                let b = Vec::<f32>::try_from(&b).unwrap();
+                after.push((a, b));
+            }
+            let (host, torch) = (&after[0], &after[1]);
+            for (x, y) in host.0.iter().zip(&torch.0).chain(host.1.iter().zip(&torch.1)) {
+                assert!((x - y).abs() <= 1e-6 * (1.0 + x.abs()), "{kind:?}: {x} vs {y}");
+            }
+        }
+    }
+
+    #[test]
     fn clipping_bounds_the_global_norm() {
         let vs = nn::VarStore::new(Device::Cpu);
         let p = vs.root().var("p", &[2], nn::Init::Const(1.0));
@@ -204,9 +370,17 @@ mod tests {
         (&p * Tensor::from_slice(&[30.0f32, 40.0]))
             .sum(Kind::Float)
             .backward();
-        let before = opt.clip_grad_norm(5.0);
+        let before = opt.clip_grad_norm(5.0).double_value(&[]);
         assert!((before - 50.0).abs() < 1e-4);
-        let g = Vec::<f32>::try_from(p.grad()).unwrap();
+        let g = Vec::<f32>::try_from(&opt.grad).unwrap();
         assert!((g[0] - 3.0).abs() < 1e-3 && (g[1] - 4.0).abs() < 1e-3, "{g:?}");
+        // Under the limit, the gradient is left exactly as it is.
+        opt.zero_grad();
+        (&p * Tensor::from_slice(&[0.3f32, 0.4]))
+            .sum(Kind::Float)
+            .backward();
+        assert!((opt.clip_grad_norm(5.0).double_value(&[]) - 0.5).abs() < 1e-6);
+        let g = Vec::<f32>::try_from(&opt.grad).unwrap();
+        assert_eq!(g, [0.3, 0.4]);
     }
 }

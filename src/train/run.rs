@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use super::optim::Optimizer;
 use super::trainer::Event;
@@ -208,7 +208,24 @@ pub fn train(
                 .map_err(|e| TrainError::Data(format!("training {e}")))?;
             opt.zero_grad();
             let loss = model.net.loss(&batch, true);
-            let value = loss.total.double_value(&[]);
+            loss.total.backward();
+            let norm = opt.clip_grad_norm(opts.clip_norm);
+            opt.step();
+            // One read back to the host per step: the losses and the gradient norm together.
+            let read = Tensor::stack(
+                &[
+                    loss.total.detach(),
+                    loss.ner.detach(),
+                    loss.re.detach(),
+                    norm.to_kind(loss.total.kind()),
+                ],
+                0,
+            );
+            let [value, ner, re, norm] = <[f64; 4]>::try_from(
+                Vec::<f64>::try_from(read.to_kind(Kind::Double).to_device(Device::Cpu))
+                    .expect("four scalars"),
+            )
+            .expect("four scalars");
             if !value.is_finite() || value > 1e7 {
                 return Err(TrainError::Diverged(format!(
                     "the loss became {value} at epoch {epoch}, step {}; try a lower learning rate (now {})",
@@ -216,16 +233,12 @@ pub fn train(
                     opt.learning_rate()
                 )));
             }
-            loss.total.backward();
-            let norm = opt.clip_grad_norm(opts.clip_norm);
             if !norm.is_finite() {
                 return Err(TrainError::Diverged(format!(
                     "the gradient norm became {norm} at epoch {epoch}, step {}",
                     step + 1
                 )));
             }
-            opt.step();
-            let (ner, re) = (loss.ner.double_value(&[]), loss.re.double_value(&[]));
             sum += value;
             sum_ner += ner;
             sum_re += re;
