@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 
 use super::cache::{self, FeatureCache};
@@ -52,20 +51,15 @@ fn registry() -> &'static Mutex<Registry> {
 /// What identifies an encoder's features: its files (configuration, tokenizer, weight size),
 /// the pooling, the window and the precision of its arithmetic.
 fn namespace(enc: &Encoder, pooling: Pooling) -> String {
-    let mut h = Sha256::new();
-    for f in ["config.json", "tokenizer.json"] {
-        h.update(std::fs::read(enc.dir.join(f)).unwrap_or_default());
-    }
-    let weights = std::fs::metadata(enc.dir.join("model.safetensors")).map_or(0, |m| m.len());
-    let digest: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
     let precision = match enc.precision() {
         // Float32 namespaces read as before bfloat16 existed, so their caches stay valid.
         Precision::Float32 => String::new(),
         p => format!(", {}", p.name()),
     };
     format!(
-        "{} config+tokenizer {digest} weights {weights} bytes, pooling {:?}, window {}{precision}",
+        "{} {}, pooling {:?}, window {}{precision}",
         enc.name,
+        enc.files_identity(),
         pooling,
         enc.window()
     )

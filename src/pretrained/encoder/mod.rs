@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tch::{Device, Kind, Tensor};
 use tokenizers::Tokenizer;
 
@@ -61,6 +62,20 @@ pub struct Encoder {
     /// Sub-words per forward pass, padding included (bounds memory).
     budget: usize,
     sentences_encoded: AtomicUsize,
+    /// What identifies the checkpoint's files (see `files_identity`).
+    files: String,
+}
+
+/// A hash of `config.json` and `tokenizer.json` and the size of the weights: what the
+/// feature cache keys an encoder's files by, read once when the encoder loads.
+fn files_identity(dir: &Path) -> String {
+    let mut h = Sha256::new();
+    for f in ["config.json", "tokenizer.json"] {
+        h.update(std::fs::read(dir.join(f)).unwrap_or_default());
+    }
+    let weights = std::fs::metadata(dir.join("model.safetensors")).map_or(0, |m| m.len());
+    let digest: String = h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("config+tokenizer {digest} weights {weights} bytes")
 }
 
 impl Encoder {
@@ -118,6 +133,7 @@ impl Encoder {
             tokenizer,
             net,
             sentences_encoded: AtomicUsize::new(0),
+            files: files_identity(dir),
         })
     }
 
@@ -145,6 +161,11 @@ impl Encoder {
 
     pub fn precision(&self) -> Precision {
         self.net.precision
+    }
+
+    /// A hash of the checkpoint's configuration and tokenizer and the size of its weights.
+    pub fn files_identity(&self) -> &str {
+        &self.files
     }
 
     /// Sentences run through the network so far (cache hits do not count).

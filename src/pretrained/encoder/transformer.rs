@@ -186,10 +186,7 @@ impl Weights {
 impl Transformer {
     pub fn load(dir: &Path, device: Device, precision: Precision) -> Result<Transformer, PretrainedError> {
         let cfg_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&cfg_path).map_err(PretrainedError::io(&cfg_path))?;
-        let config: HfConfig = serde_json::from_str(&text).map_err(|e| {
-            PretrainedError::bad(&cfg_path, format!("not a Hugging Face model configuration: {e}"))
-        })?;
+        let config = HfConfig::read(dir)?;
         let arch = config.arch().ok_or_else(|| {
             PretrainedError::bad(
                 &cfg_path,
