@@ -76,8 +76,9 @@ fn latency_split(model: &Model, runs: usize) -> Vec<Row> {
         let (_, t) = timed(|| c.encoder.encode(&[tokens.as_slice()], c.pooling));
         enc.push(t);
     }
+    let name = inputs_name(model);
     let mut rows = vec![Row::new(
-        "of which the MiniLM-L6 encoder alone (p50)",
+        format!("of which the {name} encoder alone (p50)"),
         format!("{:.1} ms", percentile_ms(&enc, 50.0)),
         format!(
             "sub-words, forward pass, pooling; {} products",
@@ -93,7 +94,7 @@ fn latency_split(model: &Model, runs: usize) -> Vec<Row> {
                 times.push(t);
             }
             rows.push(Row::new(
-                "the MiniLM-L6 encoder alone with float32 products (p50)",
+                format!("the {name} encoder alone with float32 products (p50)"),
                 format!("{:.1} ms", percentile_ms(&times, 50.0)),
                 format!("{} set to f32", precision::VARIABLE),
             ));
