@@ -18,4 +18,8 @@ build: setup
 test: setup
 	cargo fmt --check
 	cargo clippy --all-targets --quiet -- -D warnings
+	@# The library builds without any GUI crate (the app is the default `gui` feature).
+	cargo clippy --lib --no-default-features --quiet -- -D warnings
+	@! cargo tree --no-default-features -e normal --prefix none | grep -E '^(eframe|egui|egui_plot|rfd) ' \
+		|| (echo "the GUI-free library depends on a GUI crate" && false)
 	cargo test

@@ -169,7 +169,8 @@ fn a_failed_save_keeps_the_edits_and_says_why() {
     h.run();
     let app = h.state();
     assert!(app.state.dirty, "the edits are still unsaved");
-    let (msg, is_error) = app.state.status.clone().unwrap();
+    let status = app.state.status.clone().unwrap();
+    let (is_error, msg) = (status.is_error(), status.text);
     assert!(
         is_error && msg.contains("not saved") && msg.contains("no/such/folder"),
         "{msg}"

@@ -8,9 +8,10 @@ use egui::Key;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use relarc::app::command::ViewMode;
-use relarc::app::state::{diff, AppState, Mark};
+use relarc::app::state::AppState;
 use relarc::app::{view, FileDialogs, RelarcApp};
 use relarc::corpus::{Corpus, Provenance};
+use relarc::eval::compare::{diff, Mark};
 use relarc::model::ModelConfig;
 
 struct Scripted(Option<PathBuf>);
@@ -65,20 +66,20 @@ fn train_predict_accept_an_arc_and_save() {
     {
         let m = h.state_mut().model.as_mut().unwrap();
         // θr = 0: every pair of predicted entities gets arcs, so there is one to accept.
-        m.config_override = Some(ModelConfig {
+        m.settings.config_override = Some(ModelConfig {
             re_threshold: 0.0,
             ..tiny()
         });
-        m.epochs = 40;
-        m.patience = 40;
-        m.dev_fraction = 0.2;
+        m.settings.epochs = 40;
+        m.settings.patience = 40;
+        m.settings.dev_fraction = 0.2;
     }
     h.get_by_label("Train").click();
     h.step();
-    assert!(h.state().model.as_ref().unwrap().training);
+    assert!(h.state().model.as_ref().unwrap().is_training());
     wait(&mut h, "training and predictions", |a| {
         let m = a.model.as_ref().unwrap();
-        !m.training && m.predicting.is_none() && a.state.prediction().is_some()
+        !m.is_training() && m.predicting.is_none() && a.state.prediction().is_some()
     });
     let m = h.state().model.as_ref().unwrap();
     assert!(m.events_seen > 40, "progress events arrived");
@@ -129,9 +130,9 @@ fn train_predict_accept_an_arc_and_save() {
         .type_text("Poe lived in Boston .");
     h.step();
     wait(&mut h, "the live prediction", |a| {
-        a.model.as_ref().unwrap().live.is_some()
+        !a.model.as_ref().unwrap().live.sentences.is_empty()
     });
-    let live = h.state().model.as_ref().unwrap().live.clone().unwrap();
+    let live = h.state().model.as_ref().unwrap().live.sentences[0].clone();
     assert_eq!(live.tokens, ["Poe", "lived", "in", "Boston", "."]);
     h.get_by_label("Add to corpus").click();
     h.run_steps(2);
@@ -174,18 +175,25 @@ fn cancelling_training_keeps_the_app_responsive_and_the_corpus_unchanged() {
     h.run();
     {
         let m = h.state_mut().model.as_mut().unwrap();
-        m.config_override = Some(tiny());
-        m.epochs = 500;
+        m.settings.config_override = Some(tiny());
+        m.settings.epochs = 500;
     }
     h.get_by_label("Train").click();
     wait(&mut h, "the first steps", |a| {
-        a.model.as_ref().unwrap().progress.is_some()
+        a.model.as_ref().unwrap().progress().is_some()
     });
     h.get_by_label("Cancel training").click();
     wait(&mut h, "the cancellation", |a| {
-        !a.model.as_ref().unwrap().training
+        !a.model.as_ref().unwrap().is_training()
     });
-    assert!(h.state().state.status.as_ref().unwrap().0.contains("cancelled"));
+    assert!(h
+        .state()
+        .state
+        .status
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("cancelled"));
     assert_eq!(h.state().state.corpus.sentences, before);
     assert!(!h.state().state.dirty);
     // Still responsive: the next sentence shows.
@@ -193,4 +201,50 @@ fn cancelling_training_keeps_the_app_responsive_and_the_corpus_unchanged() {
     h.run_steps(2);
     assert_eq!(h.state().state.current, 1);
     h.get_by_label("entity Peop: Marie Curie");
+}
+
+/// The model controller without a window: training from the state, its progress, the
+/// predictions it brings into the state, and a failure that says why and leaves the state.
+#[test]
+fn the_controller_trains_and_predicts_without_a_window() {
+    use relarc::app::controller::ModelController;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut state = AppState::demo(tmp.path().to_path_buf());
+    let before = state.corpus.sentences.clone();
+    let mut ctl = ModelController::new(std::sync::Arc::new(|| {}));
+    let poll_until =
+        |ctl: &mut ModelController, state: &mut AppState, done: &dyn Fn(&ModelController) -> bool| {
+            let deadline = Instant::now() + Duration::from_secs(180);
+            while !done(ctl) {
+                assert!(Instant::now() < deadline, "timed out");
+                std::thread::sleep(Duration::from_millis(20));
+                ctl.poll(state);
+            }
+        };
+
+    ctl.settings.preset = "no-such-preset".into();
+    ctl.start_training(&mut state, tmp.path());
+    assert!(!ctl.is_training());
+    let status = state.status.clone().unwrap();
+    assert!(
+        status.is_error() && status.text.contains("unknown preset"),
+        "{status:?}"
+    );
+
+    ctl.settings.config_override = Some(tiny());
+    ctl.settings.epochs = 3;
+    ctl.start_training(&mut state, tmp.path());
+    assert!(ctl.is_training());
+    poll_until(&mut ctl, &mut state, &|c| {
+        !c.is_training() && c.model_info.is_some() && c.predicting.is_none()
+    });
+    assert!(ctl.last_outcome.as_ref().unwrap().contains("trained 3 epochs"));
+    assert_eq!(ctl.curves.dev_ner.len(), 3);
+    assert!(ctl.model_dir.as_ref().unwrap().join("config.json").exists());
+    assert!(
+        state.predictions.iter().all(|p| p.is_some()),
+        "the whole corpus is predicted"
+    );
+    assert_eq!(state.view_mode, ViewMode::Diff);
+    assert_eq!(state.corpus.sentences, before, "training never edits the corpus");
 }

@@ -1,6 +1,6 @@
 //! `relarc bench --quick` runs from a fresh clone and reports every part; no time is asserted.
 
-mod common;
+use crate::common;
 
 #[test]
 fn bench_quick_reports_every_part_with_its_machine_and_command() {

@@ -1,6 +1,6 @@
 //! The binary must start with nothing set up in its environment: the rpath finds libtorch.
 
-mod common;
+use crate::common;
 
 #[test]
 fn binary_starts_with_a_clean_environment() {

@@ -1,6 +1,6 @@
 //! The corpus commands as a user runs them.
 
-mod common;
+use crate::common;
 
 use relarc::corpus::Corpus;
 

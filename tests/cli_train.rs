@@ -1,6 +1,6 @@
 //! The research commands end to end on small slices of the shared data.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -112,11 +112,9 @@ fn train_predict_and_eval_from_the_command_line() {
         "{out}"
     );
 
-    // Continue training from the checkpoint.
+    // Continue training from the checkpoint (with its own configuration).
     ok(&[
         "train",
-        "--preset",
-        "conll04-learned",
         "--train",
         &p("train.json"),
         "--dev",

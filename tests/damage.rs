@@ -1,7 +1,7 @@
 //! Damaged copies of real files give a clear error naming the file, the line, the sentence and
 //! the problem, and a non-zero exit code; nothing panics.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! The model that ships in models/default works out of the box.
 
-mod common;
+use crate::common;
 
 #[test]
 fn the_shipped_model_finds_poe_boston_and_live_in() {

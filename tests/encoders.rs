@@ -1,7 +1,7 @@
 //! The Rust encoders against Hugging Face `transformers` (fixtures in tests/fixtures/encoders),
 //! windowing of long sentences, and pooling.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -108,24 +108,20 @@ fn mpnet_in_bfloat16_stays_close_to_float32() {
 
 #[test]
 fn the_precision_setting_is_read_and_checked() {
-    // One test sets the variable, so no other test of this binary sees it changed.
-    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "f32");
-    assert_eq!(Precision::for_device(Device::Cpu).unwrap(), Precision::Float32);
-    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "bf16");
-    assert_eq!(Precision::for_device(Device::Cpu).unwrap(), Precision::BFloat16);
-    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "half");
-    let err = Precision::for_device(Device::Cpu).unwrap_err().to_string();
+    let cpu = Device::Cpu;
+    assert_eq!(Precision::parse("f32", cpu).unwrap(), Precision::Float32);
+    assert_eq!(Precision::parse("bf16", cpu).unwrap(), Precision::BFloat16);
+    let err = Precision::parse("half", cpu).unwrap_err().to_string();
     assert!(
         err.contains("RELARC_ENCODER_PRECISION") && err.contains("\"half\"") && err.contains("f32"),
         "{err}"
     );
-    std::env::set_var(relarc::pretrained::encoder::precision::VARIABLE, "auto");
-    let auto = Precision::for_device(Device::Cpu).unwrap();
+    let auto = Precision::parse("auto", cpu).unwrap();
     assert_eq!(
         auto == Precision::BFloat16,
         relarc::pretrained::encoder::precision::cpu_has_bf16()
     );
-    std::env::remove_var(relarc::pretrained::encoder::precision::VARIABLE);
+    assert_eq!(Precision::parse("", cpu).unwrap(), auto);
 }
 
 fn long_sentence(n: usize) -> Vec<String> {

@@ -1,6 +1,6 @@
 //! Reading files written by other tools: natural brat and doccano text, CoNLL with comments.
 
-mod common;
+use crate::common;
 
 use relarc::corpus::{Corpus, Format};
 

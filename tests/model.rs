@@ -1,7 +1,7 @@
 //! The joint model: padding never changes results, the RE head computes what the paper says,
 //! parameter counts follow the configuration, checkpoints round-trip, and the model learns.
 
-mod common;
+use crate::common;
 
 use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{Corpus, Entity, Schema, Sentence};
@@ -364,6 +364,13 @@ fn save_load_predict_gives_identical_outputs_and_damage_is_reported() {
     std::fs::write(broken.join("config.json"), text).unwrap();
     let err = Model::load(&broken, Device::Cpu).err().unwrap().to_string();
     assert!(err.contains("format version 9"), "{err}");
+    // A version written as a string is named as written, not as version 0.
+    let text = std::fs::read_to_string(dir.join("config.json"))
+        .unwrap()
+        .replace("\"format_version\": 1", "\"format_version\": \"1\"");
+    std::fs::write(broken.join("config.json"), text).unwrap();
+    let err = Model::load(&broken, Device::Cpu).err().unwrap().to_string();
+    assert!(err.contains("format version \"1\""), "{err}");
 
     // Missing files and labels the model does not know.
     let err = Model::load(&tmp.path().join("nothing"), Device::Cpu)
@@ -498,4 +505,42 @@ fn the_model_learns_a_small_slice_of_conll04() {
         re_after > 0.5,
         "training-set relation F1 went from {re_before} to {re_after}"
     );
+}
+
+/// Relation pairs are scored in chunks so that memory stays linear in the number of
+/// entities; the chunks must give exactly what scoring every pair at once gives.
+#[test]
+fn relations_scored_in_chunks_equal_relations_scored_at_once() {
+    let (model, sentences) = toy_model(ModelConfig {
+        rnn_size: 16,
+        re_threshold: 0.0,
+        ..ModelConfig::conll04()
+    });
+    let inputs: Vec<BatchInput> = sentences
+        .iter()
+        .map(|s| BatchInput {
+            tokens: &s.tokens,
+            gold: None,
+        })
+        .collect();
+    let batch = model.batch(&inputs).unwrap();
+    let whole = model.predict_batch_chunked(&batch, usize::MAX);
+    assert!(whole.iter().any(|p| p.relations.len() > 1), "pairs to score");
+    // Products of other shapes may round the last bit differently: the same relations, with
+    // probabilities equal to 1e-6.
+    for chunk in [1, 2, 5] {
+        let chunked = model.predict_batch_chunked(&batch, chunk);
+        for (a, b) in chunked.iter().zip(&whole) {
+            assert_eq!(a.entities, b.entities);
+            assert_eq!(a.relations.len(), b.relations.len(), "chunks of {chunk}");
+            for (x, y) in a.relations.iter().zip(&b.relations) {
+                assert_eq!(
+                    (&x.label, x.head, x.tail),
+                    (&y.label, y.head, y.tail),
+                    "chunks of {chunk}"
+                );
+                assert!((x.probability - y.probability).abs() < 1e-6, "chunks of {chunk}");
+            }
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! Pre-trained inputs: static vectors, the feature cache, and training with a frozen encoder
 //! and frozen vectors (a tiny random BERT and a small vector file, so it runs everywhere).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -310,6 +310,18 @@ fn a_damaged_cache_file_is_rebuilt_not_trusted() {
         assert!(!files[0].exists(), "and the damaged file is gone");
         let _ = fresh.put(key, &features);
     }
+    // A valid file of another sentence, put under this one's name (swapped by hand, or by a
+    // tool that renames files): refused by its key, not used.
+    let other = FeatureCache::key(&["c".to_string()]);
+    let cache = FeatureCache::new(Some(tmp.path().to_path_buf()), "ns");
+    let _ = cache.put(other, &Tensor::randn([1, 3, 8], (Kind::Float, Device::Cpu)));
+    std::fs::copy(cache.path(&other).unwrap(), &files[0]).unwrap();
+    let fresh = FeatureCache::new(Some(tmp.path().to_path_buf()), "ns");
+    assert!(
+        fresh.get(&key).is_none(),
+        "another sentence's features are not returned"
+    );
+    assert_eq!(fresh.rebuilt.load(std::sync::atomic::Ordering::Relaxed), 1);
     // The featurizer's own files: a damaged one is dropped by the next process to read it.
     let f = Featurizer::for_inputs(&pretrained_config().inputs, Device::Cpu)
         .unwrap()
@@ -327,7 +339,7 @@ fn a_damaged_cache_file_is_rebuilt_not_trusted() {
 #[test]
 fn the_disk_cache_stays_within_its_budget() {
     let tmp = tempfile::tempdir().unwrap();
-    // Each entry is 10 × 2 × 64 halves = 2,560 bytes plus 52 of header and checksum.
+    // Each entry is 10 × 2 × 64 halves = 2,560 bytes plus 84 of header (key included) and checksum.
     let cache = FeatureCache::new(Some(tmp.path().to_path_buf()), "ns").with_budgets(1 << 30, 20_000);
     for i in 0..30 {
         let key = FeatureCache::key(&[format!("sentence {i}")]);

@@ -1,6 +1,6 @@
 //! Every shared corpus file survives load + save in every format that can hold it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

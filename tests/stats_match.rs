@@ -1,6 +1,6 @@
 //! `relarc stats` agrees with the verification figures in shared/data/STATS.json.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 

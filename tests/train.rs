@@ -1,14 +1,14 @@
 //! The trainer: repeatable on CPU, early stopping keeps the best weights, cancelling and
 //! failures leave the best checkpoint alone and say why, training continues from a checkpoint.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use relarc::corpus::{Corpus, Entity, Sentence};
 use relarc::model::{Model, ModelConfig};
 use relarc::train::run::evaluate_model;
-use relarc::train::{train, Event, TrainJob, TrainOptions, Trainer};
+use relarc::train::{train, Event, Failure, TrainError, TrainJob, TrainOptions, Trainer};
 
 /// libtorch's random generator is global to the process: tests that train take turns, so
 /// a seed gives the same run whatever else the test binary is doing.
@@ -62,23 +62,64 @@ fn job(train: &[Sentence], dev: &[Sentence], epochs: usize) -> TrainJob {
     }
 }
 
+/// libtorch's random generator is global to a process, and this test binary runs many tests
+/// at once: each run gets a process of its own, so nothing else draws from its generator.
 #[test]
 fn a_cpu_run_is_repeatable_with_the_same_seed() {
-    let _turn = turn();
     let Some((tr, dev)) = data() else { return };
-    let run = |seed| {
-        let mut j = job(&tr, &dev, 2);
-        j.options.seed = seed;
-        train(j, &mut || false, &mut |_| {})
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    relarc::corpus::Corpus::new(tr)
+        .save(&tmp.path().join("train.json"))
+        .unwrap();
+    relarc::corpus::Corpus::new(dev)
+        .save(&tmp.path().join("dev.json"))
+        .unwrap();
+    std::fs::write(p("config.json"), serde_json::to_string(&small_config()).unwrap()).unwrap();
+    let run = |seed: &str| {
+        let out = p(&format!("model-{seed}-{}", rand_suffix()));
+        let args = [
+            "train",
+            "--preset",
+            "ade",
+            "--config",
+            &p("config.json"),
+            "--train",
+            &p("train.json"),
+            "--dev",
+            &p("dev.json"),
+            "--out",
+            &out,
+            "--epochs",
+            "2",
+            "--patience",
+            "2",
+            "--device",
+            "cpu",
+            "--seed",
+            seed,
+        ];
+        let o = crate::common::run(&args);
+        assert!(o.status.success(), "{}", crate::common::stderr(&o));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{out}/report.json")).unwrap()).unwrap();
+        report["history"]
+            .as_array()
             .unwrap()
-            .history
             .iter()
-            .map(|h| (h.loss, h.dev_score))
+            .map(|h| (h["loss"].to_string(), h["dev_score"].to_string()))
             .collect::<Vec<_>>()
     };
-    let a = run(5);
-    assert_eq!(a, run(5));
-    assert_ne!(a, run(6));
+    let a = run("5");
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, run("5"));
+    assert_ne!(a, run("6"));
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
 }
 
 #[test]
@@ -167,19 +208,31 @@ fn a_diverging_loss_stops_with_a_clear_message() {
     let _turn = turn();
     let Some((tr, dev)) = data() else { return };
     let trainer = Trainer::spawn(None);
+    // λr so large that the relation loss alone explodes the total at the first step.
+    let mut j = job(&tr, &dev, 3);
+    j.config.re_weight = 1e300;
+    trainer.start(j);
+    let why = failure(&trainer);
+    assert!(matches!(why, Failure::Error(TrainError::Diverged(_))), "{why}");
+    let why = why.to_string();
+    assert!(
+        why.contains("training diverged: the loss became") && why.contains("at epoch 1, step 1"),
+        "{why}"
+    );
+    // A NaN λr is refused before any step, naming the field.
     let mut j = job(&tr, &dev, 3);
     j.config.re_weight = f64::NAN;
     trainer.start(j);
+    let why = failure(&trainer);
+    assert!(matches!(why, Failure::Error(TrainError::Config(_))), "{why}");
+    assert!(why.to_string().contains("`re_weight` is NaN"), "{why}");
+}
+
+fn failure(trainer: &Trainer) -> Failure {
     loop {
         match trainer.events.recv_timeout(Duration::from_secs(60)).unwrap() {
-            Event::Failed(why) => {
-                assert!(
-                    why.contains("training diverged: the loss became NaN at epoch 1, step 1"),
-                    "{why}"
-                );
-                break;
-            }
-            Event::Finished(_) => panic!("a NaN loss must stop training"),
+            Event::Failed(why) => return why,
+            Event::Finished(_) => panic!("training must stop"),
             _ => {}
         }
     }

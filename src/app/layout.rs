@@ -106,9 +106,49 @@ fn group_end(i: usize, entities: &[(usize, usize)]) -> usize {
 }
 
 pub fn layout(input: &Input, p: &Params) -> Layout {
+    let placed = place_tokens(input, p);
+    let segments = entity_segments(input, &placed, p);
+    let anchors = arc_anchors(input, &segments);
+    let mut pieces = arc_pieces(input, &segments, &anchors, p);
+    let levels = assign_levels(&mut pieces, placed.lines, p);
+    let (lines, height) = line_geometry(&levels, p);
+    let tokens: Vec<Rect> = (0..placed.xs.len())
+        .map(|k| {
+            let top = lines[placed.line_of[k]].token_top;
+            Rect::from_min_size(
+                pos2(placed.xs[k], top),
+                vec2(input.token_widths[k], p.token_height),
+            )
+        })
+        .collect();
+    let entities = entity_boxes(&segments, &lines, p);
+    let arcs = place_arcs(pieces, input.relations.len(), &lines, p);
+    let width = tokens
+        .iter()
+        .map(|r| r.max.x)
+        .fold(0.0, f32::max)
+        .max(p.max_width.min(1e6));
+    Layout {
+        tokens,
+        token_line: placed.line_of,
+        size: vec2(width, height),
+        lines,
+        entities,
+        arcs,
+    }
+}
+
+/// Phase 1: each token's x and line.
+struct Placed {
+    xs: Vec<f32>,
+    line_of: Vec<usize>,
+    lines: usize,
+}
+
+/// A run of entities is kept on one line when it fits, so that a span is not cut.
+fn place_tokens(input: &Input, p: &Params) -> Placed {
     let n = input.token_widths.len();
     let w = |t: usize| input.token_widths[t];
-    // 1. Tokens: x positions and lines.
     let mut xs = vec![0f32; n];
     let mut line_of = vec![0usize; n];
     let (mut x, mut line) = (0f32, 0usize);
@@ -135,33 +175,68 @@ pub fn layout(input: &Input, p: &Params) -> Layout {
         }
         t = end;
     }
-    let num_lines = if n == 0 { 0 } else { line + 1 };
+    Placed {
+        xs,
+        line_of,
+        lines: if n == 0 { 0 } else { line + 1 },
+    }
+}
 
-    // 2. Entity segments per line (x only; y comes with the line geometry).
-    let mut segments: Vec<Vec<(usize, f32, f32)>> = Vec::with_capacity(input.entities.len());
+/// The part of an entity's box on one line (x only; y comes with the line geometry).
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    line: usize,
+    x0: f32,
+    x1: f32,
+}
+
+/// Phase 2: entity boxes, one segment per line they cover.
+fn entity_segments(input: &Input, placed: &Placed, p: &Params) -> Vec<Vec<Segment>> {
+    let n = input.token_widths.len();
+    let mut segments = Vec::with_capacity(input.entities.len());
     for &(s, e) in input.entities {
-        let mut segs: Vec<(usize, f32, f32)> = Vec::new();
+        let mut segs: Vec<Segment> = Vec::new();
         for k in s..e.min(n) {
-            let (l, x0, x1) = (line_of[k], xs[k] - p.box_pad, xs[k] + w(k) + p.box_pad);
+            let line = placed.line_of[k];
+            let (x0, x1) = (
+                placed.xs[k] - p.box_pad,
+                placed.xs[k] + input.token_widths[k] + p.box_pad,
+            );
             match segs.last_mut() {
-                Some(last) if last.0 == l => last.2 = x1,
-                _ => segs.push((l, x0, x1)),
+                Some(last) if last.line == line => last.x1 = x1,
+                _ => segs.push(Segment { line, x0, x1 }),
             }
         }
         segments.push(segs);
     }
+    segments
+}
 
-    // 3. Arc ends: spread over the entity's first box, ordered by where the other end is.
-    let anchor_line = |e: usize| segments[e].first().map_or(0, |s| s.0);
-    let centre = |e: usize| segments[e].first().map_or(0.0, |s| (s.1 + s.2) / 2.0);
-    let mut ends: Vec<Vec<(usize, bool)>> = vec![Vec::new(); input.entities.len()]; // (relation, is_head)
-    for (r, &(h, tl, _)) in input.relations.iter().enumerate() {
-        if h < segments.len() && tl < segments.len() && !segments[h].is_empty() && !segments[tl].is_empty() {
+/// Where a relation's arc meets its head and its tail.
+#[derive(Clone, Copy, Debug, Default)]
+struct Anchor {
+    head: f32,
+    tail: f32,
+}
+
+fn drawable(r: (usize, usize, f32), segments: &[Vec<Segment>]) -> bool {
+    let ok = |e: usize| segments.get(e).is_some_and(|s| !s.is_empty());
+    ok(r.0) && ok(r.1)
+}
+
+/// Phase 3: arc ends spread over the entity's first box, ordered by where the other end is.
+fn arc_anchors(input: &Input, segments: &[Vec<Segment>]) -> Vec<Anchor> {
+    let anchor_line = |e: usize| segments[e].first().map_or(0, |s| s.line);
+    let centre = |e: usize| segments[e].first().map_or(0.0, |s| (s.x0 + s.x1) / 2.0);
+    // Per entity: (relation, whether the entity is its head).
+    let mut ends: Vec<Vec<(usize, bool)>> = vec![Vec::new(); input.entities.len()];
+    for (r, &(h, tl, w)) in input.relations.iter().enumerate() {
+        if drawable((h, tl, w), segments) {
             ends[h].push((r, true));
             ends[tl].push((r, false));
         }
     }
-    let mut anchor = vec![(0f32, 0f32); input.relations.len()]; // (head x, tail x)
+    let mut anchors = vec![Anchor::default(); input.relations.len()];
     for (e, list) in ends.iter_mut().enumerate() {
         let other = |&(r, is_head): &(usize, bool)| {
             let (h, tl, _) = input.relations[r];
@@ -176,69 +251,86 @@ pub fn layout(input: &Input, p: &Params) -> Layout {
         let seg = segments[e][0];
         let k = list.len();
         for (j, &(r, is_head)) in list.iter().enumerate() {
-            let x = seg.1 + (seg.2 - seg.1) * (j as f32 + 1.0) / (k as f32 + 1.0);
+            let x = seg.x0 + (seg.x1 - seg.x0) * (j as f32 + 1.0) / (k as f32 + 1.0);
             if is_head {
-                anchor[r].0 = x;
+                anchors[r].head = x;
             } else {
-                anchor[r].1 = x;
+                anchors[r].tail = x;
             }
         }
     }
+    anchors
+}
 
-    // 4. Arc pieces and their levels, line by line.
-    let mut pieces: Vec<ArcPiece> = Vec::new();
+/// What an arc piece has: legs down to a box at either end, an arrow, the label.
+#[derive(Clone, Copy)]
+struct Shape {
+    left_leg: bool,
+    right_leg: bool,
+    /// Some(true): the arrow is at the right end; Some(false): at the left.
+    arrow_at_right: Option<bool>,
+    label: bool,
+}
+
+/// Phase 4a: one piece per relation on one line, two when its ends are on different lines.
+fn arc_pieces(input: &Input, segments: &[Vec<Segment>], anchors: &[Anchor], p: &Params) -> Vec<ArcPiece> {
+    let mut pieces = Vec::new();
     for (r, &(h, tl, label_width)) in input.relations.iter().enumerate() {
-        if h >= segments.len() || tl >= segments.len() || segments[h].is_empty() || segments[tl].is_empty() {
+        if !drawable((h, tl, label_width), segments) {
             continue;
         }
-        let (lh, lt) = (anchor_line(h), anchor_line(tl));
-        let (xh, xt) = anchor[r];
-        let piece =
-            |line, x0: f32, x1: f32, left: bool, right: bool, arrow: Option<bool>, label: bool| ArcPiece {
-                relation: r,
-                line,
-                x0,
-                x1,
-                level: 0,
-                y: 0.0,
-                left_leg: left.then_some(0.0),
-                right_leg: right.then_some(0.0),
-                arrow_at_right: arrow,
-                label: label.then_some(Pos2::ZERO),
-                label_width,
-            };
+        let (lh, lt) = (segments[h][0].line, segments[tl][0].line);
+        let Anchor { head: xh, tail: xt } = anchors[r];
+        let piece = |line, x0: f32, x1: f32, shape: Shape| ArcPiece {
+            relation: r,
+            line,
+            x0,
+            x1,
+            level: 0,
+            y: 0.0,
+            left_leg: shape.left_leg.then_some(0.0),
+            right_leg: shape.right_leg.then_some(0.0),
+            arrow_at_right: shape.arrow_at_right,
+            label: shape.label.then_some(Pos2::ZERO),
+            label_width,
+        };
+        let shape = |left_leg, right_leg, arrow_at_right, label| Shape {
+            left_leg,
+            right_leg,
+            arrow_at_right,
+            label,
+        };
         if lh == lt {
-            let right_is_tail = xt >= xh;
-            pieces.push(piece(
-                lh,
-                xh.min(xt),
-                xh.max(xt),
-                true,
-                true,
-                Some(right_is_tail),
-                true,
-            ));
+            let whole = shape(true, true, Some(xt >= xh), true);
+            pieces.push(piece(lh, xh.min(xt), xh.max(xt), whole));
         } else if lh < lt {
-            pieces.push(piece(lh, xh, p.max_width, true, false, None, false));
-            pieces.push(piece(lt, 0.0, xt, false, true, Some(true), true));
+            pieces.push(piece(lh, xh, p.max_width, shape(true, false, None, false)));
+            pieces.push(piece(lt, 0.0, xt, shape(false, true, Some(true), true)));
         } else {
-            pieces.push(piece(lh, 0.0, xh, false, true, None, false));
-            pieces.push(piece(lt, xt, p.max_width, true, false, Some(false), true));
+            pieces.push(piece(lh, 0.0, xh, shape(false, true, None, false)));
+            pieces.push(piece(lt, xt, p.max_width, shape(true, false, Some(false), true)));
         }
     }
-    // Shorter pieces sit lower; a piece goes to the lowest level where it overlaps nothing.
-    let extent = |a: &ArcPiece| {
-        let mid = (a.x0 + a.x1) / 2.0;
-        let half = if a.label.is_some() {
-            a.label_width / 2.0 + p.arc_label_pad
-        } else {
-            0.0
-        };
-        (
-            (a.x0).min(mid - half) - p.arc_label_pad,
-            (a.x1).max(mid + half) + p.arc_label_pad,
-        )
+    pieces
+}
+
+/// The x interval a piece takes on its level, its label included.
+fn extent(a: &ArcPiece, p: &Params) -> (f32, f32) {
+    let mid = (a.x0 + a.x1) / 2.0;
+    let half = if a.label.is_some() {
+        a.label_width / 2.0 + p.arc_label_pad
+    } else {
+        0.0
     };
+    (
+        (a.x0).min(mid - half) - p.arc_label_pad,
+        (a.x1).max(mid + half) + p.arc_label_pad,
+    )
+}
+
+/// Phase 4b: shorter pieces sit lower; a piece goes to the lowest level of its line where it
+/// overlaps nothing. Returns the number of levels of each line.
+fn assign_levels(pieces: &mut [ArcPiece], lines: usize, p: &Params) -> Vec<usize> {
     let mut order: Vec<usize> = (0..pieces.len()).collect();
     order.sort_by(|&a, &b| {
         let (wa, wb) = (pieces[a].x1 - pieces[a].x0, pieces[b].x1 - pieces[b].x0);
@@ -246,32 +338,35 @@ pub fn layout(input: &Input, p: &Params) -> Layout {
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.cmp(&b))
     });
-    let mut taken: Vec<Vec<Vec<(f32, f32)>>> = vec![Vec::new(); num_lines]; // line -> level -> intervals
+    // line -> level -> intervals taken
+    let mut taken: Vec<Vec<Vec<(f32, f32)>>> = vec![Vec::new(); lines];
     for i in order {
-        let (lo, hi) = extent(&pieces[i]);
+        let (lo, hi) = extent(&pieces[i], p);
         let levels = &mut taken[pieces[i].line];
-        let level = (0..)
-            .find(|&lv| {
-                levels
-                    .get(lv)
-                    .is_none_or(|iv: &Vec<(f32, f32)>| iv.iter().all(|&(a, b)| hi <= a || lo >= b))
-            })
-            .expect("some level is free");
+        let free = |lv: &usize| {
+            levels
+                .get(*lv)
+                .is_none_or(|iv: &Vec<(f32, f32)>| iv.iter().all(|&(a, b)| hi <= a || lo >= b))
+        };
+        let level = (0..).find(free).expect("some level is free");
         if levels.len() <= level {
             levels.resize(level + 1, Vec::new());
         }
         levels[level].push((lo, hi));
         pieces[i].level = level;
     }
+    taken.iter().map(Vec::len).collect()
+}
 
-    // 5. Line geometry, then y of everything.
-    let mut lines = Vec::with_capacity(num_lines);
+/// Phase 5: each line's arc area, tokens and tags, top to bottom; and the total height.
+fn line_geometry(levels: &[usize], p: &Params) -> (Vec<Line>, f32) {
+    let mut lines = Vec::with_capacity(levels.len());
     let mut top = 0.0;
-    for levels in &taken {
-        let arc_area = if levels.is_empty() {
+    for &n in levels {
+        let arc_area = if n == 0 {
             p.arc_margin / 2.0
         } else {
-            levels.len() as f32 * p.level_height + p.arc_margin
+            n as f32 * p.level_height + p.arc_margin
         };
         let token_top = top + arc_area;
         let bottom = token_top + p.token_height + p.box_pad + p.label_height + p.line_gap;
@@ -279,58 +374,43 @@ pub fn layout(input: &Input, p: &Params) -> Layout {
             top,
             token_top,
             bottom,
-            levels: levels.len(),
+            levels: n,
         });
         top = bottom;
     }
-    let tokens: Vec<Rect> = (0..n)
-        .map(|k| {
-            Rect::from_min_size(
-                pos2(xs[k], lines[line_of[k]].token_top),
-                vec2(w(k), p.token_height),
-            )
-        })
-        .collect();
-    let entities: Vec<Vec<(usize, Rect)>> = segments
+    (lines, top)
+}
+
+fn entity_boxes(segments: &[Vec<Segment>], lines: &[Line], p: &Params) -> Vec<Vec<(usize, Rect)>> {
+    segments
         .iter()
         .map(|segs| {
             segs.iter()
-                .map(|&(l, x0, x1)| {
-                    let tt = lines[l].token_top;
-                    (
-                        l,
-                        Rect::from_min_max(
-                            pos2(x0, tt - p.box_pad),
-                            pos2(x1, tt + p.token_height + p.box_pad),
-                        ),
-                    )
+                .map(|s| {
+                    let tt = lines[s.line].token_top;
+                    let r = Rect::from_min_max(
+                        pos2(s.x0, tt - p.box_pad),
+                        pos2(s.x1, tt + p.token_height + p.box_pad),
+                    );
+                    (s.line, r)
                 })
                 .collect()
         })
-        .collect();
-    let mut arcs: Vec<Vec<ArcPiece>> = vec![Vec::new(); input.relations.len()];
+        .collect()
+}
+
+/// Phase 6: the y of every piece, its legs and label, grouped by relation.
+fn place_arcs(pieces: Vec<ArcPiece>, relations: usize, lines: &[Line], p: &Params) -> Vec<Vec<ArcPiece>> {
+    let mut arcs: Vec<Vec<ArcPiece>> = vec![Vec::new(); relations];
     for mut a in pieces {
-        let l = &lines[a.line];
-        let box_top = l.token_top - p.box_pad;
+        let box_top = lines[a.line].token_top - p.box_pad;
         a.y = box_top - p.arc_margin / 2.0 - (a.level as f32 + 0.5) * p.level_height;
         a.left_leg = a.left_leg.map(|_| box_top);
         a.right_leg = a.right_leg.map(|_| box_top);
         a.label = a.label.map(|_| pos2((a.x0 + a.x1) / 2.0, a.y));
         arcs[a.relation].push(a);
     }
-    let width = tokens
-        .iter()
-        .map(|r| r.max.x)
-        .fold(0.0, f32::max)
-        .max(p.max_width.min(1e6));
-    Layout {
-        tokens,
-        token_line: line_of,
-        size: vec2(width, top),
-        lines,
-        entities,
-        arcs,
-    }
+    arcs
 }
 
 #[cfg(test)]

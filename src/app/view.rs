@@ -8,8 +8,9 @@ use egui::{
 
 use super::command::Command;
 use super::layout::{layout, Input, Layout, Params};
-use super::state::{Mark, Selection};
+use super::state::Selection;
 use crate::corpus::{Provenance, Sentence};
+use crate::eval::compare::Mark;
 
 /// Colour of an entity type: a fixed palette by position in the schema.
 pub fn type_colour(index: usize) -> Color32 {
@@ -59,6 +60,39 @@ fn faded(c: Color32, fade: bool) -> Color32 {
     }
 }
 
+fn mark_colour(m: Mark) -> Color32 {
+    match m {
+        Mark::Correct => Color32::from_rgb(0x3c, 0xb0, 0x4a),
+        Mark::Spurious => Color32::from_rgb(0xf0, 0x90, 0x20),
+        Mark::Missed => Color32::from_rgb(0xe0, 0x3c, 0x3c),
+    }
+}
+
+/// What the view is asked to show besides the sentence.
+struct Marking<'a> {
+    entity_types: &'a [String],
+    selection: &'a Selection,
+    relation_head: Option<usize>,
+    /// Diff marks of the entities and relations, in the diff view.
+    marks: Option<(&'a [Mark], &'a [Mark])>,
+}
+
+/// One frame's drawing of a sentence: its layout placed at `origin`, and what it needs to
+/// paint and to turn gestures into commands.
+struct Frame<'a> {
+    s: &'a Sentence,
+    m: &'a Marking<'a>,
+    lay: Layout,
+    params: Params,
+    origin: Pos2,
+    id: egui::Id,
+    painter: egui::Painter,
+    font: FontId,
+    small: FontId,
+    hovered: Option<usize>,
+    commands: Vec<Command>,
+}
+
 impl SentenceView {
     /// Shows `s`; returns the commands the user's gestures make.
     pub fn show(
@@ -70,284 +104,339 @@ impl SentenceView {
         relation_head: Option<usize>,
         marks: Option<(&[Mark], &[Mark])>,
     ) -> Vec<Command> {
-        let mark_colour = |m: Mark| match m {
-            Mark::Correct => Color32::from_rgb(0x3c, 0xb0, 0x4a),
-            Mark::Spurious => Color32::from_rgb(0xf0, 0x90, 0x20),
-            Mark::Missed => Color32::from_rgb(0xe0, 0x3c, 0x3c),
+        let m = Marking {
+            entity_types,
+            selection,
+            relation_head,
+            marks,
         };
-        let mut commands = Vec::new();
+        let mut f = Frame::new(ui, s, &m, self.hovered_entity);
+        f.tokens(ui, &mut self.drag_anchor);
+        self.hovered_entity = f.entities(ui, &mut self.drag_from_entity);
+        f.drag_relation(ui, &mut self.drag_from_entity);
+        f.arcs(ui);
+        f.token_text(ui);
+        f.commands
+    }
+}
+
+impl<'a> Frame<'a> {
+    fn new(ui: &mut Ui, s: &'a Sentence, m: &'a Marking<'a>, hovered: Option<usize>) -> Frame<'a> {
         let font = FontId::proportional(15.0);
         let small = FontId::proportional(11.0);
-        let text_colour = ui.visuals().text_color();
         let painter = ui.painter().clone();
-        let widths: Vec<f32> = s
-            .tokens
-            .iter()
-            .map(|t| {
-                painter
-                    .layout_no_wrap(t.clone(), font.clone(), text_colour)
-                    .size()
-                    .x
-            })
-            .collect();
+        let text_colour = ui.visuals().text_color();
+        let width = |t: &str, f: &FontId| {
+            painter
+                .layout_no_wrap(t.to_string(), f.clone(), text_colour)
+                .size()
+                .x
+        };
+        let widths: Vec<f32> = s.tokens.iter().map(|t| width(t, &font)).collect();
         let spans: Vec<(usize, usize)> = s.entities.iter().map(|e| (e.start, e.end)).collect();
         let rels: Vec<(usize, usize, f32)> = s
             .relations
             .iter()
-            .map(|r| {
-                (
-                    r.head,
-                    r.tail,
-                    painter
-                        .layout_no_wrap(r.label.clone(), small.clone(), text_colour)
-                        .size()
-                        .x
-                        + 8.0,
-                )
-            })
+            .map(|r| (r.head, r.tail, width(&r.label, &small) + 8.0))
             .collect();
         let params = Params {
             max_width: (ui.available_width() - 16.0).max(120.0),
             ..Params::default()
         };
-        let lay: Layout = layout(
-            &Input {
-                token_widths: &widths,
-                entities: &spans,
-                relations: &rels,
-            },
-            &params,
-        );
+        let input = Input {
+            token_widths: &widths,
+            entities: &spans,
+            relations: &rels,
+        };
+        let lay = layout(&input, &params);
         let (rect, _) = ui.allocate_exact_size(lay.size + vec2(16.0, 8.0), Sense::hover());
-        let origin = rect.min + vec2(8.0, 4.0);
-        let at = |r: Rect| r.translate(origin.to_vec2());
-        let id = ui.scope_id().with("sentence-view");
+        Frame {
+            s,
+            m,
+            lay,
+            params,
+            origin: rect.min + vec2(8.0, 4.0),
+            id: ui.scope_id().with("sentence-view"),
+            painter,
+            font,
+            small,
+            hovered: hovered.filter(|&e| e < s.entities.len()),
+            commands: Vec::new(),
+        }
+    }
 
-        let hovered = self.hovered_entity.filter(|&e| e < s.entities.len());
-        let touches = |r: usize| hovered.is_none_or(|e| s.relations[r].head == e || s.relations[r].tail == e);
-        let entity_lit = |e: usize| {
-            hovered.is_none_or(|h| {
-                h == e
-                    || s.relations
-                        .iter()
-                        .any(|r| (r.head == h && r.tail == e) || (r.tail == h && r.head == e))
-            })
-        };
-        let type_index = |label: &str| {
-            entity_types
-                .iter()
-                .position(|t| t == label)
-                .unwrap_or(entity_types.len())
-        };
+    fn at(&self, r: Rect) -> Rect {
+        r.translate(self.origin.to_vec2())
+    }
 
-        // Tokens: click selects one, a drag selects a range.
-        let selected_tokens = selection.token_range();
-        let pointer = ui.input(|i| i.pointer.interact_pos());
-        let token_at = |p: Pos2| {
-            lay.tokens
-                .iter()
-                .position(|r| at(*r).expand2(vec2(params.token_gap / 2.0, 4.0)).contains(p))
-        };
-        for (i, r) in lay.tokens.iter().enumerate() {
-            let r = at(*r);
-            let resp = ui.interact(r, id.with(("token", i)), Sense::click_and_drag());
+    /// Whether relation `r` touches the hovered entity (all do when none is hovered).
+    fn touches(&self, r: usize) -> bool {
+        let rel = &self.s.relations[r];
+        self.hovered.is_none_or(|e| rel.head == e || rel.tail == e)
+    }
+
+    /// Whether entity `e` is the hovered one or related to it (all are when none is hovered).
+    fn entity_lit(&self, e: usize) -> bool {
+        self.hovered.is_none_or(|h| {
+            h == e
+                || self
+                    .s
+                    .relations
+                    .iter()
+                    .any(|r| (r.head == h && r.tail == e) || (r.tail == h && r.head == e))
+        })
+    }
+
+    fn type_index(&self, label: &str) -> usize {
+        let types = self.m.entity_types;
+        types.iter().position(|t| t == label).unwrap_or(types.len())
+    }
+
+    /// Tokens: click selects one, a drag selects a range.
+    fn tokens(&mut self, ui: &mut Ui, drag_anchor: &mut Option<usize>) {
+        let selected = self.m.selection.token_range();
+        for (i, r) in self.lay.tokens.iter().enumerate() {
+            let r = self.at(*r);
+            let resp = ui.interact(r, self.id.with(("token", i)), Sense::click_and_drag());
             resp.widget_info(|| {
-                WidgetInfo::labeled(Role::Button, true, format!("token {i}: {}", s.tokens[i]))
+                WidgetInfo::labeled(Role::Button, true, format!("token {i}: {}", self.s.tokens[i]))
             });
-            if selected_tokens.is_some_and(|(a, b)| i >= a && i < b) {
-                painter.rect_filled(r.expand(1.0), 3.0, ui.visuals().selection.bg_fill);
+            if selected.is_some_and(|(a, b)| i >= a && i < b) {
+                self.painter
+                    .rect_filled(r.expand(1.0), 3.0, ui.visuals().selection.bg_fill);
             }
             if resp.drag_started() {
-                self.drag_anchor = Some(i);
+                *drag_anchor = Some(i);
             }
             if resp.clicked() {
-                commands.push(Command::SelectTokens { start: i, end: i + 1 });
+                self.commands.push(Command::SelectTokens { start: i, end: i + 1 });
             }
         }
-        if let Some(anchor) = self.drag_anchor {
-            if let Some(t) = pointer.and_then(token_at) {
-                commands.push(Command::SelectTokens {
-                    start: anchor.min(t),
-                    end: anchor.max(t) + 1,
-                });
-            }
-            if ui.input(|i| !i.pointer.any_down()) {
-                self.drag_anchor = None;
-            }
+        let Some(anchor) = *drag_anchor else { return };
+        let pointer = ui.input(|i| i.pointer.interact_pos());
+        let gap = vec2(self.params.token_gap / 2.0, 4.0);
+        let token_at = |p: Pos2| {
+            self.lay
+                .tokens
+                .iter()
+                .position(|r| self.at(*r).expand2(gap).contains(p))
+        };
+        if let Some(t) = pointer.and_then(token_at) {
+            self.commands.push(Command::SelectTokens {
+                start: anchor.min(t),
+                end: anchor.max(t) + 1,
+            });
         }
+        if ui.input(|i| !i.pointer.any_down()) {
+            *drag_anchor = None;
+        }
+    }
 
-        // Entities: a box around the tokens, the type under it. The type tag is the handle:
-        // click to select, drag onto another entity to make a relation.
-        let mut new_hover = None;
-        for (e, segs) in lay.entities.iter().enumerate() {
-            let en = &s.entities[e];
-            let colour = faded(type_colour(type_index(&en.label)), !entity_lit(e));
-            let is_selected = *selection == Selection::Entity(e) || relation_head == Some(e);
-            // In the diff view the outline says right, spurious or missed.
-            let outline = marks
-                .and_then(|m| m.0.get(e).copied())
-                .map_or(colour, mark_colour);
-            for (k, (_, r)) in segs.iter().enumerate() {
-                let r = at(*r);
-                painter.rect_filled(r, 4.0, colour.gamma_multiply(0.18));
-                let stroke = if is_selected || marks.is_some() {
-                    Stroke::new(2.5, outline)
-                } else {
-                    Stroke::new(1.2, outline)
-                };
-                painter.rect_stroke(r, 4.0, stroke, StrokeKind::Outside);
-                // Entities with the same span (a diff of a retyped entity, say) share the
-                // space under the box side by side.
-                let same: Vec<usize> = (0..s.entities.len())
-                    .filter(|&o| s.entities[o].same_span(en))
-                    .collect();
-                let slot = same.iter().position(|&o| o == e).unwrap_or(0) as f32;
-                let width = r.width() / same.len().max(1) as f32;
-                let tag = Rect::from_min_size(
-                    pos2(r.min.x + slot * width, r.max.y + 1.0),
-                    vec2(width, params.label_height),
-                );
-                if k == 0 {
-                    let mut text = en.label.clone();
-                    if matches!(en.provenance, Provenance::Edited | Provenance::Accepted) {
-                        text.push('*');
-                    }
-                    painter.text(tag.center(), Align2::CENTER_CENTER, text, small.clone(), colour);
-                }
-                let resp = ui.interact(tag, id.with(("entity", e, k)), Sense::click_and_drag());
-                if k == 0 {
-                    let label = entity_label(s, e);
-                    resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
-                }
+    /// Entities: a box around the tokens, the type under it. The type tag is the handle:
+    /// click to select, drag onto another entity to make a relation. Returns the entity the
+    /// pointer is over.
+    fn entities(&mut self, ui: &mut Ui, drag_from: &mut Option<usize>) -> Option<usize> {
+        let mut hover = None;
+        for e in 0..self.lay.entities.len() {
+            for k in 0..self.lay.entities[e].len() {
+                let resp = self.entity_segment(ui, e, k);
                 if resp.hovered() || resp.dragged() {
-                    new_hover = Some(e);
+                    hover = Some(e);
                 }
                 if resp.clicked() {
-                    commands.push(Command::SelectEntity(e));
+                    self.commands.push(Command::SelectEntity(e));
                 }
                 if resp.secondary_clicked() {
-                    commands.push(Command::RejectEntity(e));
+                    self.commands.push(Command::RejectEntity(e));
                 }
                 if resp.drag_started() {
-                    self.drag_from_entity = Some(e);
+                    *drag_from = Some(e);
                 }
             }
         }
-        if let Some(from) = self.drag_from_entity {
-            if let (Some(p), Some((_, r))) = (pointer, lay.entities[from].first()) {
-                painter.line_segment(
-                    [at(*r).center_top(), p],
-                    Stroke::new(1.5, ui.visuals().text_color()),
-                );
-            }
-            if ui.input(|i| i.pointer.any_released() || !i.pointer.any_down()) {
-                let target = pointer.and_then(|p| {
-                    lay.entities.iter().position(|segs| {
-                        segs.iter()
-                            .any(|(_, r)| at(*r).expand2(vec2(0.0, params.label_height)).contains(p))
-                    })
-                });
-                if let Some(t) = target.filter(|&t| t != from) {
-                    commands.extend([
-                        Command::SelectEntity(from),
-                        Command::StartRelation,
-                        Command::SelectEntity(t),
-                    ]);
-                }
-                self.drag_from_entity = None;
-            }
-        }
-        self.hovered_entity = new_hover;
+        hover
+    }
 
-        // Relations: legs down onto the boxes, an arrow at the tail, the label on the arc.
-        let arc_colour = ui.visuals().text_color();
-        for (r, pieces) in lay.arcs.iter().enumerate() {
-            let rel = &s.relations[r];
-            let is_selected = *selection == Selection::Relation(r);
-            let predicted = rel.provenance == Provenance::Predicted;
-            let base = marks
-                .and_then(|m| m.1.get(r).copied())
-                .map_or(arc_colour, mark_colour);
-            let c = faded(
-                if is_selected {
-                    ui.visuals().selection.stroke.color
-                } else {
-                    base
-                },
-                !touches(r),
+    /// Segment `k` of entity `e` (an entity wrapped over lines has several), with its tag.
+    fn entity_segment(&mut self, ui: &mut Ui, e: usize, k: usize) -> egui::Response {
+        let en = &self.s.entities[e];
+        let colour = faded(type_colour(self.type_index(&en.label)), !self.entity_lit(e));
+        let is_selected = *self.m.selection == Selection::Entity(e) || self.m.relation_head == Some(e);
+        // In the diff view the outline says right, spurious or missed.
+        let outline = self
+            .m
+            .marks
+            .and_then(|m| m.0.get(e).copied())
+            .map_or(colour, mark_colour);
+        let r = self.at(self.lay.entities[e][k].1);
+        self.painter.rect_filled(r, 4.0, colour.gamma_multiply(0.18));
+        let width = if is_selected || self.m.marks.is_some() {
+            2.5
+        } else {
+            1.2
+        };
+        self.painter
+            .rect_stroke(r, 4.0, Stroke::new(width, outline), StrokeKind::Outside);
+        let tag = self.tag_rect(e, r);
+        if k == 0 {
+            let mut text = en.label.clone();
+            if matches!(en.provenance, Provenance::Edited | Provenance::Accepted) {
+                text.push('*');
+            }
+            self.painter.text(
+                tag.center(),
+                Align2::CENTER_CENTER,
+                text,
+                self.small.clone(),
+                colour,
             );
+        }
+        let resp = ui.interact(tag, self.id.with(("entity", e, k)), Sense::click_and_drag());
+        if k == 0 {
+            let label = entity_label(self.s, e);
+            resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
+        }
+        resp
+    }
+
+    /// Entities with the same span (a diff of a retyped entity, say) share the space under the
+    /// box side by side.
+    fn tag_rect(&self, e: usize, r: Rect) -> Rect {
+        let en = &self.s.entities[e];
+        let same: Vec<usize> = (0..self.s.entities.len())
+            .filter(|&o| self.s.entities[o].same_span(en))
+            .collect();
+        let slot = same.iter().position(|&o| o == e).unwrap_or(0) as f32;
+        let width = r.width() / same.len().max(1) as f32;
+        Rect::from_min_size(
+            pos2(r.min.x + slot * width, r.max.y + 1.0),
+            vec2(width, self.params.label_height),
+        )
+    }
+
+    /// A drag from a type tag: a line to the pointer, and a relation when it ends on another.
+    fn drag_relation(&mut self, ui: &mut Ui, drag_from: &mut Option<usize>) {
+        let Some(from) = *drag_from else { return };
+        let pointer = ui.input(|i| i.pointer.interact_pos());
+        if let (Some(p), Some((_, r))) = (pointer, self.lay.entities[from].first()) {
+            let stroke = Stroke::new(1.5, ui.visuals().text_color());
+            self.painter.line_segment([self.at(*r).center_top(), p], stroke);
+        }
+        if !ui.input(|i| i.pointer.any_released() || !i.pointer.any_down()) {
+            return;
+        }
+        let reach = vec2(0.0, self.params.label_height);
+        let target = pointer.and_then(|p| {
+            self.lay
+                .entities
+                .iter()
+                .position(|segs| segs.iter().any(|(_, r)| self.at(*r).expand2(reach).contains(p)))
+        });
+        if let Some(t) = target.filter(|&t| t != from) {
+            self.commands.push(Command::Connect { head: from, tail: t });
+        }
+        *drag_from = None;
+    }
+
+    /// Relations: legs down onto the boxes, an arrow at the tail, the label on the arc.
+    fn arcs(&mut self, ui: &mut Ui) {
+        for r in 0..self.lay.arcs.len() {
+            let is_selected = *self.m.selection == Selection::Relation(r);
+            let base = self
+                .m
+                .marks
+                .and_then(|m| m.1.get(r).copied())
+                .map_or(ui.visuals().text_color(), mark_colour);
+            let c = if is_selected {
+                ui.visuals().selection.stroke.color
+            } else {
+                base
+            };
+            let c = faded(c, !self.touches(r));
             let stroke = Stroke::new(if is_selected { 2.5 } else { 1.2 }, c);
-            for piece in pieces {
-                let (x0, x1) = (origin.x + piece.x0, origin.x + piece.x1);
-                let y = origin.y + piece.y;
-                let mut path = Vec::new();
-                if let Some(leg) = piece.left_leg {
-                    path.push(pos2(x0, origin.y + leg));
-                }
-                path.push(pos2(x0, y));
-                path.push(pos2(x1, y));
-                if let Some(leg) = piece.right_leg {
-                    path.push(pos2(x1, origin.y + leg));
-                }
-                if predicted {
-                    for w in path.windows(2) {
-                        painter.extend(Shape::dashed_line(w, stroke, 4.0, 3.0));
-                    }
-                } else {
-                    painter.add(Shape::line(path, stroke));
-                }
-                if let Some(right) = piece.arrow_at_right {
-                    let (x, leg) = if right {
-                        (x1, piece.right_leg)
-                    } else {
-                        (x0, piece.left_leg)
-                    };
-                    if let Some(leg) = leg {
-                        let tip = pos2(x, origin.y + leg);
-                        painter.add(Shape::convex_polygon(
-                            vec![tip, tip + vec2(-4.0, -7.0), tip + vec2(4.0, -7.0)],
-                            c,
-                            Stroke::NONE,
-                        ));
-                    }
-                }
-                if let Some(lp) = piece.label {
-                    let lp = lp + origin.to_vec2();
-                    let box_rect = Rect::from_center_size(lp, vec2(piece.label_width, 14.0));
-                    painter.rect_filled(box_rect, 3.0, ui.visuals().panel_fill);
-                    painter.text(lp, Align2::CENTER_CENTER, &rel.label, small.clone(), c);
-                    let resp = ui.interact(box_rect, id.with(("relation", r)), Sense::click());
-                    let label = relation_label(s, r);
-                    resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
-                    if resp.clicked() {
-                        commands.push(Command::SelectRelation(r));
-                    }
-                    if resp.secondary_clicked() {
-                        commands.push(Command::RejectRelation(r));
-                    }
-                    if let Some(p) = rel.score.filter(|_| predicted) {
-                        resp.on_hover_text(format!("probability {p:.3}"));
-                    }
-                }
+            for k in 0..self.lay.arcs[r].len() {
+                self.arc_piece(r, k, stroke);
+                self.arc_label(ui, r, k, c, is_selected);
             }
         }
+    }
 
-        // Token text on top of the boxes.
-        for (i, r) in lay.tokens.iter().enumerate() {
-            let in_lit_entity = s
+    fn arc_piece(&self, r: usize, k: usize, stroke: Stroke) {
+        let piece = &self.lay.arcs[r][k];
+        let o = self.origin;
+        let (x0, x1, y) = (o.x + piece.x0, o.x + piece.x1, o.y + piece.y);
+        let mut path = Vec::new();
+        if let Some(leg) = piece.left_leg {
+            path.push(pos2(x0, o.y + leg));
+        }
+        path.push(pos2(x0, y));
+        path.push(pos2(x1, y));
+        if let Some(leg) = piece.right_leg {
+            path.push(pos2(x1, o.y + leg));
+        }
+        if self.s.relations[r].provenance == Provenance::Predicted {
+            for w in path.windows(2) {
+                self.painter.extend(Shape::dashed_line(w, stroke, 4.0, 3.0));
+            }
+        } else {
+            self.painter.add(Shape::line(path, stroke));
+        }
+        let Some(right) = piece.arrow_at_right else { return };
+        let (x, leg) = if right {
+            (x1, piece.right_leg)
+        } else {
+            (x0, piece.left_leg)
+        };
+        if let Some(leg) = leg {
+            let tip = pos2(x, o.y + leg);
+            let arrow = vec![tip, tip + vec2(-4.0, -7.0), tip + vec2(4.0, -7.0)];
+            self.painter
+                .add(Shape::convex_polygon(arrow, stroke.color, Stroke::NONE));
+        }
+    }
+
+    fn arc_label(&mut self, ui: &mut Ui, r: usize, k: usize, c: Color32, is_selected: bool) {
+        let piece = &self.lay.arcs[r][k];
+        let Some(lp) = piece.label else { return };
+        let rel = &self.s.relations[r];
+        let lp = lp + self.origin.to_vec2();
+        let box_rect = Rect::from_center_size(lp, vec2(piece.label_width, 14.0));
+        self.painter.rect_filled(box_rect, 3.0, ui.visuals().panel_fill);
+        self.painter
+            .text(lp, Align2::CENTER_CENTER, &rel.label, self.small.clone(), c);
+        let resp = ui.interact(box_rect, self.id.with(("relation", r)), Sense::click());
+        let label = relation_label(self.s, r);
+        resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
+        if resp.clicked() {
+            self.commands.push(Command::SelectRelation(r));
+        }
+        if resp.secondary_clicked() {
+            self.commands.push(Command::RejectRelation(r));
+        }
+        if let Some(p) = rel.score.filter(|_| rel.provenance == Provenance::Predicted) {
+            resp.on_hover_text(format!("probability {p:.3}"));
+        }
+    }
+
+    /// Token text on top of the boxes.
+    fn token_text(&self, ui: &Ui) {
+        let text_colour = ui.visuals().text_color();
+        for (i, r) in self.lay.tokens.iter().enumerate() {
+            let in_lit_entity = self
+                .s
                 .entities
                 .iter()
                 .enumerate()
-                .any(|(e, en)| i >= en.start && i < en.end && entity_lit(e));
-            let dim = hovered.is_some() && !in_lit_entity;
-            painter.text(
-                at(*r).left_center(),
+                .any(|(e, en)| i >= en.start && i < en.end && self.entity_lit(e));
+            let dim = self.hovered.is_some() && !in_lit_entity;
+            let colour = faded(text_colour, dim);
+            self.painter.text(
+                self.at(*r).left_center(),
                 Align2::LEFT_CENTER,
-                &s.tokens[i],
-                font.clone(),
-                faded(text_colour, dim),
+                &self.s.tokens[i],
+                self.font.clone(),
+                colour,
             );
         }
-        commands
     }
 }

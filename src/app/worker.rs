@@ -56,94 +56,110 @@ fn describe(m: &Model) -> String {
     )
 }
 
+/// The model thread's side: the model it holds, and the way back to the app.
+struct Serving {
+    model: Option<Model>,
+    replies: Sender<Reply>,
+    notify: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Serving {
+    fn send(&self, r: Reply) {
+        let _ = self.replies.send(r);
+        (self.notify)();
+    }
+
+    /// Serves requests until the app drops its end. Of several queued live requests only
+    /// the newest matters: the others are skipped.
+    fn serve(&mut self, rx: Receiver<Request>) {
+        while let Ok(first) = rx.recv() {
+            let mut queue = vec![first];
+            queue.extend(rx.try_iter());
+            let is_live = |r: &Request| {
+                matches!(
+                    r,
+                    Request::Predict {
+                        tag: Tag::Live(_),
+                        ..
+                    }
+                )
+            };
+            let newest_live = queue.iter().rposition(is_live);
+            for (i, req) in queue.into_iter().enumerate() {
+                if is_live(&req) && Some(i) != newest_live {
+                    continue;
+                }
+                self.handle(req);
+            }
+        }
+    }
+
+    fn handle(&mut self, req: Request) {
+        match req {
+            Request::Load(dir) => match Model::load(&dir, Device::cuda_if_available()) {
+                Ok(m) => self.set(m),
+                Err(e) => self.send(Reply::Error(e.to_string())),
+            },
+            Request::Set(m) => self.set(*m),
+            Request::Save(dir) => match self.model.as_ref().map(|m| m.save(&dir)) {
+                Some(Ok(())) => self.send(Reply::Saved(dir)),
+                Some(Err(e)) => self.send(Reply::Error(e.to_string())),
+                None => self.send(Reply::Error("there is no model to save".into())),
+            },
+            Request::Predict { tag, items } => self.predict(tag, &items),
+        }
+    }
+
+    fn set(&mut self, m: Model) {
+        self.send(Reply::Loaded {
+            description: describe(&m),
+            threshold: m.config.re_threshold,
+        });
+        self.model = Some(m);
+    }
+
+    /// Predicts in chunks, replying after each so the app can show progress.
+    fn predict(&self, tag: Tag, items: &[(usize, Vec<String>)]) {
+        let Some(m) = self.model.as_ref() else {
+            self.send(Reply::Error("load or train a model first".into()));
+            return;
+        };
+        let total = items.len();
+        let mut done = 0;
+        for chunk in items.chunks(128) {
+            let tokens: Vec<&[String]> = chunk.iter().map(|(_, t)| t.as_slice()).collect();
+            let predicted = match tag {
+                Tag::Live(_) => m.predict_uncached(&tokens),
+                Tag::Corpus => m.predict(&tokens),
+            };
+            let preds = match predicted {
+                Ok(preds) => preds,
+                Err(e) => return self.send(Reply::Error(format!("prediction failed: {e}"))),
+            };
+            done += chunk.len();
+            let results = chunk.iter().map(|(i, _)| *i).zip(preds).collect();
+            self.send(Reply::Predicted {
+                tag,
+                results,
+                done,
+                total,
+            });
+        }
+    }
+}
+
 impl Worker {
     pub fn spawn(notify: Arc<dyn Fn() + Send + Sync>) -> Worker {
         let (requests, rx) = channel::<Request>();
         let (tx, replies) = channel::<Reply>();
+        let mut serving = Serving {
+            model: None,
+            replies: tx,
+            notify,
+        };
         std::thread::Builder::new()
             .name("relarc-model".into())
-            .spawn(move || {
-                let send = |r: Reply| {
-                    let _ = tx.send(r);
-                    notify();
-                };
-                let mut model: Option<Model> = None;
-                while let Ok(first) = rx.recv() {
-                    // Of several queued live requests only the newest matters.
-                    let mut queue = vec![first];
-                    queue.extend(rx.try_iter());
-                    let newest_live = queue.iter().rposition(|r| {
-                        matches!(
-                            r,
-                            Request::Predict {
-                                tag: Tag::Live(_),
-                                ..
-                            }
-                        )
-                    });
-                    for (i, req) in queue.into_iter().enumerate() {
-                        match req {
-                            Request::Predict {
-                                tag: Tag::Live(_), ..
-                            } if Some(i) != newest_live => {}
-                            Request::Load(dir) => match Model::load(&dir, Device::cuda_if_available()) {
-                                Ok(m) => {
-                                    send(Reply::Loaded {
-                                        description: describe(&m),
-                                        threshold: m.config.re_threshold,
-                                    });
-                                    model = Some(m);
-                                }
-                                Err(e) => send(Reply::Error(e.to_string())),
-                            },
-                            Request::Set(m) => {
-                                send(Reply::Loaded {
-                                    description: describe(&m),
-                                    threshold: m.config.re_threshold,
-                                });
-                                model = Some(*m);
-                            }
-                            Request::Save(dir) => match model.as_ref().map(|m| m.save(&dir)) {
-                                Some(Ok(())) => send(Reply::Saved(dir)),
-                                Some(Err(e)) => send(Reply::Error(e.to_string())),
-                                None => send(Reply::Error("there is no model to save".into())),
-                            },
-                            Request::Predict { tag, items } => {
-                                let Some(m) = model.as_ref() else {
-                                    send(Reply::Error("load or train a model first".into()));
-                                    continue;
-                                };
-                                let total = items.len();
-                                let mut done = 0;
-                                for chunk in items.chunks(128) {
-                                    let tokens: Vec<&[String]> =
-                                        chunk.iter().map(|(_, t)| t.as_slice()).collect();
-                                    let predicted = match tag {
-                                        Tag::Live(_) => m.predict_uncached(&tokens),
-                                        _ => m.predict(&tokens),
-                                    };
-                                    match predicted {
-                                        Ok(preds) => {
-                                            done += chunk.len();
-                                            let results = chunk.iter().map(|(i, _)| *i).zip(preds).collect();
-                                            send(Reply::Predicted {
-                                                tag,
-                                                results,
-                                                done,
-                                                total,
-                                            });
-                                        }
-                                        Err(e) => {
-                                            send(Reply::Error(format!("prediction failed: {e}")));
-                                            break;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            })
+            .spawn(move || serving.serve(rx))
             .expect("the model thread starts");
         Worker { requests, replies }
     }

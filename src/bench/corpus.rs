@@ -46,55 +46,13 @@ pub fn run(seed: &[Sentence], scale: Scale, dir: &Path, exe: Option<&Path>) -> S
             skipped: Some("no seed sentences".into()),
         };
     }
-    let mut rows = Vec::new();
     let corpus = synthesise(seed, n);
-    let tokens: usize = corpus.sentences.iter().map(|s| s.tokens.len()).sum();
+    let mut rows = Vec::new();
     for (ext, name) in [("json", "SpERT JSON"), ("jsonl", "SpERT JSON lines")] {
-        let path = dir.join(format!("bench.{ext}"));
-        let (saved, t_save) = timed(|| corpus.save(&path));
-        if let Err(e) = saved {
-            rows.push(Row::new(format!("save {name}"), "failed", e.to_string()));
-            continue;
-        }
-        let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-        let (loaded, t_load) = timed(|| Corpus::load(&path));
-        match loaded {
-            Ok(c) => {
-                assert_eq!(c.sentences.len(), n, "the benchmark corpus reads back whole");
-                rows.push(Row::new(
-                    format!("load {name}"),
-                    format!("{:.2} s", t_load.as_secs_f64()),
-                    format!(
-                        "{:.0} MB file, {tokens} tokens, with validation",
-                        size as f64 / 1e6
-                    ),
-                ));
-                drop(c);
-            }
-            Err(e) => rows.push(Row::new(format!("load {name}"), "failed", e.to_string())),
-        }
-        rows.push(Row::new(
-            format!("save {name}"),
-            format!("{:.2} s", t_save.as_secs_f64()),
-            "atomic (temporary file, fsync, rename)",
-        ));
+        rows.extend(save_and_load(&corpus, &dir.join(format!("bench.{ext}")), name));
     }
-    if let Some(exe) = exe {
-        let tiny = dir.join("one.json");
-        let one = synthesise(seed, 1);
-        let big = dir.join("bench.json");
-        if one.save(&tiny).is_ok() {
-            if let (Some(base), Some(peak)) = (child_peak(exe, &tiny), child_peak(exe, &big)) {
-                rows.push(Row::new(
-                    "peak memory of `relarc validate` on the JSON file",
-                    format!("{:.0} MB", peak as f64 / 1e6),
-                    format!(
-                        "a fresh process; {:.0} MB of it is the same command on a one-sentence file (the binary and libtorch)",
-                        base as f64 / 1e6
-                    ),
-                ));
-            }
-        }
+    if let Some(row) = exe.and_then(|exe| validate_memory(seed, dir, exe)) {
+        rows.push(row);
     }
     if let Some(peak) = peak_rss() {
         rows.push(Row::new(
@@ -108,4 +66,58 @@ pub fn run(seed: &[Sentence], scale: Scale, dir: &Path, exe: Option<&Path>) -> S
         rows,
         skipped: None,
     }
+}
+
+/// Saving the corpus to `path` and reading it back, timed.
+fn save_and_load(corpus: &Corpus, path: &Path, name: &str) -> Vec<Row> {
+    let (saved, t_save) = timed(|| corpus.save(path));
+    if let Err(e) = saved {
+        return vec![Row::new(format!("save {name}"), "failed", e.to_string())];
+    }
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
+    let tokens: usize = corpus.sentences.iter().map(|s| s.tokens.len()).sum();
+    let (loaded, t_load) = timed(|| Corpus::load(path));
+    let load = match loaded {
+        Ok(c) if c.sentences.len() == corpus.sentences.len() => Row::new(
+            format!("load {name}"),
+            format!("{:.2} s", t_load.as_secs_f64()),
+            format!(
+                "{:.0} MB file, {tokens} tokens, with validation",
+                size as f64 / 1e6
+            ),
+        ),
+        Ok(c) => Row::new(
+            format!("load {name}"),
+            "failed",
+            format!(
+                "read back {} of {} sentences",
+                c.sentences.len(),
+                corpus.sentences.len()
+            ),
+        ),
+        Err(e) => Row::new(format!("load {name}"), "failed", e.to_string()),
+    };
+    let save = Row::new(
+        format!("save {name}"),
+        format!("{:.2} s", t_save.as_secs_f64()),
+        "atomic (temporary file, fsync, rename)",
+    );
+    vec![load, save]
+}
+
+/// The peak memory of a fresh `relarc validate` on the big JSON file, beside the same on a
+/// one-sentence file.
+fn validate_memory(seed: &[Sentence], dir: &Path, exe: &Path) -> Option<Row> {
+    let tiny = dir.join("one.json");
+    synthesise(seed, 1).save(&tiny).ok()?;
+    let base = child_peak(exe, &tiny)?;
+    let peak = child_peak(exe, &dir.join("bench.json"))?;
+    Some(Row::new(
+        "peak memory of `relarc validate` on the JSON file",
+        format!("{:.0} MB", peak as f64 / 1e6),
+        format!(
+            "a fresh process; {:.0} MB of it is the same command on a one-sentence file (the binary and libtorch)",
+            base as f64 / 1e6
+        ),
+    ))
 }

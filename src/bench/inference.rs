@@ -124,66 +124,65 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
         };
     };
     let mut rows = Vec::new();
-    // Sentences the model has not seen (the bench's feature cache starts empty), so the
-    // encoder runs on each once, as when a new corpus is opened.
-    let tokens: Vec<&[String]> = corpus.iter().map(|s| s.tokens.as_slice()).collect();
-    if !tokens.is_empty() {
-        let (r, t) = timed(|| model.predict(&tokens));
-        match r {
-            Ok(_) => rows.push(Row::new(
-                "corpus inference, sentences per second",
-                format!("{:.0}", tokens.len() as f64 / t.as_secs_f64()),
-                format!(
-                    "{} unseen sentences: {}the model in batches of {}; model from the training part",
-                    tokens.len(),
-                    match &model.config.inputs.contextual {
-                        Some(_) => format!("{} on all of them, sorted by length, then ", inputs_name(model)),
-                        None => "no encoder; ".into(),
-                    },
-                    model.config.batch_size.max(64)
-                ),
-            )),
-            Err(e) => rows.push(Row::new("corpus inference", "failed", e.to_string())),
-        }
+    if !corpus.is_empty() {
+        rows.push(corpus_row(model, corpus));
     }
     let runs = scale.latency_runs();
-    rows.push(latency_row(
-        model,
-        runs,
-        &inputs_name(model),
-        match &model.config.inputs.contextual {
-            Some(_) => format!(
-                "{runs} runs: tokenizer, sub-words, encoder ({} products), BiRNNs, CRF, relation head",
-                encoder_precision(model)
-            ),
-            None => format!("{runs} runs: tokenizer, BiRNNs, CRF, relation head"),
-        },
-    ));
+    let what = match &model.config.inputs.contextual {
+        Some(_) => format!(
+            "{runs} runs: tokenizer, sub-words, encoder ({} products), BiRNNs, CRF, relation head",
+            encoder_precision(model)
+        ),
+        None => format!("{runs} runs: tokenizer, BiRNNs, CRF, relation head"),
+    };
+    rows.push(latency_row(model, runs, &inputs_name(model), what));
     rows.extend(latency_split(model, runs));
-    // MPNet: an untrained model of the same shape (latency does not depend on the weights,
-    // only on how many entities are found, which an untrained model leaves close to none).
-    if let Some(cfg) = ModelConfig::preset("conll04") {
-        let mut m = Model::new(cfg, model.vocab.clone(), device);
-        match m.attach_inputs() {
-            Ok(()) => {
-                rows.push(latency_row(
-                    &m,
-                    runs,
-                    "MPNet-base",
-                    format!(
-                        "{runs} runs; untrained weights of the conll04 preset; {} products",
-                        encoder_precision(&m)
-                    ),
-                ));
-            }
-            Err(e) => rows.push(Row::new("latency, MPNet-base", "skipped", e.to_string())),
-        }
-    }
+    rows.extend(mpnet_latency(model, runs, device));
     Section {
         title,
         rows,
         skipped: None,
     }
+}
+
+/// Sentences the model has not seen (the bench's feature cache starts empty), so the encoder
+/// runs on each once, as when a new corpus is opened.
+fn corpus_row(model: &Model, corpus: &[Sentence]) -> Row {
+    let tokens: Vec<&[String]> = corpus.iter().map(|s| s.tokens.as_slice()).collect();
+    let (r, t) = timed(|| model.predict(&tokens));
+    if let Err(e) = r {
+        return Row::new("corpus inference", "failed", e.to_string());
+    }
+    let encoder = match &model.config.inputs.contextual {
+        Some(_) => format!("{} on all of them, sorted by length, then ", inputs_name(model)),
+        None => "no encoder; ".into(),
+    };
+    Row::new(
+        "corpus inference, sentences per second",
+        format!("{:.0}", tokens.len() as f64 / t.as_secs_f64()),
+        format!(
+            "{} unseen sentences: {encoder}the model in batches of {}; model from the training part",
+            tokens.len(),
+            model.config.batch_size.max(64)
+        ),
+    )
+}
+
+/// MPNet: an untrained model of the same shape (latency does not depend on the weights, only
+/// on how many entities are found, which an untrained model leaves close to none).
+fn mpnet_latency(model: &Model, runs: usize, device: Device) -> Option<Row> {
+    let cfg = ModelConfig::preset("conll04")?;
+    let mut m = Model::new(cfg, model.vocab.clone(), device);
+    Some(match m.attach_inputs() {
+        Ok(()) => {
+            let what = format!(
+                "{runs} runs; untrained weights of the conll04 preset; {} products",
+                encoder_precision(&m)
+            );
+            latency_row(&m, runs, "MPNet-base", what)
+        }
+        Err(e) => Row::new("latency, MPNet-base", "skipped", e.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod corpus;
 pub mod inference;
 pub mod training;
+#[cfg(feature = "gui")]
 pub mod view;
 
 use std::time::{Duration, Instant};

@@ -14,7 +14,7 @@ use crate::model::{Model, ModelConfig};
 use crate::pretrained::Featurizer;
 use crate::train::optim::Optimizer;
 use crate::train::run::train;
-use crate::train::{TrainJob, TrainOptions};
+use crate::train::{TrainJob, TrainOptions, TrainOutcome};
 
 /// Trains `preset` for two epochs on `sentences`; returns the rows and the trained model.
 pub fn run(
@@ -24,34 +24,52 @@ pub fn run(
     scale: Scale,
     device: Device,
 ) -> (Section, Option<Model>) {
-    let mut cfg = ModelConfig::preset(preset).expect("a known preset");
+    let cfg = ModelConfig::preset(preset).expect("a known preset");
     let title = format!(
         "Training: `{preset}` preset (batch {}) on {corpus}",
         cfg.batch_size
     );
-    let skip = |why: String| {
-        (
-            Section {
-                title: title.clone(),
-                rows: vec![],
-                skipped: Some(why),
-            },
-            None,
-        )
-    };
     let mut train_set: Vec<Sentence> = sentences.to_vec();
     if let Some(n) = scale.train_limit() {
         train_set.truncate(n);
     }
-    if train_set.is_empty() {
-        return skip("no training data (the shared data is missing)".into());
-    }
-    let features = match Featurizer::for_inputs(&cfg.inputs, device) {
-        Ok(f) => f,
-        Err(e) => return skip(e.to_string()),
+    let measured = measure(cfg, &train_set, device);
+    let (warmed, outcome) = match measured {
+        Ok(m) => m,
+        Err(why) => {
+            let section = Section {
+                title,
+                rows: vec![],
+                skipped: Some(why),
+            };
+            return (section, None);
+        }
     };
+    let mut rows = throughput_rows(&outcome, train_set.len(), sentences.len(), scale);
+    rows.insert(2, warm_row(warmed, train_set.len()));
+    rows.push(step_profile(&outcome.model, &train_set, scale));
+    let section = Section {
+        title,
+        rows,
+        skipped: None,
+    };
+    (section, Some(outcome.model))
+}
+
+/// Encoder features before training: (seconds, sentences computed), None without an encoder.
+type Warmed = Option<(f64, usize)>;
+
+/// Computes the encoder features as `relarc train` does, then trains two epochs.
+fn measure(
+    mut cfg: ModelConfig,
+    train_set: &[Sentence],
+    device: Device,
+) -> Result<(Warmed, TrainOutcome), String> {
+    if train_set.is_empty() {
+        return Err("no training data (the shared data is missing)".into());
+    }
+    let features = Featurizer::for_inputs(&cfg.inputs, device).map_err(|e| e.to_string())?;
     let tokens: Vec<&[String]> = train_set.iter().map(|s| s.tokens.as_slice()).collect();
-    // Encoder features computed before training, as `relarc train` does: (seconds, computed).
     let mut warmed = None;
     if let Some((f, c)) = features
         .as_ref()
@@ -59,9 +77,7 @@ pub fn run(
     {
         let before = c.encoder.sentences_encoded();
         let t = Instant::now();
-        if let Err(e) = f.warm(&tokens, &mut |_, _| {}) {
-            return skip(e.to_string());
-        }
+        f.warm(&tokens, &mut |_, _| {}).map_err(|e| e.to_string())?;
         warmed = Some((t.elapsed().as_secs_f64(), c.encoder.sentences_encoded() - before));
     }
     cfg.learning_rate = 5e-4;
@@ -73,30 +89,30 @@ pub fn run(
             device,
             ..Default::default()
         },
-        train: train_set.clone(),
+        train: train_set.to_vec(),
         dev: Vec::new(),
         out: None,
         init: None,
     };
-    let outcome = match train(job, &mut || false, &mut |_| {}) {
-        Ok(o) => o,
-        Err(e) => return skip(format!("training failed: {e}")),
-    };
-    let n = train_set.len();
+    let outcome = train(job, &mut || false, &mut |_| {}).map_err(|e| format!("training failed: {e}"))?;
+    Ok((warmed, outcome))
+}
+
+/// Seconds per epoch after the warm-up epoch, sentences per second, and in a quick run the
+/// estimate for the whole corpus.
+fn throughput_rows(outcome: &TrainOutcome, n: usize, corpus: usize, scale: Scale) -> Vec<Row> {
     let first = outcome.history[0].seconds;
     let timed = outcome.history[1].seconds;
+    let slice = if scale.quick {
+        " (quick run: a slice of the corpus)"
+    } else {
+        ""
+    };
     let mut rows = vec![
         Row::new(
             "seconds per epoch (after one warm-up epoch)",
             format!("{timed:.1} s"),
-            format!(
-                "{n} sentences{}",
-                if scale.quick {
-                    " (quick run: a slice of the corpus)"
-                } else {
-                    ""
-                }
-            ),
+            format!("{n} sentences{slice}"),
         ),
         Row::new(
             "training sentences per second",
@@ -104,34 +120,29 @@ pub fn run(
             format!("warm-up epoch: {first:.1} s"),
         ),
     ];
-    match warmed {
-        Some((warm, computed)) => rows.push(Row::new(
-            "encoder features before training",
-            format!("{warm:.1} s"),
-            format!("{computed} of {n} sentences computed, the rest read from the feature cache"),
-        )),
-        None => rows.push(Row::new(
-            "encoder features before training",
-            "none",
-            "learned inputs: no encoder",
-        )),
-    }
     if scale.quick {
         rows.push(Row::new(
             "full-epoch estimate",
-            format!("{:.0} s", timed / n as f64 * sentences.len() as f64),
-            format!("{} sentences at the measured rate", sentences.len()),
+            format!("{:.0} s", timed / n as f64 * corpus as f64),
+            format!("{corpus} sentences at the measured rate"),
         ));
     }
-    rows.push(step_profile(&outcome.model, &train_set, scale));
-    (
-        Section {
-            title,
-            rows,
-            skipped: None,
-        },
-        Some(outcome.model),
-    )
+    rows
+}
+
+fn warm_row(warmed: Warmed, n: usize) -> Row {
+    match warmed {
+        Some((warm, computed)) => Row::new(
+            "encoder features before training",
+            format!("{warm:.1} s"),
+            format!("{computed} of {n} sentences computed, the rest read from the feature cache"),
+        ),
+        None => Row::new(
+            "encoder features before training",
+            "none",
+            "learned inputs: no encoder",
+        ),
+    }
 }
 
 /// Where a training step's time goes: building the batch (ids, cached features, host to

@@ -45,6 +45,30 @@ pub fn bench(a: BenchArgs) -> CliResult {
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
     });
+    let tmp = tempfile::tempdir()?;
+    // A feature cache of its own: every run computes the same features, and inference sees
+    // sentences the encoder has not met.
+    std::env::set_var("RELARC_CACHE_DIR", tmp.path().join("features"));
+    let sections = run_sections(&a, &data, tmp.path(), dev);
+    let device_name = match dev {
+        tch::Device::Cuda(i) => format!("CUDA device {i}"),
+        _ => "CPU".to_string(),
+    };
+    let text = bench::report(
+        &relarc::train::report::utc_now(),
+        &device_name,
+        &command(&a),
+        &sections,
+    );
+    println!("{text}");
+    if !a.no_write {
+        append(&a.out, &text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every part of the benchmark, in order, each said on stderr as it ends.
+fn run_sections(a: &BenchArgs, data: &Path, tmp: &Path, dev: tch::Device) -> Vec<Section> {
     let scale = Scale { quick: a.quick };
     let conll_train = load(&data.join("conll04/train.json"));
     let conll_dev = load(&data.join("conll04/dev.json"));
@@ -53,47 +77,44 @@ pub fn bench(a: BenchArgs) -> CliResult {
     if seed.is_empty() {
         seed = load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.json"));
     }
-    let tmp = tempfile::tempdir()?;
-    // A feature cache of its own: every run computes the same features, and inference sees
-    // sentences the encoder has not met.
-    std::env::set_var("RELARC_CACHE_DIR", tmp.path().join("features"));
     let mut sections: Vec<Section> = Vec::new();
-    let say = |s: &Section| {
-        eprintln!(
-            "bench: {} {}",
-            s.title,
-            if s.skipped.is_some() { "(skipped)" } else { "done" }
-        )
+    let mut add = |s: Section| {
+        let how = if s.skipped.is_some() { "(skipped)" } else { "done" };
+        eprintln!("bench: {} {how}", s.title);
+        sections.push(s);
     };
-
     let exe = std::env::current_exe().ok();
-    sections.push(bench::corpus::run(&seed, scale, tmp.path(), exe.as_deref()));
-    say(sections.last().expect("pushed"));
-    sections.push(bench::view::run(scale));
-    say(sections.last().expect("pushed"));
-    let conll_preset = format!("conll04-{}", a.inputs);
-    let ade_preset = format!("ade-{}", a.inputs);
-    let (conll, model) = bench::training::run(&conll_preset, "CoNLL04 train", &conll_train, scale, dev);
-    say(&conll);
-    sections.push(conll);
-    let (ade, _) = bench::training::run(&ade_preset, "ADE fold 0 train", &ade_train, scale, dev);
-    say(&ade);
-    sections.push(ade);
+    add(bench::corpus::run(&seed, scale, tmp, exe.as_deref()));
+    add(view_section(scale));
+    let (conll, model) = bench::training::run(
+        &format!("conll04-{}", a.inputs),
+        "CoNLL04 train",
+        &conll_train,
+        scale,
+        dev,
+    );
+    add(conll);
+    add(bench::training::run(
+        &format!("ade-{}", a.inputs),
+        "ADE fold 0 train",
+        &ade_train,
+        scale,
+        dev,
+    )
+    .0);
     let unseen: Vec<Sentence> = if a.quick {
         conll_dev.iter().take(64).cloned().collect()
     } else {
-        conll_dev
-            .iter()
-            .chain(&load(&data.join("ade/split_0_test.json")))
-            .cloned()
-            .collect()
+        let ade_test = load(&data.join("ade/split_0_test.json"));
+        conll_dev.iter().chain(&ade_test).cloned().collect()
     };
-    let inf = bench::inference::run(model.as_ref(), &unseen, scale, dev);
-    say(&inf);
-    sections.push(inf);
-    sections.push(bench::gpu_section(dev));
+    add(bench::inference::run(model.as_ref(), &unseen, scale, dev));
+    add(bench::gpu_section(dev));
+    sections
+}
 
-    let date = relarc::train::report::utc_now();
+/// The command as the report names it.
+fn command(a: &BenchArgs) -> String {
     let mut command = "relarc bench".to_string();
     if a.quick {
         command.push_str(" --quick");
@@ -104,21 +125,30 @@ pub fn bench(a: BenchArgs) -> CliResult {
     if a.inputs != "minilm" {
         command.push_str(&format!(" --inputs {}", a.inputs));
     }
-    let device_name = match dev {
-        tch::Device::Cuda(i) => format!("CUDA device {i}"),
-        _ => "CPU".to_string(),
-    };
-    let text = bench::report(&date, &device_name, &command, &sections);
-    println!("{text}");
-    if !a.no_write {
-        let mut all = std::fs::read_to_string(&a.out).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-        if !all.ends_with('\n') {
-            all.push('\n');
-        }
-        all.push_str(&text);
-        relarc::fsio::atomic_write_bytes(&a.out, all.as_bytes())
-            .map_err(|e| format!("{}: {e}", a.out.display()))?;
-        eprintln!("bench: appended to {}", a.out.display());
+    command
+}
+
+fn append(out: &Path, text: &str) -> CliResult {
+    let mut all = std::fs::read_to_string(out).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    if !all.ends_with('\n') {
+        all.push('\n');
     }
+    all.push_str(text);
+    relarc::fsio::atomic_write_bytes(out, all.as_bytes()).map_err(|e| format!("{}: {e}", out.display()))?;
+    eprintln!("bench: appended to {}", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(feature = "gui")]
+fn view_section(scale: bench::Scale) -> Section {
+    bench::view::run(scale)
+}
+
+#[cfg(not(feature = "gui"))]
+fn view_section(_scale: bench::Scale) -> Section {
+    Section {
+        title: "Sentence view".into(),
+        rows: Vec::new(),
+        skipped: Some("built without the `gui` feature".into()),
+    }
 }

@@ -7,7 +7,7 @@ use clap::Args;
 use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{split, stats, Corpus, Format, Schema};
 
-use super::{format_arg, CliResult};
+use super::{checks, format_arg, CliResult};
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
@@ -24,6 +24,9 @@ pub struct ConvertArgs {
     /// Remove overlapping entities as the paper does for ADE (keep the longer span).
     #[arg(long)]
     pub remove_overlaps: bool,
+    /// Allow the output to be the input (the input is first kept as INPUT.relarc-backup).
+    #[arg(long)]
+    pub in_place: bool,
 }
 
 #[derive(Args, Debug)]
@@ -83,6 +86,8 @@ fn load(path: &Path, from: Option<&str>) -> Result<Corpus, Box<dyn std::error::E
 
 pub fn convert(a: ConvertArgs) -> CliResult {
     let to = format_arg(a.to.as_deref())?;
+    checks::output_not_input(&a.input, &a.output, a.in_place)?;
+    checks::writable_file(&a.output)?;
     let mut corpus = load(&a.input, a.from.as_deref())?;
     if a.remove_overlaps {
         let removed = remove_overlaps_all(&mut corpus.sentences);

@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch.
 
 mod bench_cmd;
+mod checks;
 mod corpus_cmds;
 mod model_cmds;
 mod train_cmds;
@@ -76,11 +77,19 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Trials(a)) => train_cmds::trials(a),
         Some(Command::Bench(a)) => bench_cmd::bench(a),
         Some(Command::Doctor) => doctor(),
-        None => {
-            relarc::app::run(cli.path.as_deref(), cli.model.as_deref())?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => open_app(cli),
     }
+}
+
+#[cfg(feature = "gui")]
+fn open_app(cli: Cli) -> CliResult {
+    relarc::app::run(cli.path.as_deref(), cli.model.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_app(_cli: Cli) -> CliResult {
+    Err("this relarc was built without the desktop app (cargo feature `gui`); use a subcommand (relarc --help)".into())
 }
 
 fn doctor() -> CliResult {

@@ -7,8 +7,8 @@ use clap::Args;
 use relarc::corpus::{Corpus, RelationType, Schema};
 use relarc::embed::vocab::Index;
 use relarc::embed::Vocabulary;
-use relarc::model::config::{ContextualInput, WordInput};
-use relarc::model::{Model, ModelConfig};
+use relarc::model::recipe::Sizes;
+use relarc::model::{Model, ModelConfig, Recipe};
 use tch::Device;
 
 use super::CliResult;
@@ -92,82 +92,22 @@ fn preset_schema(preset: &str) -> Schema {
 }
 
 pub fn info(a: InfoArgs) -> CliResult {
-    let mut cfg = ModelConfig::preset(&a.preset).ok_or_else(|| {
-        format!(
-            "unknown preset {:?}; use one of {:?}",
-            a.preset,
-            ModelConfig::PRESETS
-        )
-    })?;
-    if let Some(dim) = a.contextual_dim {
-        cfg.inputs.contextual = Some(ContextualInput {
-            layers: a.contextual_layers,
-            dim,
-            encoder: "given on the command line".into(),
-            pooling: Default::default(),
-        });
-    }
-    if let Some(dim) = a.word_dim {
-        cfg.inputs.word = Some(WordInput {
-            dim,
-            trainable: false,
-            min_count: 1,
-            source: None,
-        });
-    }
-    let vocab = match &a.train {
-        Some(path) => {
-            let corpus = Corpus::load(path)?;
-            Vocabulary::build(
-                &corpus.sentences,
-                &corpus.schema,
-                cfg.inputs.word.as_ref().map_or(1, |w| w.min_count),
-            )
-        }
-        None => {
-            let mut v = Vocabulary::build(std::iter::empty(), &preset_schema(&a.preset), 1);
-            // About the number of distinct characters in CoNLL04 or ADE.
-            v.chars = Index::new((33u8..123).map(|c| (c as char).to_string()));
-            v
-        }
+    let recipe = Recipe {
+        sizes: Sizes {
+            contextual: a.contextual_dim.map(|dim| (a.contextual_layers, dim)),
+            word_dim: a.word_dim,
+        },
+        ..Recipe::preset(&a.preset)
     };
+    let cfg = recipe.build()?;
+    let vocab = info_vocabulary(&a, &cfg)?;
     let model = Model::new(cfg.clone(), vocab.clone(), Device::Cpu);
     println!(
         "preset {}: {:?} BiRNNs of {} per direction; shared {}, NER-specific {}, RE-specific {}",
         a.preset, cfg.rnn, cfg.rnn_size, cfg.shared_layers, cfg.ner_layers, cfg.re_layers
     );
-    let mut inputs = Vec::new();
-    if let Some(c) = &cfg.inputs.contextual {
-        inputs.push(format!(
-            "{} layers × {} of {} ({:?} sub-word, frozen; learned softmax layer mix + scale)",
-            c.layers, c.dim, c.encoder, c.pooling
-        ));
-    }
-    if let Some(w) = &cfg.inputs.word {
-        inputs.push(match (&w.source, w.trainable) {
-            (Some(src), false) => format!("word {}-d {src} (frozen)", w.dim),
-            (_, false) => format!("word {}-d (frozen pre-trained)", w.dim),
-            (_, true) => format!("word {}-d (learned)", w.dim),
-        });
-    }
-    if cfg.inputs.char {
-        inputs.push(format!("char BiRNN {}+{}", cfg.char_rnn_size, cfg.char_rnn_size));
-    }
-    if cfg.inputs.casing {
-        inputs.push("casing one-hot 8".into());
-    }
-    println!("inputs: {}", inputs.join(", "));
-    for name in cfg
-        .inputs
-        .resource_names()
-        .into_iter()
-        .filter(|n| a.contextual_dim.is_none() || !n.contains(' '))
-    {
-        match relarc::pretrained::resources::locate(name) {
-            Ok(path) => println!("loads {name} from {}", path.display()),
-            Err(e) => println!("loads {name}: NOT AVAILABLE: {e}"),
-        }
-    }
+    println!("inputs: {}", describe_inputs(&cfg).join(", "));
+    print_resources(&cfg, a.contextual_dim.is_some());
     println!(
         "NER: FFNN(e1) {:?} {} → FFNN(e2) {} BIO tags → CRF; RE: label embedding {}, DistMult × {} relation types, FFNN(r1) {:?} {}, cosine, FFNN(r2); θr {}, λr {}",
         cfg.ner_ffnn.activation,
@@ -193,4 +133,59 @@ pub fn info(a: InfoArgs) -> CliResult {
         println!("(learned word vectors grow with the training vocabulary; give --train FILE to count them)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The training corpus's vocabularies, or the preset's label sets without one.
+fn info_vocabulary(a: &InfoArgs, cfg: &ModelConfig) -> Result<Vocabulary, Box<dyn std::error::Error>> {
+    Ok(match &a.train {
+        Some(path) => {
+            let corpus = Corpus::load(path)?;
+            let min_count = cfg.inputs.word.as_ref().map_or(1, |w| w.min_count);
+            Vocabulary::build(&corpus.sentences, &corpus.schema, min_count)
+        }
+        None => {
+            let mut v = Vocabulary::build(std::iter::empty(), &preset_schema(&a.preset), 1);
+            // About the number of distinct characters in CoNLL04 or ADE.
+            v.chars = Index::new((33u8..123).map(|c| (c as char).to_string()));
+            v
+        }
+    })
+}
+
+fn describe_inputs(cfg: &ModelConfig) -> Vec<String> {
+    let mut inputs = Vec::new();
+    if let Some(c) = &cfg.inputs.contextual {
+        inputs.push(format!(
+            "{} layers × {} of {} ({:?} sub-word, frozen; learned softmax layer mix + scale)",
+            c.layers, c.dim, c.encoder, c.pooling
+        ));
+    }
+    if let Some(w) = &cfg.inputs.word {
+        inputs.push(match (&w.source, w.trainable) {
+            (Some(src), false) => format!("word {}-d {src} (frozen)", w.dim),
+            (_, false) => format!("word {}-d (frozen pre-trained)", w.dim),
+            (_, true) => format!("word {}-d (learned)", w.dim),
+        });
+    }
+    if cfg.inputs.char {
+        inputs.push(format!("char BiRNN {}+{}", cfg.char_rnn_size, cfg.char_rnn_size));
+    }
+    if cfg.inputs.casing {
+        inputs.push("casing one-hot 8".into());
+    }
+    inputs
+}
+
+/// Where each pre-trained file comes from, or why it is not there.
+fn print_resources(cfg: &ModelConfig, sizes_given: bool) {
+    for name in cfg.inputs.resource_names() {
+        // Sizes given on the command line name no file.
+        if sizes_given && name.contains(' ') {
+            continue;
+        }
+        match relarc::pretrained::resources::locate(name) {
+            Ok(path) => println!("loads {name} from {}", path.display()),
+            Err(e) => println!("loads {name}: NOT AVAILABLE: {e}"),
+        }
+    }
 }

@@ -2,30 +2,30 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use relarc::corpus::overlap::remove_overlaps_all;
-use relarc::corpus::{split, Corpus, Format, Sentence};
-use relarc::eval::{evaluate, Metrics, Report};
-use relarc::model::{Model, ModelConfig};
-use relarc::text::tokenize;
-use relarc::train::report::{utc_now, DataFile, RunReport};
-use relarc::train::run::evaluate_model;
-use relarc::train::{Event, TrainJob, TrainOptions, TrainOutcome, Trainer};
+use relarc::corpus::{Corpus, Format, Sentence};
+use relarc::eval::{evaluate, Metrics};
+use relarc::model::{Model, ModelConfig, Recipe};
+use relarc::text::split_sentences;
+use relarc::train::protocol::{cross_validate, run_trials, CvPlan, Progress, TrialsPlan};
+use relarc::train::report::{DataFile, RunReport};
+use relarc::train::{EpochRecord, Event, Failure, TrainError, TrainJob, TrainOptions, TrainOutcome, Trainer};
 use tch::Device;
 
-use super::{format_arg, CliResult};
+use super::{checks, format_arg, CliResult};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainingArgs {
     /// conll04 or ade (paper Table 1 with MPNet layer mix + GloVe 50-d + chars + casing);
-    /// add -minilm for the smaller encoder or -learned for no pre-trained files.
+    /// add -minilm for the smaller encoder or -learned for no pre-trained files. Needed
+    /// unless --config (or, for train, --init) gives the configuration.
     #[arg(long)]
-    pub preset: String,
+    pub preset: Option<String>,
     /// How a word's sub-words pool into one encoder vector: first or mean.
     #[arg(long)]
     pub pooling: Option<relarc::pretrained::Pooling>,
@@ -88,6 +88,9 @@ pub struct PredictArgs {
     pub to: Option<String>,
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Allow --output to be --input (the input is first kept as INPUT.relarc-backup).
+    #[arg(long)]
+    pub in_place: bool,
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +139,23 @@ pub struct TrialsArgs {
     pub out: PathBuf,
 }
 
+impl TrainingArgs {
+    /// Numbers in range; said before any corpus or model is read.
+    fn check(&self) -> checks::Checked {
+        checks::at_least_one("--epochs", self.epochs)?;
+        checks::at_least_one("--patience", self.patience)
+    }
+
+    /// Whether anything but the device, epochs and seed was given: what --init replaces.
+    fn names_a_configuration(&self) -> bool {
+        self.preset.is_some()
+            || self.config.is_some()
+            || self.encoder.is_some()
+            || self.word_vectors.is_some()
+            || self.pooling.is_some()
+    }
+}
+
 pub fn device(name: &str) -> Res<Device> {
     match name {
         "auto" => Ok(Device::cuda_if_available()),
@@ -147,41 +167,21 @@ pub fn device(name: &str) -> Res<Device> {
 }
 
 fn config(a: &TrainingArgs) -> Res<ModelConfig> {
-    if let Some(path) = &a.config {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        return serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a model configuration: {e}", path.display()).into());
-    }
-    let mut cfg = ModelConfig::preset(&a.preset).ok_or_else(|| {
-        format!(
-            "unknown preset {:?}; use one of {:?}",
-            a.preset,
+    if a.preset.is_none() && a.config.is_none() {
+        return Err(format!(
+            "give --preset (one of {:?}) or --config FILE",
             ModelConfig::PRESETS
         )
-    })?;
-    if let Some(v) = &a.word_vectors {
-        let path = relarc::pretrained::resources::locate(v)?;
-        cfg.inputs.word = Some(relarc::model::config::WordInput {
-            dim: relarc::pretrained::StaticVectors::peek_dim(&path)?,
-            trainable: false,
-            min_count: 1,
-            source: Some(path.display().to_string()),
-        });
+        .into());
     }
-    if let Some(e) = &a.encoder {
-        let path = relarc::pretrained::resources::locate(e)?;
-        let hf = relarc::pretrained::encoder::transformer::HfConfig::read(&path)?;
-        cfg.inputs.contextual = Some(relarc::model::config::ContextualInput {
-            layers: hf.num_hidden_layers as i64 + 1,
-            dim: hf.hidden_size,
-            encoder: path.display().to_string(),
-            pooling: Default::default(),
-        });
-    }
-    if let (Some(p), Some(c)) = (a.pooling, cfg.inputs.contextual.as_mut()) {
-        c.pooling = p;
-    }
-    Ok(cfg)
+    let recipe = Recipe {
+        config_file: a.config.clone(),
+        word_vectors: a.word_vectors.clone(),
+        encoder: a.encoder.clone(),
+        pooling: a.pooling,
+        ..Recipe::preset(a.preset.as_deref().unwrap_or_default())
+    };
+    Ok(recipe.build()?)
 }
 
 fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {
@@ -195,23 +195,47 @@ fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {
 }
 
 /// Runs a job on the trainer thread with a progress bar; returns the outcome.
-fn run_job(job: TrainJob, label: &str) -> Res<TrainOutcome> {
+fn run_job(job: TrainJob, label: &str) -> Result<TrainOutcome, Failure> {
     let trainer = Trainer::spawn(None);
     trainer.start(job);
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} steps, ETA {eta} {msg}",
-        )
-        .expect("valid template"),
-    );
-    bar.set_prefix(label.to_string());
-    let mut last_dev = String::new();
+    let mut progress = JobProgress::new(label);
     loop {
         let event = trainer
             .events
             .recv()
-            .map_err(|_| "the trainer stopped unexpectedly")?;
+            .map_err(|_| Failure::Panicked("the trainer stopped unexpectedly".into()))?;
+        if let Some(end) = progress.show(event) {
+            return end;
+        }
+    }
+}
+
+/// A training run on the terminal: a progress bar, and a line per epoch.
+struct JobProgress {
+    bar: ProgressBar,
+    label: String,
+    last_dev: String,
+}
+
+impl JobProgress {
+    fn new(label: &str) -> JobProgress {
+        let bar = ProgressBar::new(0);
+        let style = ProgressStyle::with_template(
+            "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} steps, ETA {eta} {msg}",
+        )
+        .expect("valid template");
+        bar.set_style(style);
+        bar.set_prefix(label.to_string());
+        JobProgress {
+            bar,
+            label: label.into(),
+            last_dev: String::new(),
+        }
+    }
+
+    /// Shows an event; returns how the run ended once it has.
+    fn show(&mut self, event: Event) -> Option<Result<TrainOutcome, Failure>> {
+        let label = &self.label;
         match event {
             Event::Started {
                 device,
@@ -222,8 +246,8 @@ fn run_job(job: TrainJob, label: &str) -> Res<TrainOutcome> {
                 parameters,
                 removed_overlaps,
             } => {
-                bar.set_length((epochs * steps_per_epoch) as u64);
-                bar.suspend(|| {
+                self.bar.set_length((epochs * steps_per_epoch) as u64);
+                self.bar.suspend(|| {
                     eprintln!(
                         "{label}: training on {device}: {train_sentences} training sentences, {dev_sentences} dev, {parameters} trainable parameters, at most {epochs} epochs"
                     );
@@ -239,43 +263,53 @@ fn run_job(job: TrainJob, label: &str) -> Res<TrainOutcome> {
                 loss,
                 ..
             } => {
-                bar.inc(1);
-                bar.set_message(format!(
-                    "epoch {epoch} step {step}/{steps} loss {loss:.3}{last_dev}"
-                ));
+                self.bar.inc(1);
+                let dev = &self.last_dev;
+                self.bar
+                    .set_message(format!("epoch {epoch} step {step}/{steps} loss {loss:.3}{dev}"));
             }
-            Event::Preparing { done, total } => {
-                bar.set_message(format!("frozen encoder features {done}/{total} sentences"));
-                if done == total {
-                    bar.suspend(|| {
-                        eprintln!("{label}: computed encoder features for {total} sentences (cached for later runs)")
-                    });
-                }
-            }
+            Event::Preparing { done, total } => self.preparing(done, total),
             Event::DevEvaluated { ner_f1, re_f1, .. } => {
-                last_dev = format!(", dev NER {:.1} RE {:.1}", 100.0 * ner_f1, 100.0 * re_f1);
+                self.last_dev = format!(", dev NER {:.1} RE {:.1}", 100.0 * ner_f1, 100.0 * re_f1);
             }
-            Event::EpochFinished(r) => bar.suspend(|| {
-                let dev = match (r.dev_ner_f1, r.dev_re_f1) {
-                    (Some(n), Some(e)) => format!(", dev F1 NER {:.2} RE {:.2}", 100.0 * n, 100.0 * e),
-                    _ => String::new(),
-                };
-                eprintln!(
-                    "{label}: epoch {} loss {:.4}{dev} ({:.1} s)",
-                    r.epoch, r.loss, r.seconds
-                )
-            }),
+            Event::EpochFinished(r) => self.epoch_finished(&r),
             Event::Finished(outcome) => {
-                bar.finish_and_clear();
-                return Ok(*outcome);
+                self.bar.finish_and_clear();
+                return Some(Ok(*outcome));
             }
             Event::Failed(why) => {
-                bar.abandon();
-                return Err(why.into());
+                self.bar.abandon();
+                return Some(Err(why));
             }
-            Event::Cancelled => return Err("cancelled".into()),
-            _ => {}
+            Event::Cancelled => return Some(Err(Failure::Error(TrainError::Cancelled))),
+            Event::EpochStarted { .. } | Event::NewBest { .. } => {}
         }
+        None
+    }
+
+    fn preparing(&self, done: usize, total: usize) {
+        self.bar
+            .set_message(format!("frozen encoder features {done}/{total} sentences"));
+        if done == total {
+            let label = &self.label;
+            self.bar.suspend(|| {
+                eprintln!("{label}: computed encoder features for {total} sentences (cached for later runs)")
+            });
+        }
+    }
+
+    fn epoch_finished(&self, r: &EpochRecord) {
+        let dev = match (r.dev_ner_f1, r.dev_re_f1) {
+            (Some(n), Some(e)) => format!(", dev F1 NER {:.2} RE {:.2}", 100.0 * n, 100.0 * e),
+            _ => String::new(),
+        };
+        let label = &self.label;
+        self.bar.suspend(|| {
+            eprintln!(
+                "{label}: epoch {} loss {:.4}{dev} ({:.1} s)",
+                r.epoch, r.loss, r.seconds
+            )
+        });
     }
 }
 
@@ -298,8 +332,21 @@ fn print_metrics(what: &str, m: &Metrics) {
 }
 
 pub fn train(a: TrainArgs) -> CliResult {
-    let cfg = config(&a.common)?;
+    a.common.check()?;
+    if a.init.is_some() && a.common.names_a_configuration() {
+        return Err("--init continues that model with its own configuration: leave out --preset, --config, --encoder, --word-vectors and --pooling".into());
+    }
+    checks::writable_dir(&a.out)?;
     let opts = options(&a.common, a.common.seed)?;
+    let init = a
+        .init
+        .as_deref()
+        .map(|p| Model::load(p, opts.device))
+        .transpose()?;
+    let cfg = match &init {
+        Some(m) => m.config.clone(),
+        None => config(&a.common)?,
+    };
     let mut train_sentences = Vec::new();
     let mut data = Vec::new();
     for path in &a.train {
@@ -315,11 +362,6 @@ pub fn train(a: TrainArgs) -> CliResult {
         }
         None => Vec::new(),
     };
-    let init = a
-        .init
-        .as_deref()
-        .map(|p| Model::load(p, opts.device))
-        .transpose()?;
     let job = TrainJob {
         config: cfg.clone(),
         options: opts.clone(),
@@ -354,56 +396,26 @@ pub fn train(a: TrainArgs) -> CliResult {
 }
 
 pub fn predict(a: PredictArgs) -> CliResult {
-    let model = Model::load(&a.model, device(&a.device)?)?;
+    // Arguments first: loading a model takes seconds.
+    let dev = device(&a.device)?;
     if let Some(text) = &a.text {
-        let tokens: Vec<String> = tokenize(text).into_iter().map(|t| t.text).collect();
-        if tokens.is_empty() {
-            return Err("the text has no tokens".into());
-        }
-        let pred = model.predict(&[tokens.as_slice()])?.remove(0);
-        println!("tokens: {}", tokens.join(" "));
-        println!("entities:");
-        for (i, e) in pred.entities.iter().enumerate() {
-            println!(
-                "  [{i}] {:<12} {:?} (tokens {}..{}, score {:.3})",
-                e.label,
-                tokens[e.start..e.end].join(" "),
-                e.start,
-                e.end,
-                e.score
-            );
-        }
-        println!("relations:");
-        for r in &pred.relations {
-            let (h, t) = (&pred.entities[r.head], &pred.entities[r.tail]);
-            println!(
-                "  {} ({:?} → {:?}, probability {:.3})",
-                r.label,
-                tokens[h.start..h.end].join(" "),
-                tokens[t.start..t.end].join(" "),
-                r.probability
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
+        let model = Model::load(&a.model, dev)?;
+        return predict_text(&model, text);
     }
     let (Some(input), Some(output)) = (&a.input, &a.output) else {
         return Err("give --input FILE --output FILE, or --text \"...\"".into());
     };
+    format_arg(a.from.as_deref())?;
+    format_arg(a.to.as_deref())?;
+    checks::output_not_input(input, output, a.in_place)?;
+    checks::writable_file(output)?;
+    let model = Model::load(&a.model, dev)?;
     let corpus = match format_arg(a.from.as_deref())? {
         Some(f) => Corpus::load_as(input, f)?,
         None => Corpus::load(input)?,
     };
-    let tokens: Vec<&[String]> = corpus.sentences.iter().map(|s| s.tokens.as_slice()).collect();
-    let bar = ProgressBar::new(tokens.len() as u64);
-    let mut predicted: Vec<Sentence> = Vec::with_capacity(tokens.len());
-    for (chunk, sents) in tokens.chunks(256).zip(corpus.sentences.chunks(256)) {
-        let preds = model.predict(chunk)?;
-        predicted.extend(preds.iter().zip(sents).map(|(p, s)| p.to_sentence(s)));
-        bar.inc(chunk.len() as u64);
-    }
-    bar.finish_and_clear();
     let out = Corpus {
-        sentences: predicted,
+        sentences: predict_sentences(&model, &corpus.sentences)?,
         schema: model.vocab.schema(),
         source: None,
     };
@@ -424,6 +436,67 @@ pub fn predict(a: PredictArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Predicts in chunks with a progress bar; each prediction keeps its sentence's other fields.
+fn predict_sentences(model: &Model, sentences: &[Sentence]) -> Res<Vec<Sentence>> {
+    let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
+    let bar = ProgressBar::new(tokens.len() as u64);
+    let mut predicted: Vec<Sentence> = Vec::with_capacity(tokens.len());
+    for (chunk, sents) in tokens.chunks(256).zip(sentences.chunks(256)) {
+        let preds = model.predict(chunk)?;
+        predicted.extend(preds.iter().zip(sents).map(|(p, s)| p.to_sentence(s)));
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(predicted)
+}
+
+/// Raw text: split into sentences, tokenized, predicted and printed.
+fn predict_text(model: &Model, text: &str) -> CliResult {
+    let sentences: Vec<Vec<String>> = split_sentences(text)
+        .into_iter()
+        .map(|s| s.into_iter().map(|t| t.text).collect())
+        .collect();
+    if sentences.is_empty() {
+        return Err("the text has no tokens".into());
+    }
+    let slices: Vec<&[String]> = sentences.iter().map(Vec::as_slice).collect();
+    let preds = model.predict(&slices)?;
+    for (i, (tokens, pred)) in sentences.iter().zip(&preds).enumerate() {
+        if sentences.len() > 1 {
+            println!("sentence {}:", i + 1);
+        }
+        print_prediction(tokens, pred);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_prediction(tokens: &[String], pred: &relarc::model::Prediction) {
+    let words = |start: usize, end: usize| tokens[start..end].join(" ");
+    println!("tokens: {}", tokens.join(" "));
+    println!("entities:");
+    for (i, e) in pred.entities.iter().enumerate() {
+        println!(
+            "  [{i}] {:<12} {:?} (tokens {}..{}, score {:.3})",
+            e.label,
+            words(e.start, e.end),
+            e.start,
+            e.end,
+            e.score
+        );
+    }
+    println!("relations:");
+    for r in &pred.relations {
+        let (h, t) = (&pred.entities[r.head], &pred.entities[r.tail]);
+        println!(
+            "  {} ({:?} → {:?}, probability {:.3})",
+            r.label,
+            words(h.start, h.end),
+            words(t.start, t.end),
+            r.probability
+        );
+    }
+}
+
 pub fn eval(a: EvalArgs) -> CliResult {
     let gold = Corpus::load(&a.gold)?;
     let pred = Corpus::load(&a.pred)?;
@@ -437,187 +510,75 @@ pub fn eval(a: EvalArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Mean and sample standard deviation.
-fn mean_std(xs: &[f64]) -> (f64, f64) {
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 {
-        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
+/// What the protocols report as they go, on stderr.
+fn show_progress(p: Progress) {
+    match p {
+        Progress::Scored {
+            label,
+            best_epoch,
+            seconds,
+            test,
+        } => {
+            eprintln!("{label}: best epoch {best_epoch}, {seconds:.0} s");
+            print_metrics("NER", &test.ner);
+            print_metrics("RE", &test.re);
+        }
+        Progress::EpochsChosen(n) => eprintln!("chose {n} epochs on dev"),
+    }
 }
 
-fn summarise(label: &str, reports: &[Report]) -> serde_json::Value {
-    let mut out = serde_json::Map::new();
-    eprintln!(
-        "{label} over {} runs (mean ± standard deviation, %):",
-        reports.len()
-    );
-    for (task, pick) in [
-        ("ner", (|r: &Report| r.ner.clone()) as fn(&Report) -> Metrics),
-        ("re", |r: &Report| r.re.clone()),
-    ] {
-        let mut task_json = serde_json::Map::new();
-        for (avg, sel) in [
-            (
-                "micro",
-                (|m: &Metrics| m.micro) as fn(&Metrics) -> relarc::eval::Prf,
-            ),
-            ("macro", |m: &Metrics| m.macro_),
-        ] {
-            let mut line = format!("  {:<3} {avg:<5}", task.to_uppercase());
-            let mut avg_json = serde_json::Map::new();
-            for (name, f) in [
-                (
-                    "precision",
-                    (|p: &relarc::eval::Prf| p.precision) as fn(&relarc::eval::Prf) -> f64,
-                ),
-                ("recall", |p| p.recall),
-                ("f1", |p| p.f1),
-            ] {
-                let xs: Vec<f64> = reports.iter().map(|r| f(&sel(&pick(r)))).collect();
-                let (m, s) = mean_std(&xs);
-                line += &format!(" {name} {:.2} ± {:.2}", 100.0 * m, 100.0 * s);
-                avg_json.insert(name.into(), serde_json::json!({"mean": m, "std": s, "runs": xs}));
-            }
-            eprintln!("{line}");
-            task_json.insert(avg.into(), serde_json::Value::Object(avg_json));
-        }
-        out.insert(task.into(), serde_json::Value::Object(task_json));
-    }
-    serde_json::Value::Object(out)
+fn command_line() -> String {
+    std::env::args().collect::<Vec<_>>().join(" ")
 }
 
 pub fn cv(a: CvArgs) -> CliResult {
-    let cfg = config(&a.common)?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let folds = split::load_fold_files(&a.folds)?;
-    let k = a.max_folds.unwrap_or(folds.len()).min(folds.len());
-    let started = Instant::now();
-    let mut reports = Vec::new();
-    let mut per_fold = Vec::new();
-    for (i, (train_c, test_c)) in folds.into_iter().take(k).enumerate() {
-        let mut train_c = train_c;
-        let mut test_c = test_c;
-        remove_overlaps_all(&mut train_c.sentences);
-        remove_overlaps_all(&mut test_c.sentences);
-        let (dev_c, fit_c) = split::holdout(&train_c, a.dev_fraction, a.common.seed + i as u64);
-        let opts = options(&a.common, a.common.seed + i as u64)?;
-        let out = a.out.join(format!("fold_{i}"));
-        let job = TrainJob {
-            config: cfg.clone(),
-            options: opts.clone(),
-            train: fit_c.sentences,
-            dev: dev_c.sentences,
-            out: Some(out.clone()),
-            init: None,
-        };
-        let outcome = run_job(job, &format!("fold {i}"))?;
-        let test = evaluate_model(&outcome.model, &test_c.sentences)?;
-        eprintln!(
-            "fold {i}: best epoch {}, {:.0} s",
-            outcome.best_epoch, outcome.seconds
-        );
-        print_metrics("NER", &test.ner);
-        print_metrics("RE", &test.re);
-        let data = vec![
-            DataFile::new(
-                "train",
-                &a.folds.join(format!("split_{i}_train.json")),
-                train_c.sentences.len(),
-            ),
-            DataFile::new(
-                "test",
-                &a.folds.join(format!("split_{i}_test.json")),
-                test_c.sentences.len(),
-            ),
-        ];
-        RunReport::from_outcome(&command, &opts, &outcome, data, Some(test.clone()))
-            .write(&out.join("report.json"))?;
-        per_fold.push(serde_json::json!({"fold": i, "best_epoch": outcome.best_epoch, "seconds": outcome.seconds, "test": test}));
-        reports.push(test);
+    a.common.check()?;
+    if let Some(k) = a.max_folds {
+        checks::at_least_one("--max-folds", k)?;
     }
-    let summary = summarise(&format!("{k}-fold cross-validation"), &reports);
-    let all = serde_json::json!({
-        "command": command, "date": utc_now(), "device": format!("{:?}", device(&a.common.device)?),
-        "seconds": started.elapsed().as_secs_f64(), "folds": per_fold, "summary": summary,
-    });
-    relarc::fsio::atomic_write_bytes(
-        &a.out.join("cv_report.json"),
-        serde_json::to_string_pretty(&all)?.as_bytes(),
-    )?;
+    checks::fraction("--dev-fraction", a.dev_fraction)?;
+    checks::writable_dir(&a.out)?;
+    let plan = CvPlan {
+        config: config(&a.common)?,
+        options: options(&a.common, a.common.seed)?,
+        folds: a.folds.clone(),
+        dev_fraction: a.dev_fraction,
+        max_folds: a.max_folds,
+        out: a.out.clone(),
+        command: command_line(),
+    };
+    let report = cross_validate(&plan, &mut run_job, &mut show_progress)?;
+    eprint!(
+        "{}-fold cross-validation over {} runs (mean ± standard deviation, %):\n{}",
+        report.folds.len(),
+        report.summary.runs,
+        report.summary
+    );
     eprintln!("reports in {}", a.out.display());
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn trials(a: TrialsArgs) -> CliResult {
-    let cfg = config(&a.common)?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let started = Instant::now();
-    let train_c = load_flat(&a.train)?;
-    let dev_c = load_flat(&a.dev)?;
-    let test_c = load_flat(&a.test)?;
-    // First choose the number of epochs on dev.
-    let opts = options(&a.common, a.common.seed)?;
-    let job = TrainJob {
-        config: cfg.clone(),
-        options: opts.clone(),
-        train: train_c.sentences.clone(),
-        dev: dev_c.sentences.clone(),
-        out: Some(a.out.join("dev_run")),
-        init: None,
+    a.common.check()?;
+    checks::at_least_one("--n", a.n)?;
+    checks::writable_dir(&a.out)?;
+    let plan = TrialsPlan {
+        config: config(&a.common)?,
+        options: options(&a.common, a.common.seed)?,
+        train: a.train.clone(),
+        dev: a.dev.clone(),
+        test: a.test.clone(),
+        n: a.n,
+        out: a.out.clone(),
+        command: command_line(),
     };
-    let chosen = run_job(job, "epochs on dev")?;
-    let epochs = chosen.best_epoch.max(1);
-    eprintln!("chose {epochs} epochs on dev");
-    let both: Vec<Sentence> = train_c
-        .sentences
-        .iter()
-        .chain(&dev_c.sentences)
-        .cloned()
-        .collect();
-    let mut reports = Vec::new();
-    let mut runs = Vec::new();
-    for t in 0..a.n {
-        let seed = a.common.seed + 1 + t as u64;
-        let opts = TrainOptions {
-            epochs,
-            seed,
-            ..options(&a.common, seed)?
-        };
-        let out = a.out.join(format!("trial_{t}"));
-        let job = TrainJob {
-            config: cfg.clone(),
-            options: opts.clone(),
-            train: both.clone(),
-            dev: Vec::new(),
-            out: Some(out.clone()),
-            init: None,
-        };
-        let outcome = run_job(job, &format!("trial {t}"))?;
-        let test = evaluate_model(&outcome.model, &test_c.sentences)?;
-        print_metrics("NER", &test.ner);
-        print_metrics("RE", &test.re);
-        let data = vec![
-            DataFile::new("train", &a.train, train_c.sentences.len()),
-            DataFile::new("dev", &a.dev, dev_c.sentences.len()),
-            DataFile::new("test", &a.test, test_c.sentences.len()),
-        ];
-        RunReport::from_outcome(&command, &opts, &outcome, data, Some(test.clone()))
-            .write(&out.join("report.json"))?;
-        runs.push(serde_json::json!({"trial": t, "seed": seed, "seconds": outcome.seconds, "test": test}));
-        reports.push(test);
-    }
-    let summary = summarise(&format!("{} trials on {}", a.n, a.test.display()), &reports);
-    let all = serde_json::json!({
-        "command": command, "date": utc_now(), "device": format!("{:?}", opts.device), "epochs": epochs,
-        "seconds": started.elapsed().as_secs_f64(), "trials": runs, "summary": summary,
-    });
-    relarc::fsio::atomic_write_bytes(
-        &a.out.join("trials_report.json"),
-        serde_json::to_string_pretty(&all)?.as_bytes(),
-    )?;
+    let report = run_trials(&plan, &mut run_job, &mut show_progress)?;
+    eprint!(
+        "{} trials on {} over {} runs (mean ± standard deviation, %):\n{}",
+        a.n,
+        a.test.display(),
+        report.summary.runs,
+        report.summary
+    );
     Ok(ExitCode::SUCCESS)
 }

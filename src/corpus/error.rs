@@ -98,3 +98,34 @@ impl CorpusError {
 }
 
 pub type Result<T> = std::result::Result<T, CorpusError>;
+
+/// A field of a JSON record that is missing or of the wrong kind; the reader adds the place.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FieldError {
+    #[error("missing `{key}`")]
+    Missing { key: String },
+    #[error("`{key}` must be {expected}, not {found}")]
+    WrongKind {
+        key: String,
+        expected: &'static str,
+        found: String,
+    },
+    #[error("unknown provenance {0:?} (gold, predicted, accepted or edited)")]
+    Provenance(String),
+    #[error("must be an object")]
+    NotObject,
+}
+
+impl FieldError {
+    pub fn missing(key: &str) -> FieldError {
+        FieldError::Missing { key: key.into() }
+    }
+
+    pub fn wrong(key: &str, expected: &'static str, found: &serde_json::Value) -> FieldError {
+        FieldError::WrongKind {
+            key: key.into(),
+            expected,
+            found: found.to_string(),
+        }
+    }
+}

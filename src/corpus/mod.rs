@@ -13,7 +13,7 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
-pub use error::{CorpusError, Place, Result};
+pub use error::{CorpusError, FieldError, Place, Result};
 pub use formats::Format;
 pub use schema::{RelationType, Schema};
 pub use sentence::{Entity, Provenance, Relation, Sentence};

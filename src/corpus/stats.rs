@@ -44,71 +44,8 @@ pub fn compute<'a>(sentences: impl IntoIterator<Item = &'a Sentence>) -> Stats {
     let mut st = Stats::default();
     let mut token_groups: HashMap<&[String], usize> = HashMap::new();
     for s in sentences {
-        st.sentences += 1;
-        st.tokens += s.tokens.len();
-        st.max_len = st.max_len.max(s.tokens.len());
-        st.entities += s.entities.len();
-        st.relations += s.relations.len();
         *token_groups.entry(&s.tokens).or_default() += 1;
-        if s.entities.is_empty() {
-            st.sent_no_ent += 1;
-        }
-        if s.relations.is_empty() {
-            st.sent_no_rel += 1;
-        }
-        for e in &s.entities {
-            *st.entity_types.entry(e.label.clone()).or_default() += 1;
-        }
-        let mut in_overlap = vec![false; s.entities.len()];
-        let mut any_overlap = false;
-        for (i, a) in s.entities.iter().enumerate() {
-            for (j, b) in s.entities.iter().enumerate().skip(i + 1) {
-                if a.same_span(b) && a.label == b.label {
-                    st.ent_duplicate += 1;
-                }
-                if !a.overlaps(b) {
-                    continue;
-                }
-                st.overlap_pairs += 1;
-                any_overlap = true;
-                in_overlap[i] = true;
-                in_overlap[j] = true;
-                if a.same_span(b) {
-                    st.same_span_pairs += 1;
-                } else if (a.start <= b.start && b.end <= a.end) || (b.start <= a.start && a.end <= b.end) {
-                    st.nested_pairs += 1;
-                } else {
-                    st.crossing_pairs += 1;
-                }
-            }
-        }
-        st.ents_in_overlap += in_overlap.iter().filter(|&&x| x).count();
-        st.sent_with_overlap += any_overlap as usize;
-
-        let mut by_index = HashSet::new();
-        let mut by_span = HashSet::new();
-        for r in &s.relations {
-            *st.relation_types.entry(r.label.clone()).or_default() += 1;
-            if r.head == r.tail {
-                st.rel_self += 1;
-            }
-            if !by_index.insert((r.label.as_str(), r.head, r.tail)) {
-                st.rel_duplicate += 1;
-            }
-            let (Some(h), Some(t)) = (s.entities.get(r.head), s.entities.get(r.tail)) else {
-                st.rel_out_of_range += 1;
-                continue;
-            };
-            *st.signatures
-                .entry(format!("{}({},{})", r.label, h.label, t.label))
-                .or_default() += 1;
-            if !by_span.insert((r.label.as_str(), h.start, h.end, t.start, t.end)) {
-                st.rel_duplicate_by_span += 1;
-            }
-            if h.same_span(t) {
-                st.rel_same_span_args += 1;
-            }
-        }
+        st.add_sentence(s);
     }
     for &count in token_groups.values() {
         if count > 1 {
@@ -117,6 +54,75 @@ pub fn compute<'a>(sentences: impl IntoIterator<Item = &'a Sentence>) -> Stats {
         }
     }
     st
+}
+
+impl Stats {
+    fn add_sentence(&mut self, s: &Sentence) {
+        self.sentences += 1;
+        self.tokens += s.tokens.len();
+        self.max_len = self.max_len.max(s.tokens.len());
+        self.entities += s.entities.len();
+        self.relations += s.relations.len();
+        self.sent_no_ent += s.entities.is_empty() as usize;
+        self.sent_no_rel += s.relations.is_empty() as usize;
+        for e in &s.entities {
+            *self.entity_types.entry(e.label.clone()).or_default() += 1;
+        }
+        self.add_overlaps(s);
+        self.add_relations(s);
+    }
+
+    /// Pairs of entities that share a token (nested, crossing, same span) and duplicates.
+    fn add_overlaps(&mut self, s: &Sentence) {
+        let mut in_overlap = vec![false; s.entities.len()];
+        for (i, a) in s.entities.iter().enumerate() {
+            for (j, b) in s.entities.iter().enumerate().skip(i + 1) {
+                if a.same_span(b) && a.label == b.label {
+                    self.ent_duplicate += 1;
+                }
+                if !a.overlaps(b) {
+                    continue;
+                }
+                self.overlap_pairs += 1;
+                in_overlap[i] = true;
+                in_overlap[j] = true;
+                if a.same_span(b) {
+                    self.same_span_pairs += 1;
+                } else if (a.start <= b.start && b.end <= a.end) || (b.start <= a.start && a.end <= b.end) {
+                    self.nested_pairs += 1;
+                } else {
+                    self.crossing_pairs += 1;
+                }
+            }
+        }
+        let overlapping = in_overlap.iter().filter(|&&x| x).count();
+        self.ents_in_overlap += overlapping;
+        self.sent_with_overlap += (overlapping > 0) as usize;
+    }
+
+    fn add_relations(&mut self, s: &Sentence) {
+        let mut by_index = HashSet::new();
+        let mut by_span = HashSet::new();
+        for r in &s.relations {
+            *self.relation_types.entry(r.label.clone()).or_default() += 1;
+            self.rel_self += (r.head == r.tail) as usize;
+            if !by_index.insert((r.label.as_str(), r.head, r.tail)) {
+                self.rel_duplicate += 1;
+            }
+            let (Some(h), Some(t)) = (s.entities.get(r.head), s.entities.get(r.tail)) else {
+                self.rel_out_of_range += 1;
+                continue;
+            };
+            *self
+                .signatures
+                .entry(format!("{}({},{})", r.label, h.label, t.label))
+                .or_default() += 1;
+            if !by_span.insert((r.label.as_str(), h.start, h.end, t.start, t.end)) {
+                self.rel_duplicate_by_span += 1;
+            }
+            self.rel_same_span_args += h.same_span(t) as usize;
+        }
+    }
 }
 
 fn counts(m: &BTreeMap<String, usize>) -> String {

@@ -117,6 +117,16 @@ impl fmt::Display for ProblemKind {
 
 /// Checks one sentence. Indices in the messages are 0-based, as in the files.
 pub fn check_sentence(s: &Sentence, schema: Option<&Schema>, mut report: impl FnMut(ProblemKind)) {
+    check_tokens(s, &mut report);
+    for i in 0..s.entities.len() {
+        check_entity(s, i, schema, &mut report);
+    }
+    for i in 0..s.relations.len() {
+        check_relation(s, i, schema, &mut report);
+    }
+}
+
+fn check_tokens(s: &Sentence, report: &mut impl FnMut(ProblemKind)) {
     use ProblemKind::*;
     if s.tokens.is_empty() {
         report(NoTokens);
@@ -131,90 +141,97 @@ pub fn check_sentence(s: &Sentence, schema: Option<&Schema>, mut report: impl Fn
             });
         }
     }
-    let n = s.tokens.len();
-    for (i, e) in s.entities.iter().enumerate() {
-        if e.end <= e.start {
-            report(EmptySpan {
-                entity: i,
-                start: e.start,
-                end: e.end,
+}
+
+fn check_entity(s: &Sentence, i: usize, schema: Option<&Schema>, report: &mut impl FnMut(ProblemKind)) {
+    use ProblemKind::*;
+    let (e, n) = (&s.entities[i], s.tokens.len());
+    if e.end <= e.start {
+        report(EmptySpan {
+            entity: i,
+            start: e.start,
+            end: e.end,
+        });
+    } else if e.end > n {
+        report(SpanOutOfRange {
+            entity: i,
+            start: e.start,
+            end: e.end,
+            tokens: n,
+        });
+    }
+    if e.label.is_empty() {
+        report(EmptyLabel {
+            what: "entity",
+            index: i,
+        });
+    } else if schema.is_some_and(|schema| !schema.has_entity_type(&e.label)) {
+        report(UnknownEntityType {
+            entity: i,
+            label: e.label.clone(),
+        });
+    }
+    if let Some(first) = s.entities[..i]
+        .iter()
+        .position(|o| o.same_span(e) && o.label == e.label)
+    {
+        report(DuplicateEntity { entity: i, first });
+    }
+}
+
+fn check_relation(s: &Sentence, i: usize, schema: Option<&Schema>, report: &mut impl FnMut(ProblemKind)) {
+    use ProblemKind::*;
+    let (r, m) = (&s.relations[i], s.entities.len());
+    for (role, entity) in [("head", r.head), ("tail", r.tail)] {
+        if entity >= m {
+            report(MissingArgument {
+                relation: i,
+                role,
+                entity,
+                entities: m,
             });
-        } else if e.end > n {
-            report(SpanOutOfRange {
-                entity: i,
-                start: e.start,
-                end: e.end,
-                tokens: n,
-            });
-        }
-        if e.label.is_empty() {
-            report(EmptyLabel {
-                what: "entity",
-                index: i,
-            });
-        } else if let Some(schema) = schema {
-            if !schema.has_entity_type(&e.label) {
-                report(UnknownEntityType {
-                    entity: i,
-                    label: e.label.clone(),
-                });
-            }
-        }
-        if let Some(first) = s.entities[..i]
-            .iter()
-            .position(|o| o.same_span(e) && o.label == e.label)
-        {
-            report(DuplicateEntity { entity: i, first });
         }
     }
-    let m = s.entities.len();
-    for (i, r) in s.relations.iter().enumerate() {
-        for (role, entity) in [("head", r.head), ("tail", r.tail)] {
-            if entity >= m {
-                report(MissingArgument {
-                    relation: i,
-                    role,
-                    entity,
-                    entities: m,
-                });
-            }
-        }
-        if r.head == r.tail {
-            report(SelfRelation {
+    if r.head == r.tail {
+        report(SelfRelation {
+            relation: i,
+            entity: r.head,
+        });
+    }
+    if r.label.is_empty() {
+        report(EmptyLabel {
+            what: "relation",
+            index: i,
+        });
+    } else if let Some(schema) = schema {
+        check_relation_type(s, i, schema, report);
+    }
+    if let Some(first) = s.relations[..i]
+        .iter()
+        .position(|o| o.head == r.head && o.tail == r.tail && o.label == r.label)
+    {
+        report(DuplicateRelation { relation: i, first });
+    }
+}
+
+/// The relation's type is in the schema, and allows its argument types.
+fn check_relation_type(s: &Sentence, i: usize, schema: &Schema, report: &mut impl FnMut(ProblemKind)) {
+    let r = &s.relations[i];
+    let Some(rt) = schema.relation_type(&r.label) else {
+        report(ProblemKind::UnknownRelationType {
+            relation: i,
+            label: r.label.clone(),
+        });
+        return;
+    };
+    if let (Some(h), Some(t)) = (s.entities.get(r.head), s.entities.get(r.tail)) {
+        if !rt.allows(&h.label, &t.label) {
+            report(ProblemKind::SignatureNotAllowed {
                 relation: i,
-                entity: r.head,
+                label: r.label.clone(),
+                head: h.label.clone(),
+                tail: t.label.clone(),
             });
-        }
-        if r.label.is_empty() {
-            report(EmptyLabel {
-                what: "relation",
-                index: i,
-            });
-        } else if let Some(schema) = schema {
-            match schema.relation_type(&r.label) {
-                None => report(UnknownRelationType {
-                    relation: i,
-                    label: r.label.clone(),
-                }),
-                Some(rt) => {
-                    if let (Some(h), Some(t)) = (s.entities.get(r.head), s.entities.get(r.tail)) {
-                        if !rt.allows(&h.label, &t.label) {
-                            report(SignatureNotAllowed {
-                                relation: i,
-                                label: r.label.clone(),
-                                head: h.label.clone(),
-                                tail: t.label.clone(),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(first) = s.relations[..i]
-            .iter()
-            .position(|o| o.head == r.head && o.tail == r.tail && o.label == r.label)
-        {
-            report(DuplicateRelation { relation: i, first });
         }
     }
 }

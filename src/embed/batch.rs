@@ -85,8 +85,6 @@ pub enum BatchError {
     UnknownEntityType { index: usize, label: String },
     #[error("sentence {index}: relation type {label:?} is not one the model knows")]
     UnknownRelationType { index: usize, label: String },
-    #[error("pre-trained inputs: {0}")]
-    Pretrained(String),
 }
 
 fn char_ids(vocab: &Vocabulary, token: &str) -> Vec<i64> {
@@ -106,13 +104,20 @@ fn char_ids(vocab: &Vocabulary, token: &str) -> Vec<i64> {
         .collect()
 }
 
-impl Batch {
-    pub fn new(vocab: &Vocabulary, inputs: &[BatchInput], device: Device) -> Result<Batch, BatchError> {
-        let b = inputs.len();
-        if let Some(index) = inputs.iter().position(|s| s.tokens.is_empty()) {
-            return Err(BatchError::Empty { index });
-        }
-        let mut order: Vec<usize> = (0..b).collect();
+/// The packed order: sentences sorted longest first, then time step by time step.
+struct Packing {
+    order: Vec<usize>,
+    lengths: Vec<i64>,
+    max_len: i64,
+    /// Sentences still running at each time step, and where the step starts in packed order.
+    batch_sizes: Vec<i64>,
+    offsets: Vec<i64>,
+    total: i64,
+}
+
+impl Packing {
+    fn new(inputs: &[BatchInput]) -> Packing {
+        let mut order: Vec<usize> = (0..inputs.len()).collect();
         // Stable: equal lengths keep their input order, so a batch is deterministic.
         order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].tokens.len()));
         let lengths: Vec<i64> = order.iter().map(|&i| inputs[i].tokens.len() as i64).collect();
@@ -126,100 +131,179 @@ impl Batch {
             batch_sizes.push(running);
             total += running;
         }
-
-        let mut words = Vec::with_capacity(total as usize);
-        let mut casings = Vec::with_capacity(total as usize);
-        let mut token_chars: Vec<Vec<i64>> = Vec::with_capacity(total as usize);
-        for (t, &running) in batch_sizes.iter().enumerate() {
-            for &i in order.iter().take(running as usize) {
-                let tok = &inputs[i].tokens[t];
-                words.push(vocab.word_id(tok));
-                casings.push(casing(tok) as i64);
-                token_chars.push(char_ids(vocab, tok));
-            }
-        }
-        let mut char_order: Vec<usize> = (0..token_chars.len()).collect();
-        char_order.sort_by_key(|&k| std::cmp::Reverse(token_chars[k].len()));
-        let max_chars = char_order.first().map_or(1, |&k| token_chars[k].len().max(1));
-        let mut chars = vec![PAD; token_chars.len() * max_chars];
-        let mut char_lengths = Vec::with_capacity(token_chars.len());
-        let mut char_unsort = vec![0i64; token_chars.len()];
-        for (row, &k) in char_order.iter().enumerate() {
-            let ids = &token_chars[k];
-            chars[row * max_chars..row * max_chars + ids.len()].copy_from_slice(ids);
-            char_lengths.push(ids.len().max(1) as i64);
-            char_unsort[k] = row as i64;
-        }
-
-        let mut mask = vec![false; b * max_len as usize];
-        for (k, &l) in lengths.iter().enumerate() {
-            for t in 0..l as usize {
-                mask[k * max_len as usize + t] = true;
-            }
-        }
-
-        let all_gold = b > 0 && inputs.iter().all(|s| s.gold.is_some());
-        let mut gold_tags = None;
-        let mut gold_entities = Vec::new();
-        let mut gold_relations = Vec::new();
-        if all_gold {
-            let mut tags = vec![0i64; b * max_len as usize];
-            for (k, &i) in order.iter().enumerate() {
-                let s = inputs[i].gold.expect("all gold");
-                let bio = encode(s.tokens.len(), &s.entities)
-                    .map_err(|source| BatchError::Overlap { index: i, source })?;
-                for (t, tag) in bio.iter().enumerate() {
-                    tags[k * max_len as usize + t] =
-                        vocab.tag_id(tag).ok_or_else(|| BatchError::UnknownEntityType {
-                            index: i,
-                            label: tag.label().unwrap_or_default().to_string(),
-                        })?;
-                }
-                let ends = s
-                    .entities
-                    .iter()
-                    .map(|e| {
-                        let t = e.end - 1;
-                        EntityEnd {
-                            packed: offsets[t] + k as i64,
-                            tag: tags[k * max_len as usize + t],
-                        }
-                    })
-                    .collect();
-                gold_entities.push(ends);
-                let rels = s
-                    .relations
-                    .iter()
-                    .map(|r| {
-                        vocab
-                            .relation_id(&r.label)
-                            .map(|id| (r.head, r.tail, id as i64))
-                            .ok_or_else(|| BatchError::UnknownRelationType {
-                                index: i,
-                                label: r.label.clone(),
-                            })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                gold_relations.push(rels);
-            }
-            gold_tags = Some(Tensor::from_slice(&tags).view([b as i64, max_len]).to(device));
-        }
-
-        Ok(Batch {
-            size: b,
+        Packing {
             order,
             lengths,
-            batch_sizes: Tensor::from_slice(&batch_sizes),
-            offsets,
             max_len,
-            words: Tensor::from_slice(&words).to(device),
-            casings: Tensor::from_slice(&casings).to(device),
-            chars: Tensor::from_slice(&chars)
-                .view([token_chars.len() as i64, max_chars as i64])
+            batch_sizes,
+            offsets,
+            total,
+        }
+    }
+
+    /// `[B, T]` row-major: true at real tokens.
+    fn mask(&self) -> Vec<bool> {
+        let t = self.max_len as usize;
+        let mut mask = vec![false; self.lengths.len() * t];
+        for (k, &l) in self.lengths.iter().enumerate() {
+            mask[k * t..k * t + l as usize].fill(true);
+        }
+        mask
+    }
+}
+
+/// Word, casing and character ids of every token, in packed order.
+struct TokenIds {
+    words: Vec<i64>,
+    casings: Vec<i64>,
+    chars: Vec<Vec<i64>>,
+}
+
+impl TokenIds {
+    fn new(vocab: &Vocabulary, inputs: &[BatchInput], p: &Packing) -> TokenIds {
+        let n = p.total as usize;
+        let mut ids = TokenIds {
+            words: Vec::with_capacity(n),
+            casings: Vec::with_capacity(n),
+            chars: Vec::with_capacity(n),
+        };
+        for (t, &running) in p.batch_sizes.iter().enumerate() {
+            for &i in p.order.iter().take(running as usize) {
+                let tok = &inputs[i].tokens[t];
+                ids.words.push(vocab.word_id(tok));
+                ids.casings.push(casing(tok) as i64);
+                ids.chars.push(char_ids(vocab, tok));
+            }
+        }
+        ids
+    }
+}
+
+/// Tokens' characters padded into rows sorted longest first, for the packed character BiRNN.
+struct CharRows {
+    ids: Vec<i64>,
+    width: usize,
+    lengths: Vec<i64>,
+    /// Row of each token.
+    unsort: Vec<i64>,
+}
+
+impl CharRows {
+    fn new(token_chars: &[Vec<i64>]) -> CharRows {
+        let mut order: Vec<usize> = (0..token_chars.len()).collect();
+        order.sort_by_key(|&k| std::cmp::Reverse(token_chars[k].len()));
+        let width = order.first().map_or(1, |&k| token_chars[k].len().max(1));
+        let mut rows = CharRows {
+            ids: vec![PAD; token_chars.len() * width],
+            width,
+            lengths: Vec::with_capacity(token_chars.len()),
+            unsort: vec![0i64; token_chars.len()],
+        };
+        for (row, &k) in order.iter().enumerate() {
+            let ids = &token_chars[k];
+            rows.ids[row * width..row * width + ids.len()].copy_from_slice(ids);
+            rows.lengths.push(ids.len().max(1) as i64);
+            rows.unsort[k] = row as i64;
+        }
+        rows
+    }
+}
+
+/// Gold BIO tags `[B, T]`, entity ends and relations of a training batch.
+struct Gold {
+    tags: Vec<i64>,
+    entities: Vec<Vec<EntityEnd>>,
+    relations: Vec<Vec<(usize, usize, i64)>>,
+}
+
+impl Gold {
+    fn new(vocab: &Vocabulary, inputs: &[BatchInput], p: &Packing) -> Result<Gold, BatchError> {
+        let t_max = p.max_len as usize;
+        let mut gold = Gold {
+            tags: vec![0i64; inputs.len() * t_max],
+            entities: Vec::new(),
+            relations: Vec::new(),
+        };
+        for (k, &i) in p.order.iter().enumerate() {
+            let s = inputs[i].gold.expect("all gold");
+            let bio = encode(s.tokens.len(), &s.entities)
+                .map_err(|source| BatchError::Overlap { index: i, source })?;
+            let row = &mut gold.tags[k * t_max..(k + 1) * t_max];
+            for (t, tag) in bio.iter().enumerate() {
+                row[t] = vocab.tag_id(tag).ok_or_else(|| BatchError::UnknownEntityType {
+                    index: i,
+                    label: tag.label().unwrap_or_default().to_string(),
+                })?;
+            }
+            let ends = s.entities.iter().map(|e| EntityEnd {
+                packed: p.offsets[e.end - 1] + k as i64,
+                tag: row[e.end - 1],
+            });
+            gold.entities.push(ends.collect());
+            gold.relations.push(relation_ids(vocab, s, i)?);
+        }
+        Ok(gold)
+    }
+}
+
+fn relation_ids(
+    vocab: &Vocabulary,
+    s: &Sentence,
+    index: usize,
+) -> Result<Vec<(usize, usize, i64)>, BatchError> {
+    s.relations
+        .iter()
+        .map(|r| {
+            vocab
+                .relation_id(&r.label)
+                .map(|id| (r.head, r.tail, id as i64))
+                .ok_or_else(|| BatchError::UnknownRelationType {
+                    index,
+                    label: r.label.clone(),
+                })
+        })
+        .collect()
+}
+
+impl Batch {
+    pub fn new(vocab: &Vocabulary, inputs: &[BatchInput], device: Device) -> Result<Batch, BatchError> {
+        let b = inputs.len();
+        if let Some(index) = inputs.iter().position(|s| s.tokens.is_empty()) {
+            return Err(BatchError::Empty { index });
+        }
+        let p = Packing::new(inputs);
+        let ids = TokenIds::new(vocab, inputs, &p);
+        let chars = CharRows::new(&ids.chars);
+        let gold = if b > 0 && inputs.iter().all(|s| s.gold.is_some()) {
+            Some(Gold::new(vocab, inputs, &p)?)
+        } else {
+            None
+        };
+        let (gold_tags, gold_entities, gold_relations) = match gold {
+            Some(g) => (
+                Some(Tensor::from_slice(&g.tags).view([b as i64, p.max_len]).to(device)),
+                g.entities,
+                g.relations,
+            ),
+            None => (None, Vec::new(), Vec::new()),
+        };
+        Ok(Batch {
+            size: b,
+            mask: Tensor::from_slice(&p.mask())
+                .view([b as i64, p.max_len])
                 .to(device),
-            char_lengths: Tensor::from_slice(&char_lengths),
-            char_unsort: Tensor::from_slice(&char_unsort).to(device),
-            mask: Tensor::from_slice(&mask).view([b as i64, max_len]).to(device),
+            batch_sizes: Tensor::from_slice(&p.batch_sizes),
+            words: Tensor::from_slice(&ids.words).to(device),
+            casings: Tensor::from_slice(&ids.casings).to(device),
+            chars: Tensor::from_slice(&chars.ids)
+                .view([ids.chars.len() as i64, chars.width as i64])
+                .to(device),
+            char_lengths: Tensor::from_slice(&chars.lengths),
+            char_unsort: Tensor::from_slice(&chars.unsort).to(device),
+            order: p.order,
+            lengths: p.lengths,
+            offsets: p.offsets,
+            max_len: p.max_len,
             gold_tags,
             gold_entities,
             gold_relations,

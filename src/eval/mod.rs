@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::corpus::Sentence;
 
+pub mod compare;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Prf {
     pub precision: f64,
@@ -146,7 +148,6 @@ pub fn relation_keys(s: &Sentence, with_types: bool) -> BTreeSet<RelationKey> {
         .collect()
 }
 
-/// The errors of one sentence, for the app's error lists.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct SentenceErrors {
     pub sentence: usize,
@@ -167,9 +168,6 @@ pub struct Report {
     pub ner: Metrics,
     pub re: Metrics,
     pub re_boundaries: Metrics,
-    /// Sentences with at least one error, in corpus order.
-    #[serde(skip)]
-    pub errors: Vec<SentenceErrors>,
 }
 
 fn tally<K: Ord + Clone + std::hash::Hash>(
@@ -177,9 +175,7 @@ fn tally<K: Ord + Clone + std::hash::Hash>(
     pred: &BTreeSet<K>,
     label: impl Fn(&K) -> &str,
     counts: &mut BTreeMap<String, Counts>,
-) -> (Vec<K>, Vec<K>) {
-    let mut fps = Vec::new();
-    let mut fns = Vec::new();
+) {
     let gold_set: HashSet<&K> = gold.iter().collect();
     for p in pred {
         let c = counts.entry(label(p).to_string()).or_default();
@@ -187,40 +183,41 @@ fn tally<K: Ord + Clone + std::hash::Hash>(
             c.tp += 1;
         } else {
             c.fp += 1;
-            fps.push(p.clone());
         }
     }
     for g in gold {
         if !pred.contains(g) {
             counts.entry(label(g).to_string()).or_default().fn_ += 1;
-            fns.push(g.clone());
         }
     }
-    (fps, fns)
+}
+
+/// Why gold and predictions cannot be compared.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EvalError {
+    #[error("gold has {gold} sentences, predictions have {pred}")]
+    SentenceCount { gold: usize, pred: usize },
+    #[error("sentence {sentence} has other tokens in gold and predictions; the files do not align")]
+    TokensDiffer { sentence: usize },
 }
 
 /// Compares predictions with gold, sentence by sentence (same order, same tokens).
-pub fn evaluate(gold: &[Sentence], pred: &[Sentence]) -> Result<Report, String> {
+pub fn evaluate(gold: &[Sentence], pred: &[Sentence]) -> Result<Report, EvalError> {
     if gold.len() != pred.len() {
-        return Err(format!(
-            "gold has {} sentences, predictions have {}",
-            gold.len(),
-            pred.len()
-        ));
+        return Err(EvalError::SentenceCount {
+            gold: gold.len(),
+            pred: pred.len(),
+        });
     }
     let mut ner = BTreeMap::new();
     let mut re = BTreeMap::new();
     let mut reb = BTreeMap::new();
-    let mut errors = Vec::new();
     for (i, (g, p)) in gold.iter().zip(pred).enumerate() {
         if g.tokens != p.tokens {
-            return Err(format!(
-                "sentence {} has other tokens in gold and predictions; the files do not align",
-                i + 1
-            ));
+            return Err(EvalError::TokensDiffer { sentence: i + 1 });
         }
-        let (entity_fp, entity_fn) = tally(&entity_keys(g), &entity_keys(p), |k| &k.label, &mut ner);
-        let (relation_fp, relation_fn) = tally(
+        tally(&entity_keys(g), &entity_keys(p), |k| &k.label, &mut ner);
+        tally(
             &relation_keys(g, true),
             &relation_keys(p, true),
             |k| &k.label,
@@ -232,22 +229,11 @@ pub fn evaluate(gold: &[Sentence], pred: &[Sentence]) -> Result<Report, String> 
             |k| &k.label,
             &mut reb,
         );
-        let e = SentenceErrors {
-            sentence: i,
-            entity_fp,
-            entity_fn,
-            relation_fp,
-            relation_fn,
-        };
-        if e.count() > 0 {
-            errors.push(e);
-        }
     }
     Ok(Report {
         ner: metrics(&ner),
         re: metrics(&re),
         re_boundaries: metrics(&reb),
-        errors,
     })
 }
 
@@ -297,8 +283,20 @@ impl fmt::Display for Report {
 
 #[cfg(test)]
 mod tests {
+    use super::compare::{diff, sentence_errors, ErrorKind, Mark};
     use super::*;
     use crate::corpus::{Entity, Relation};
+
+    fn missed_entities(gold: &Sentence, pred: &Sentence) -> Vec<(String, usize, usize)> {
+        let d = diff(gold, pred);
+        d.sentence
+            .entities
+            .iter()
+            .zip(&d.entity_marks)
+            .filter(|(_, m)| **m == Mark::Missed)
+            .map(|(e, _)| (e.label.clone(), e.start, e.end))
+            .collect()
+    }
 
     fn sent(ents: &[(&str, usize, usize)], rels: &[(&str, usize, usize)]) -> Sentence {
         let mut s = Sentence::new((0..10).map(|i| format!("w{i}")).collect());
@@ -333,8 +331,13 @@ mod tests {
         close(r.ner.macro_.f1, (2.0 / 3.0 + 1.0 + 0.0) / 3.0);
         // Both relations have a wrong head span: no relation is right.
         close(r.re.micro.f1, 0.0);
-        assert_eq!(r.errors[0].relation_fp.len(), 2);
-        assert_eq!(r.errors[0].relation_fn.len(), 2);
+        let kinds: Vec<ErrorKind> = sentence_errors(&gold[0], &pred[0])
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        let count = |k| kinds.iter().filter(|&&x| x == k).count();
+        assert_eq!(count(ErrorKind::SpuriousRelation), 2);
+        assert_eq!(count(ErrorKind::MissingRelation), 2);
     }
 
     #[test]
@@ -372,7 +375,7 @@ mod tests {
         assert_eq!(r.ner.per_type["Peop"].support, 0);
         // Nothing anywhere: all zeros, no types, no errors.
         let r = evaluate(&none, &none).unwrap();
-        assert!(r.ner.per_type.is_empty() && r.errors.is_empty());
+        assert!(r.ner.per_type.is_empty() && sentence_errors(&none[0], &none[0]).is_empty());
         assert_eq!(r.re.macro_, Prf::default());
     }
 
@@ -387,12 +390,8 @@ mod tests {
         close(r.ner.micro.precision, 1.0);
         close(r.ner.micro.recall, 0.5);
         assert_eq!(
-            r.errors[0].entity_fn,
-            vec![SpanKey {
-                label: "Drug".into(),
-                start: 0,
-                end: 1
-            }]
+            missed_entities(&gold[0], &pred[0]),
+            vec![("Drug".to_string(), 0, 1)]
         );
     }
 
@@ -411,10 +410,17 @@ mod tests {
     #[test]
     fn misaligned_files_are_refused() {
         let a = vec![sent(&[], &[])];
-        assert!(evaluate(&a, &[]).unwrap_err().contains("1 sentences"));
+        assert_eq!(
+            evaluate(&a, &[]).unwrap_err(),
+            EvalError::SentenceCount { gold: 1, pred: 0 }
+        );
+        assert!(evaluate(&a, &[]).unwrap_err().to_string().contains("1 sentences"));
         let mut b = a.clone();
         b[0].tokens[3] = "other".into();
-        assert!(evaluate(&a, &b).unwrap_err().contains("sentence 1"));
+        assert_eq!(
+            evaluate(&a, &b).unwrap_err(),
+            EvalError::TokensDiffer { sentence: 1 }
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ pub enum ModelError {
     #[error("{}: {reason}", path.display())]
     Damaged { path: PathBuf, reason: String },
     #[error("{}: this model has format version {found}; this relarc reads version {FORMAT_VERSION}", path.display())]
-    Version { path: PathBuf, found: u32 },
+    Version { path: PathBuf, found: String },
     #[error("{}: {reason}", path.display())]
     Mismatch { path: PathBuf, reason: String },
     #[error("{}: this model's pre-trained inputs cannot be loaded: {reason}", path.display())]
@@ -61,7 +61,26 @@ fn read(path: &Path) -> Result<String, ModelError> {
 impl Model {
     /// Writes the folder; each file is replaced atomically.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        // The folder is replaced as a whole: a failed or interrupted save leaves the previous
+        // model loadable.
+        let mut failure = None;
+        let written = crate::fsio::write_dir_atomically(dir, |tmp| {
+            self.write_files(tmp).map_err(|e| {
+                failure = Some(e);
+                std::io::Error::other("model not written")
+            })
+        });
+        match (failure, written) {
+            (Some(e), _) => Err(e),
+            (None, Err(e)) => Err(ModelError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            }),
+            (None, Ok(())) => Ok(()),
+        }
+    }
+
+    fn write_files(&self, dir: &Path) -> Result<(), ModelError> {
         let config = ConfigFile {
             format: FORMAT.into(),
             format_version: FORMAT_VERSION,
@@ -69,57 +88,28 @@ impl Model {
             model: self.config.clone(),
         };
         let cfg_path = dir.join("config.json");
-        atomic_write_bytes(
-            &cfg_path,
-            serde_json::to_string_pretty(&config)
-                .expect("serialisable")
-                .as_bytes(),
-        )
-        .map_err(io(&cfg_path))?;
+        let text = serde_json::to_string_pretty(&config).expect("serialisable");
+        atomic_write_bytes(&cfg_path, text.as_bytes()).map_err(io(&cfg_path))?;
         let vocab_path = dir.join("vocab.json");
-        atomic_write_bytes(
-            &vocab_path,
-            serde_json::to_string(&self.vocab)
-                .expect("serialisable")
-                .as_bytes(),
-        )
-        .map_err(io(&vocab_path))?;
+        let text = serde_json::to_string(&self.vocab).expect("serialisable");
+        atomic_write_bytes(&vocab_path, text.as_bytes()).map_err(io(&vocab_path))?;
         let weights = dir.join("model.safetensors");
-        let tmp = dir.join(".partial.model.safetensors");
-        self.vs.save(&tmp).map_err(|e| ModelError::Damaged {
-            path: tmp.clone(),
+        self.vs.save(&weights).map_err(|e| ModelError::Damaged {
+            path: weights.clone(),
             reason: format!("could not write the weights: {e}"),
         })?;
-        std::fs::rename(&tmp, &weights).map_err(io(&weights))?;
-        Ok(())
+        std::fs::File::open(&weights)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&weights))?;
+        // In `sha256sum` form, so `sha256sum -c model.sha256` checks it too.
+        let sum = sha256_hex(&std::fs::read(&weights).map_err(io(&weights))?);
+        let sum_path = dir.join(CHECKSUM);
+        atomic_write_bytes(&sum_path, format!("{sum}  model.safetensors\n").as_bytes()).map_err(io(&sum_path))
     }
 
     /// Reads a model folder onto `device`.
     pub fn load(dir: &Path, device: Device) -> Result<Model, ModelError> {
-        let cfg_path = dir.join("config.json");
-        let text = read(&cfg_path)?;
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| ModelError::Damaged {
-            path: cfg_path.clone(),
-            reason: format!("not valid JSON: {e}"),
-        })?;
-        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
-            return Err(ModelError::Damaged {
-                path: cfg_path,
-                reason: "not a relarc model configuration (no \"format\": \"relarc-model\")".into(),
-            });
-        }
-        let found = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
-        if found != FORMAT_VERSION {
-            return Err(ModelError::Version {
-                path: cfg_path,
-                found,
-            });
-        }
-        let config: ConfigFile = serde_json::from_value(value).map_err(|e| ModelError::Damaged {
-            path: cfg_path.clone(),
-            reason: format!("unreadable configuration: {e}"),
-        })?;
-
+        let config = read_config(&dir.join("config.json"))?;
         let vocab_path = dir.join("vocab.json");
         let mut vocab: Vocabulary =
             serde_json::from_str(&read(&vocab_path)?).map_err(|e| ModelError::Damaged {
@@ -127,53 +117,15 @@ impl Model {
                 reason: format!("unreadable vocabulary: {e}"),
             })?;
         vocab.rebuild();
-
         let mut model = Model::new(config.model, vocab, device);
         model.attach_inputs().map_err(|e| ModelError::Inputs {
             path: dir.to_path_buf(),
             reason: e.to_string(),
         })?;
         let weights = dir.join("model.safetensors");
-        if !weights.exists() {
-            return Err(ModelError::Io {
-                path: weights,
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "missing"),
-            });
-        }
-        let stored: HashMap<String, Tensor> = Tensor::read_safetensors(&weights)
-            .map_err(|e| ModelError::Damaged {
-                path: weights.clone(),
-                reason: format!("unreadable weights (truncated or not safetensors): {e}"),
-            })?
-            .into_iter()
-            .collect();
+        let stored = read_weights(&weights)?;
         let mut expected = model.vs.variables();
-        let mut names: Vec<&String> = expected.keys().collect();
-        names.sort();
-        for name in names {
-            let want = expected[name].size();
-            match stored.get(name) {
-                None => {
-                    return Err(ModelError::Mismatch {
-                        path: weights,
-                        reason: format!("has no tensor {name}; the weights were saved from a model of another shape than config.json and vocab.json describe"),
-                    })
-                }
-                Some(t) if t.size() != want => {
-                    return Err(ModelError::Mismatch {
-                        path: weights,
-                        reason: format!("tensor {name} has shape {:?}, but config.json and vocab.json make it {want:?}", t.size()),
-                    })
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(extra) = stored.keys().find(|k| !expected.contains_key(*k)) {
-            return Err(ModelError::Mismatch {
-                path: weights,
-                reason: format!("has a tensor {extra} that this configuration does not use"),
-            });
-        }
+        check_tensors(&weights, &expected, &stored)?;
         tch::no_grad(|| {
             for (name, var) in expected.iter_mut() {
                 var.copy_(&stored[name]);
@@ -207,5 +159,121 @@ impl Model {
                 self.vocab.relation_types
             )))
         }
+    }
+}
+
+/// `config.json`: a relarc model configuration of this format version.
+fn read_config(cfg_path: &Path) -> Result<ConfigFile, ModelError> {
+    let text = read(cfg_path)?;
+    let damaged = |reason: String| ModelError::Damaged {
+        path: cfg_path.to_path_buf(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| damaged(format!("not valid JSON: {e}")))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        return Err(damaged(
+            "not a relarc model configuration (no \"format\": \"relarc-model\")".into(),
+        ));
+    }
+    let version = value.get("format_version");
+    if version.and_then(|v| v.as_u64()) != Some(FORMAT_VERSION as u64) {
+        return Err(ModelError::Version {
+            path: cfg_path.to_path_buf(),
+            // As written: `"1"` (a string) is not version 1.
+            found: version.map_or("none".into(), |v| v.to_string()),
+        });
+    }
+    let config: ConfigFile =
+        serde_json::from_value(value).map_err(|e| damaged(format!("unreadable configuration: {e}")))?;
+    config.model.validate().map_err(|e| damaged(e.to_string()))?;
+    Ok(config)
+}
+
+/// The weights' checksum beside them (models saved before it existed have none).
+const CHECKSUM: &str = "model.sha256";
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compares the weights with `model.sha256` where there is one.
+fn verify_checksum(weights: &Path) -> Result<(), ModelError> {
+    let sum_path = weights.with_file_name(CHECKSUM);
+    let Ok(text) = std::fs::read_to_string(&sum_path) else {
+        return Ok(());
+    };
+    let expected = text.split_whitespace().next().unwrap_or_default();
+    let actual = sha256_hex(&std::fs::read(weights).map_err(io(weights))?);
+    if actual == expected {
+        return Ok(());
+    }
+    Err(ModelError::Damaged {
+        path: weights.to_path_buf(),
+        reason: format!(
+            "its SHA-256 is not the one in {CHECKSUM}: the file was changed or damaged after it was saved"
+        ),
+    })
+}
+
+fn read_weights(weights: &Path) -> Result<HashMap<String, Tensor>, ModelError> {
+    if !weights.exists() {
+        return Err(ModelError::Io {
+            path: weights.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "missing"),
+        });
+    }
+    let stored = Tensor::read_safetensors(weights).map_err(|e| ModelError::Damaged {
+        path: weights.to_path_buf(),
+        reason: format!("unreadable weights (truncated or not safetensors): {e}"),
+    })?;
+    verify_checksum(weights)?;
+    Ok(stored.into_iter().collect())
+}
+
+/// Every tensor the configuration makes is stored with its shape, and nothing else is.
+fn check_tensors(
+    weights: &Path,
+    expected: &HashMap<String, Tensor>,
+    stored: &HashMap<String, Tensor>,
+) -> Result<(), ModelError> {
+    let mismatch = |reason: String| ModelError::Mismatch {
+        path: weights.to_path_buf(),
+        reason,
+    };
+    let mut names: Vec<&String> = expected.keys().collect();
+    names.sort();
+    for name in names {
+        let want = expected[name].size();
+        match stored.get(name) {
+            None => return Err(mismatch(format!("has no tensor {name}; the weights were saved from a model of another shape than config.json and vocab.json describe"))),
+            Some(t) if t.size() != want => {
+                return Err(mismatch(format!(
+                    "tensor {name} has shape {:?}, but config.json and vocab.json make it {want:?}",
+                    t.size()
+                )))
+            }
+            Some(t) if t.kind() != expected[name].kind() => {
+                return Err(mismatch(format!(
+                    "tensor {name} holds {:?} values; the model needs {:?}",
+                    t.kind(),
+                    expected[name].kind()
+                )))
+            }
+            Some(t) if t.numel() > 0 && t.isfinite().all().int64_value(&[]) == 0 => {
+                return Err(ModelError::Damaged {
+                    path: weights.to_path_buf(),
+                    reason: format!("tensor {name} has values that are not finite (NaN or infinite)"),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    match stored.keys().find(|k| !expected.contains_key(*k)) {
+        Some(extra) => Err(mismatch(format!(
+            "has a tensor {extra} that this configuration does not use"
+        ))),
+        None => Ok(()),
     }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::pretrained::Pooling;
+// The input specification belongs to `pretrained`, which knows nothing of the model.
+pub use crate::pretrained::inputs::{ContextualInput, Inputs, WordInput};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,48 +46,60 @@ pub struct Ffnn {
     pub size: i64,
 }
 
-/// Word vectors: learned from scratch, or a frozen pre-trained matrix.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WordInput {
-    pub dim: i64,
-    /// Trained with the model (true) or frozen pre-trained vectors (false).
-    pub trainable: bool,
-    /// Words seen fewer times in training are unknown (learned vectors only).
-    #[serde(default = "one")]
-    pub min_count: usize,
-    /// Where frozen vectors come from: a resource name or a path to a converted folder or a
-    /// GloVe / word2vec / fastText text file.
-    #[serde(default)]
-    pub source: Option<String>,
+/// Largest layer size and count a configuration may ask for.
+const MAX_SIZE: i64 = 8192;
+const MAX_LAYERS: usize = 16;
+
+/// A hyperparameter out of its range.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{field}` is {value}; it must be {expected}")]
+pub struct InvalidConfig {
+    pub field: &'static str,
+    pub value: String,
+    pub expected: &'static str,
 }
 
-fn one() -> usize {
-    1
+fn check(
+    field: &'static str,
+    value: impl std::fmt::Display,
+    ok: bool,
+    expected: &'static str,
+) -> Result<(), InvalidConfig> {
+    if ok {
+        return Ok(());
+    }
+    Err(InvalidConfig {
+        field,
+        value: value.to_string(),
+        expected,
+    })
 }
 
-/// Frozen contextual vectors with `layers` layers of `dim` each, mixed by learned softmax
-/// weights and a scale.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ContextualInput {
-    pub layers: i64,
-    pub dim: i64,
-    /// The encoder that makes them: a resource name (a folder of the resource folder) or a
-    /// path to a Hugging Face checkpoint folder.
-    #[serde(default)]
-    pub encoder: String,
-    /// How a word's sub-words become one vector.
-    #[serde(default)]
-    pub pooling: Pooling,
-}
-
-/// Which sources make up the token representation `v_i` (each can be switched off).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Inputs {
-    pub contextual: Option<ContextualInput>,
-    pub word: Option<WordInput>,
-    /// Character BiRNN (size per direction in `ModelConfig::char_rnn_size`).
-    pub char: bool,
-    pub casing: bool,
+/// Dimensions and layer counts of the inputs in range.
+fn validate_inputs(inputs: &Inputs) -> Result<(), InvalidConfig> {
+    if let Some(w) = &inputs.word {
+        check(
+            "inputs.word.dim",
+            w.dim,
+            (1..=MAX_SIZE).contains(&w.dim),
+            "a size from 1 to 8192",
+        )?;
+    }
+    if let Some(c) = &inputs.contextual {
+        check(
+            "inputs.contextual.dim",
+            c.dim,
+            (1..=MAX_SIZE).contains(&c.dim),
+            "a size from 1 to 8192",
+        )?;
+        check(
+            "inputs.contextual.layers",
+            c.layers,
+            (1..=128).contains(&c.layers),
+            "from 1 to 128",
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -193,75 +206,61 @@ impl ModelConfig {
         "ade-minilm",
         "ade-learned",
     ];
-}
 
-impl ContextualInput {
-    /// all-mpnet-base-v2: embeddings + 12 layers of 768.
-    pub fn mpnet() -> Self {
-        ContextualInput {
-            layers: 13,
-            dim: 768,
-            encoder: "all-mpnet-base-v2".into(),
-            pooling: Pooling::First,
-        }
-    }
-
-    /// all-MiniLM-L6-v2: embeddings + 6 layers of 384.
-    pub fn minilm() -> Self {
-        ContextualInput {
-            layers: 7,
-            dim: 384,
-            encoder: "all-minilm-l6-v2".into(),
-            pooling: Pooling::First,
-        }
-    }
-}
-
-impl Inputs {
-    /// A frozen encoder's layer mix, frozen GloVe 6B 50-d vectors, characters and casing.
-    pub fn pretrained(contextual: ContextualInput) -> Self {
-        Inputs {
-            contextual: Some(contextual),
-            word: Some(WordInput {
-                dim: 50,
-                trainable: false,
-                min_count: 1,
-                source: Some("glove-6b-50d".into()),
-            }),
-            char: true,
-            casing: true,
-        }
-    }
-
-    /// The pre-trained files these inputs name: the encoder, then the frozen word vectors.
-    pub fn resource_names(&self) -> Vec<&str> {
-        let encoder = self.contextual.as_ref().map(|c| c.encoder.as_str());
-        let words = self
-            .word
-            .as_ref()
-            .filter(|w| !w.trainable)
-            .and_then(|w| w.source.as_deref());
-        encoder.into_iter().chain(words).collect()
-    }
-
-    /// Whether any input needs pre-trained files.
-    pub fn needs_resources(&self) -> bool {
-        self.contextual.is_some() || self.word.as_ref().is_some_and(|w| !w.trainable)
-    }
-
-    /// What exists without pre-trained resources: learned word vectors, characters, casing.
-    pub fn learned() -> Self {
-        Inputs {
-            contextual: None,
-            word: Some(WordInput {
-                dim: 100,
-                trainable: true,
-                min_count: 1,
-                source: None,
-            }),
-            char: true,
-            casing: true,
-        }
+    /// Checks every hyperparameter's range, so a bad configuration file is refused with the
+    /// field's name instead of failing inside libtorch.
+    pub fn validate(&self) -> Result<(), InvalidConfig> {
+        let size = |field: &'static str, v: i64| {
+            check(field, v, (1..=MAX_SIZE).contains(&v), "a size from 1 to 8192")
+        };
+        size("rnn_size", self.rnn_size)?;
+        size("char_rnn_size", self.char_rnn_size)?;
+        size("char_embedding", self.char_embedding)?;
+        size("label_embedding", self.label_embedding)?;
+        size("ner_ffnn.size", self.ner_ffnn.size)?;
+        size("re_ffnn.size", self.re_ffnn.size)?;
+        let layers = |field: &'static str, v: usize, min: usize| {
+            check(
+                field,
+                v,
+                (min..=MAX_LAYERS).contains(&v),
+                "a layer count up to 16",
+            )
+        };
+        layers("shared_layers", self.shared_layers, 1)?;
+        layers("ner_layers", self.ner_layers, 0)?;
+        layers("re_layers", self.re_layers, 0)?;
+        let fraction = |field: &'static str, v: f64| {
+            check(field, v, (0.0..1.0).contains(&v), "a fraction from 0 up to 1")
+        };
+        fraction("rnn_dropout", self.rnn_dropout)?;
+        fraction("re_dropout", self.re_dropout)?;
+        check(
+            "re_threshold",
+            self.re_threshold,
+            (0.0..=1.0).contains(&self.re_threshold),
+            "a probability from 0 to 1",
+        )?;
+        check(
+            "re_weight",
+            self.re_weight,
+            self.re_weight.is_finite() && self.re_weight >= 0.0,
+            "a finite number, 0 or more",
+        )?;
+        let lr = self.learning_rate;
+        check(
+            "learning_rate",
+            lr,
+            lr.is_finite() && lr > 0.0 && lr < 10.0,
+            "a positive number below 10",
+        )?;
+        check(
+            "batch_size",
+            self.batch_size,
+            (1..=4096).contains(&self.batch_size),
+            "from 1 to 4096",
+        )?;
+        validate_inputs(&self.inputs)
     }
 }
 
@@ -336,6 +335,34 @@ mod tests {
             .needs_resources());
         assert!(ModelConfig::preset("bert").is_none());
         assert!(ModelConfig::preset("ade-elmo").is_none());
+    }
+
+    #[test]
+    fn out_of_range_hyperparameters_are_named() {
+        for name in ModelConfig::PRESETS {
+            ModelConfig::preset(name).unwrap().validate().unwrap();
+        }
+        let bad = |f: fn(&mut ModelConfig)| {
+            let mut c = ModelConfig::conll04();
+            f(&mut c);
+            c.validate().unwrap_err()
+        };
+        assert_eq!(bad(|c| c.rnn_size = 0).field, "rnn_size");
+        assert_eq!(bad(|c| c.rnn_size = -5).field, "rnn_size");
+        assert_eq!(bad(|c| c.rnn_size = 200_000).field, "rnn_size");
+        assert_eq!(bad(|c| c.rnn_dropout = 1.5).field, "rnn_dropout");
+        assert_eq!(bad(|c| c.learning_rate = f64::NAN).field, "learning_rate");
+        assert_eq!(bad(|c| c.batch_size = 0).field, "batch_size");
+        assert_eq!(bad(|c| c.shared_layers = 0).field, "shared_layers");
+        assert_eq!(
+            bad(|c| c.inputs.word.as_mut().unwrap().dim = 0).field,
+            "inputs.word.dim"
+        );
+        let msg = bad(|c| c.rnn_size = 0).to_string();
+        assert!(
+            msg.contains("`rnn_size` is 0") && msg.contains("1 to 8192"),
+            "{msg}"
+        );
     }
 
     #[test]

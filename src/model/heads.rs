@@ -92,35 +92,3 @@ impl ReHead {
         self.ffnn2.forward(&Tensor::cat(&[fh, ft, cos, dm], 1))
     }
 }
-
-/// Every ordered pair (i, j), i ≠ j, of `n` entities, as (head, tail) index lists offset by
-/// `base`.
-pub fn ordered_pairs(n: usize, base: usize, heads: &mut Vec<i64>, tails: &mut Vec<i64>) {
-    for i in 0..n {
-        for j in 0..n {
-            if i != j {
-                heads.push((base + i) as i64);
-                tails.push((base + j) as i64);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pairs_are_ordered_and_never_reflexive() {
-        let (mut h, mut t) = (Vec::new(), Vec::new());
-        ordered_pairs(3, 10, &mut h, &mut t);
-        let pairs: Vec<(i64, i64)> = h.into_iter().zip(t).collect();
-        assert_eq!(
-            pairs,
-            [(10, 11), (10, 12), (11, 10), (11, 12), (12, 10), (12, 11)]
-        );
-        let (mut h, mut t) = (Vec::new(), Vec::new());
-        ordered_pairs(1, 0, &mut h, &mut t);
-        assert!(h.is_empty() && t.is_empty());
-    }
-}

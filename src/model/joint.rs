@@ -6,8 +6,9 @@ use tch::{nn, Kind, Reduction, Tensor};
 use super::birnn::BiRnn;
 use super::config::ModelConfig;
 use super::crf::Crf;
-use super::heads::{ordered_pairs, NerHead, ReHead};
+use super::heads::{NerHead, ReHead};
 use super::inputs::TokenInputs;
+use super::pairs::{batch_pairs, Pair};
 use crate::embed::batch::EntityEnd;
 use crate::embed::{Batch, Vocabulary};
 
@@ -106,27 +107,40 @@ impl JointModel {
     /// Relation logits for every ordered pair of the given entities of each sentence (batch
     /// order). Returns `[Q, R]` with pairs in sentence order, then (head, tail) order.
     pub fn relation_logits(&self, enc: &Encoded, entities: &[Vec<EntityEnd>], train: bool) -> Option<Tensor> {
-        let ends: Vec<&EntityEnd> = entities.iter().flatten().collect();
-        let (mut heads, mut tails) = (Vec::new(), Vec::new());
-        let mut base = 0;
-        for ents in entities {
-            ordered_pairs(ents.len(), base, &mut heads, &mut tails);
-            base += ents.len();
-        }
-        if heads.is_empty() {
+        let pairs: Vec<Pair> = batch_pairs(&counts(entities)).collect();
+        if pairs.is_empty() {
             return None;
         }
+        let g = self.entity_vectors(enc, entities, train);
+        Some(self.pair_logits(&g, &pairs, &entity_offsets(entities)))
+    }
+
+    /// `g_i` of every given entity, sentence after sentence: `[E, G]`.
+    pub fn entity_vectors(&self, enc: &Encoded, entities: &[Vec<EntityEnd>], train: bool) -> Tensor {
+        let ends: Vec<&EntityEnd> = entities.iter().flatten().collect();
         let device = enc.re.device();
         let packed = Tensor::from_slice(&ends.iter().map(|e| e.packed).collect::<Vec<_>>()).to(device);
         let tags = Tensor::from_slice(&ends.iter().map(|e| e.tag).collect::<Vec<_>>()).to(device);
-        let g = self
-            .re
-            .entity_vectors(&enc.re.index_select(0, &packed), &tags, train);
-        Some(self.re.forward(
-            &g,
+        self.re
+            .entity_vectors(&enc.re.index_select(0, &packed), &tags, train)
+    }
+
+    /// Logits `[pairs, R]` of some pairs, their entities' rows in `g` found through the
+    /// offset of each sentence's first entity.
+    pub fn pair_logits(&self, g: &Tensor, pairs: &[Pair], offsets: &[usize]) -> Tensor {
+        let (heads, tails): (Vec<i64>, Vec<i64>) = pairs
+            .iter()
+            .map(|p| {
+                let base = offsets[p.sentence];
+                ((base + p.head) as i64, (base + p.tail) as i64)
+            })
+            .unzip();
+        let device = g.device();
+        self.re.forward(
+            g,
             &Tensor::from_slice(&heads).to(device),
             &Tensor::from_slice(&tails).to(device),
-        ))
+        )
     }
 
     /// `L = L_NER + λr · L_RE` on gold spans and tags: the CRF negative log-likelihood averaged
@@ -161,24 +175,29 @@ pub fn relation_labels(
     num_relations: i64,
 ) -> Tensor {
     let r = num_relations as usize;
+    let counts: Vec<usize> = entities.iter().map(Vec::len).collect();
     let mut rows = Vec::new();
-    for (ents, rels) in entities.iter().zip(relations) {
-        let n = ents.len();
-        for i in 0..n {
-            for j in 0..n {
-                if i == j {
-                    continue;
-                }
-                let mut row = vec![0f32; r];
-                for &(h, t, k) in rels {
-                    if h == i && t == j {
-                        row[k as usize] = 1.0;
-                    }
-                }
-                rows.extend(row);
+    for pair in batch_pairs(&counts) {
+        let mut row = vec![0f32; r];
+        for &(h, t, k) in &relations[pair.sentence] {
+            if (h, t) == (pair.head, pair.tail) {
+                row[k as usize] = 1.0;
             }
         }
+        rows.extend(row);
     }
     let q = (rows.len() / r.max(1)) as i64;
     Tensor::from_slice(&rows).view([q, num_relations])
+}
+
+fn counts(entities: &[Vec<EntityEnd>]) -> Vec<usize> {
+    entities.iter().map(Vec::len).collect()
+}
+
+/// Where each sentence's entities start among the batch's entity vectors.
+pub fn entity_offsets(entities: &[Vec<EntityEnd>]) -> Vec<usize> {
+    entities
+        .iter()
+        .scan(0, |acc, e| Some(std::mem::replace(acc, *acc + e.len())))
+        .collect()
 }

@@ -8,9 +8,12 @@ pub mod heads;
 pub mod host_gru;
 pub mod inputs;
 pub mod joint;
+pub mod pairs;
 pub mod predict;
+pub mod recipe;
 
 pub use checkpoint::ModelError;
 pub use config::ModelConfig;
 pub use joint::JointModel;
 pub use predict::{Model, PredictedEntity, PredictedRelation, Prediction};
+pub use recipe::{ConfigError, Recipe};

@@ -8,11 +8,27 @@ use tch::{nn, Device, Kind, Tensor};
 
 use super::config::ModelConfig;
 use super::joint::JointModel;
+use super::joint::{entity_offsets, Encoded};
+use super::pairs::{batch_pairs, decode_pairs, Pair};
 use crate::corpus::bio::{decode, Tag};
 use crate::corpus::{Entity, Provenance, Relation, Sentence};
 use crate::embed::batch::{BatchError, EntityEnd};
 use crate::embed::{Batch, BatchInput, Vocabulary};
 use crate::pretrained::{Caching, Featurizer, PretrainedError};
+
+/// Candidate relation pairs scored at once at inference (about 1 KB each on the device).
+pub const PAIR_CHUNK: usize = 8192;
+
+/// Why a model could not make a batch or predict.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    #[error("pre-trained inputs: {0}")]
+    Pretrained(#[from] PretrainedError),
+    #[error("the model's pre-trained inputs are not loaded (Model::attach_inputs)")]
+    InputsNotAttached,
+}
 
 pub struct Model {
     pub config: ModelConfig,
@@ -121,44 +137,41 @@ impl Model {
         self.vs.device()
     }
 
-    pub fn batch(&self, inputs: &[BatchInput]) -> Result<Batch, BatchError> {
+    pub fn batch(&self, inputs: &[BatchInput]) -> Result<Batch, PredictError> {
         self.batch_with(inputs, Caching::Use)
     }
 
-    fn batch_with(&self, inputs: &[BatchInput], caching: Caching) -> Result<Batch, BatchError> {
+    fn batch_with(&self, inputs: &[BatchInput], caching: Caching) -> Result<Batch, PredictError> {
         let mut batch = Batch::new(&self.vocab, inputs, self.device())?;
         if self.config.inputs.needs_resources() {
-            let features = self.features.as_ref().ok_or_else(|| {
-                BatchError::Pretrained(
-                    "the model's pre-trained inputs are not loaded (Model::attach_inputs)".into(),
-                )
-            })?;
+            let features = self.features.as_ref().ok_or(PredictError::InputsNotAttached)?;
             let tokens: Vec<&[String]> = inputs.iter().map(|i| i.tokens).collect();
-            features
-                .fill(&mut batch, &tokens, caching)
-                .map_err(|e| BatchError::Pretrained(e.to_string()))?;
+            features.fill(&mut batch, &tokens, caching)?;
         }
         Ok(batch)
     }
 
     /// Predicts for tokenized sentences, in batches of the configured size (at least 64).
-    pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, BatchError> {
+    pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
         self.predict_with(sentences, Caching::Use)
     }
 
     /// `predict` for text typed live: the encoder's features are computed and not cached
     /// (a new variant at nearly every keystroke; storing each would cost a disk write).
-    pub fn predict_uncached(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, BatchError> {
+    pub fn predict_uncached(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
         self.predict_with(sentences, Caching::Skip)
     }
 
-    fn predict_with(&self, sentences: &[&[String]], caching: Caching) -> Result<Vec<Prediction>, BatchError> {
+    fn predict_with(
+        &self,
+        sentences: &[&[String]],
+        caching: Caching,
+    ) -> Result<Vec<Prediction>, PredictError> {
         if let Some(f) = self.features.as_ref().filter(|_| caching == Caching::Use) {
             // Encode the whole set first, sorted by length in large batches (measured on the
             // CPU: about twice the sentences per second of encoding batch by batch); the
             // batches below then read the cache.
-            f.warm(sentences, &mut |_, _| {})
-                .map_err(|e| BatchError::Pretrained(e.to_string()))?;
+            f.warm(sentences, &mut |_, _| {})?;
         }
         let mut out = Vec::with_capacity(sentences.len());
         for chunk in sentences.chunks(self.config.batch_size.max(64)) {
@@ -176,36 +189,25 @@ impl Model {
 
     /// Predictions for a prepared batch, in the batch's input order.
     pub fn predict_batch(&self, batch: &Batch) -> Vec<Prediction> {
+        self.predict_batch_chunked(batch, PAIR_CHUNK)
+    }
+
+    /// `predict_batch` scoring `pair_chunk` candidate relation pairs at a time.
+    pub fn predict_batch_chunked(&self, batch: &Batch, pair_chunk: usize) -> Vec<Prediction> {
         tch::no_grad(|| {
             let enc = self.net.encode(batch, false);
-            let em = self.net.emissions(&enc, batch);
-            let em = to_vec(&em);
+            let em = to_vec(&self.net.emissions(&enc, batch));
             let crf = self.net.crf.weights();
             let (t_max, k) = (batch.max_len as usize, crf.k);
             let mut preds = Vec::with_capacity(batch.size);
             let mut ends = Vec::with_capacity(batch.size);
             for (b, &len) in batch.lengths.iter().enumerate() {
-                let len = len as usize;
-                let row = b * t_max * k;
-                let path = crf.viterbi(&em[row..row + len * k], len);
-                let marginals = crf.marginals(&em[row..row + len * k], len);
-                let probs: Vec<f32> = path
-                    .iter()
-                    .enumerate()
-                    .map(|(t, &tag)| marginals[t * k + tag as usize])
-                    .collect();
-                let tags: Vec<Tag> = path.iter().map(|&id| self.vocab.tag(id)).collect();
-                let entities: Vec<PredictedEntity> = decode(&tags)
-                    .into_iter()
-                    .map(|s| PredictedEntity {
-                        score: probs[s.start..s.end].iter().copied().fold(1.0, f32::min),
-                        label: s.label,
-                        start: s.start,
-                        end: s.end,
-                    })
-                    .collect();
+                let (len, row) = (len as usize, b * t_max * k);
+                let emissions = &em[row..row + len * k];
+                let path = crf.viterbi(emissions, len);
+                let pred = self.entities(&path, &crf.marginals(emissions, len), k);
                 ends.push(
-                    entities
+                    pred.entities
                         .iter()
                         .map(|e| EntityEnd {
                             packed: batch.packed_index(b, e.end - 1),
@@ -213,40 +215,9 @@ impl Model {
                         })
                         .collect::<Vec<_>>(),
                 );
-                preds.push(Prediction {
-                    tags,
-                    entities,
-                    relations: Vec::new(),
-                    tag_probabilities: probs,
-                });
+                preds.push(pred);
             }
-            if let Some(logits) = self.net.relation_logits(&enc, &ends, false) {
-                let probs = to_vec(&logits.sigmoid());
-                let r = self.vocab.relation_types.len();
-                let mut q = 0;
-                for pred in preds.iter_mut() {
-                    let n = pred.entities.len();
-                    for i in 0..n {
-                        for j in 0..n {
-                            if i == j {
-                                continue;
-                            }
-                            for (kind, label) in self.vocab.relation_types.iter().enumerate() {
-                                let p = probs[q * r + kind];
-                                if p as f64 > self.config.re_threshold {
-                                    pred.relations.push(PredictedRelation {
-                                        label: label.clone(),
-                                        head: i,
-                                        tail: j,
-                                        probability: p,
-                                    });
-                                }
-                            }
-                            q += 1;
-                        }
-                    }
-                }
-            }
+            self.add_relations(&enc, &ends, &mut preds, pair_chunk);
             let mut ordered: Vec<Option<Prediction>> = vec![None; batch.size];
             for (pred, &input) in preds.into_iter().zip(&batch.order) {
                 ordered[input] = Some(pred);
@@ -256,6 +227,60 @@ impl Model {
                 .map(|p| p.expect("every input predicted"))
                 .collect()
         })
+    }
+
+    /// A sentence's entities from its best tag path; an entity's score is the smallest
+    /// marginal probability of its tags.
+    fn entities(&self, path: &[i64], marginals: &[f32], k: usize) -> Prediction {
+        let probs: Vec<f32> = path
+            .iter()
+            .enumerate()
+            .map(|(t, &tag)| marginals[t * k + tag as usize])
+            .collect();
+        let tags: Vec<Tag> = path.iter().map(|&id| self.vocab.tag(id)).collect();
+        let entities: Vec<PredictedEntity> = decode(&tags)
+            .into_iter()
+            .map(|s| PredictedEntity {
+                score: probs[s.start..s.end].iter().copied().fold(1.0, f32::min),
+                label: s.label,
+                start: s.start,
+                end: s.end,
+            })
+            .collect();
+        Prediction {
+            tags,
+            entities,
+            relations: Vec::new(),
+            tag_probabilities: probs,
+        }
+    }
+
+    /// Relations above θr. Candidate pairs grow with the square of the entities, so they are
+    /// scored `chunk` at a time: memory stays linear in the number of entities.
+    fn add_relations(&self, enc: &Encoded, ends: &[Vec<EntityEnd>], preds: &mut [Prediction], chunk: usize) {
+        let counts: Vec<usize> = ends.iter().map(Vec::len).collect();
+        let mut pairs = batch_pairs(&counts).peekable();
+        if pairs.peek().is_none() {
+            return;
+        }
+        let g = self.net.entity_vectors(enc, ends, false);
+        let offsets = entity_offsets(ends);
+        let r = self.vocab.relation_types.len();
+        loop {
+            let some: Vec<Pair> = pairs.by_ref().take(chunk.max(1)).collect();
+            if some.is_empty() {
+                break;
+            }
+            let probs = to_vec(&self.net.pair_logits(&g, &some, &offsets).sigmoid());
+            for d in decode_pairs(&probs, &some, r, self.config.re_threshold) {
+                preds[d.pair.sentence].relations.push(PredictedRelation {
+                    label: self.vocab.relation_types[d.kind].clone(),
+                    head: d.pair.head,
+                    tail: d.pair.tail,
+                    probability: d.probability,
+                });
+            }
+        }
     }
 
     /// Trainable parameters, by part of the model (the first two levels of variable names).

@@ -14,8 +14,9 @@ use tch::{Device, Kind, Tensor};
 
 pub type Key = [u8; 32];
 
-const MAGIC: &[u8; 8] = b"RELARCF1";
-const HEADER: usize = 8 + 12;
+/// Version 2 files carry their key, so a file under another key's name is refused.
+const MAGIC: &[u8; 8] = b"RELARCF2";
+const HEADER: usize = 8 + 32 + 12;
 
 /// `$RELARC_CACHE_DIR`, else `$XDG_CACHE_HOME/relarc/features`, else `~/.cache/relarc/features`.
 pub fn default_dir() -> Option<PathBuf> {
@@ -128,7 +129,7 @@ impl FeatureCache {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Some(t.shallow_clone());
         }
-        let found = self.path(key).and_then(|p| self.read(&p));
+        let found = self.path(key).and_then(|p| self.read(&p, key));
         match &found {
             Some(t) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
@@ -147,7 +148,7 @@ impl FeatureCache {
         let t = features.to_device(Device::Cpu).to_kind(Kind::Half).contiguous();
         if let Some(p) = self.path(&key) {
             // A cache that cannot be written is still a cache in memory.
-            if self.write(&p, &t).is_ok() {
+            if self.write(&p, &key, &t).is_ok() {
                 self.account(bytes_of(&t) + (HEADER + 32) as u64);
             }
         }
@@ -171,12 +172,13 @@ impl FeatureCache {
         }
     }
 
-    fn read(&self, path: &Path) -> Option<Tensor> {
+    fn read(&self, path: &Path, key: &Key) -> Option<Tensor> {
         let data = std::fs::read(path).ok()?;
-        match decode(&data) {
+        match decode(&data, key) {
             Some(t) => Some(t),
             None => {
-                // Damaged (cut short, flipped bits, another format): recompute it.
+                // Damaged (cut short, flipped bits, another format, another sentence's
+                // features): recompute it.
                 let _ = std::fs::remove_file(path);
                 self.rebuilt.fetch_add(1, Ordering::Relaxed);
                 None
@@ -184,11 +186,11 @@ impl FeatureCache {
         }
     }
 
-    fn write(&self, path: &Path, t: &Tensor) -> std::io::Result<()> {
+    fn write(&self, path: &Path, key: &Key, t: &Tensor) -> std::io::Result<()> {
         let dir = path.parent().expect("cache files live in a folder");
         std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(&encode(t))?;
+        let mut tmp = tempfile::Builder::new().prefix(TMP_PREFIX).tempfile_in(dir)?;
+        tmp.write_all(&encode(key, t))?;
         tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
@@ -221,7 +223,19 @@ impl FeatureCache {
     }
 }
 
-/// Cache files under `root`: path, size, modification time.
+/// Temporary files of writes in progress; one left by a killed process is removed once it
+/// is an hour old, and counts toward the disk budget until then.
+const TMP_PREFIX: &str = ".relarc-tmp-";
+
+fn is_stale_temporary(p: &Path, modified: std::time::SystemTime) -> bool {
+    let temporary = p
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(TMP_PREFIX));
+    temporary && modified.elapsed().is_ok_and(|age| age.as_secs() > 3600)
+}
+
+/// Cache files under `root` (temporary ones too): path, size, modification time. Stale
+/// temporary files are removed on the way.
 fn files(root: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -230,10 +244,16 @@ fn files(root: &Path) -> Vec<(PathBuf, u64, std::time::SystemTime)> {
         for e in rd.flatten() {
             let p = e.path();
             let Ok(meta) = e.metadata() else { continue };
+            let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+            let temporary = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(TMP_PREFIX));
             if meta.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "f16") {
-                out.push((p, meta.len(), meta.modified().unwrap_or(std::time::UNIX_EPOCH)));
+            } else if is_stale_temporary(&p, modified) {
+                let _ = std::fs::remove_file(&p);
+            } else if temporary || p.extension().is_some_and(|x| x == "f16") {
+                out.push((p, meta.len(), modified));
             }
         }
     }
@@ -244,12 +264,14 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// MAGIC, words, layers, dim (u32 little-endian), float16 data, SHA-256 of all before it.
-pub fn encode(t: &Tensor) -> Vec<u8> {
+/// MAGIC, the key, words, layers, dim (u32 little-endian), float16 data, SHA-256 of all
+/// before it.
+pub fn encode(key: &Key, t: &Tensor) -> Vec<u8> {
     let size = t.size();
     let n = t.numel();
     let mut out = Vec::with_capacity(HEADER + 2 * n + 32);
     out.extend_from_slice(MAGIC);
+    out.extend_from_slice(key);
     for d in &size {
         out.extend_from_slice(&(*d as u32).to_le_bytes());
     }
@@ -261,15 +283,16 @@ pub fn encode(t: &Tensor) -> Vec<u8> {
     out
 }
 
-pub fn decode(data: &[u8]) -> Option<Tensor> {
-    if data.len() < HEADER + 32 || &data[..8] != MAGIC {
+/// The features of a file written by `encode` for `key`; None for anything else.
+pub fn decode(data: &[u8], key: &Key) -> Option<Tensor> {
+    if data.len() < HEADER + 32 || &data[..8] != MAGIC || &data[8..40] != key {
         return None;
     }
     let (body, sum) = data.split_at(data.len() - 32);
     if Sha256::digest(body).as_slice() != sum {
         return None;
     }
-    let dim = |i: usize| u32::from_le_bytes(data[8 + 4 * i..12 + 4 * i].try_into().expect("4 bytes")) as i64;
+    let dim = |i: usize| u32::from_le_bytes(data[40 + 4 * i..44 + 4 * i].try_into().expect("4 bytes")) as i64;
     let size = [dim(0), dim(1), dim(2)];
     if (size.iter().product::<i64>() * 2) as usize != body.len() - HEADER {
         return None;

@@ -9,10 +9,10 @@ use tch::{Device, Kind, Tensor};
 
 use super::cache::{self, FeatureCache};
 use super::encoder::{Encoder, Pooling, Precision};
+use super::inputs::{ContextualInput, Inputs, WordInput};
 use super::resources::{locate, PretrainedError};
 use super::vectors::StaticVectors;
 use crate::embed::Batch;
-use crate::model::config::Inputs;
 
 pub struct Contextual {
     pub encoder: Arc<Encoder>,
@@ -41,6 +41,66 @@ struct Registry {
     vectors: HashMap<PathBuf, Arc<StaticVectors>>,
     encoders: HashMap<(PathBuf, String), Arc<Encoder>>,
     caches: HashMap<String, Arc<FeatureCache>>,
+}
+
+impl Registry {
+    /// Frozen word vectors, read once per file; their dimension checked against the input.
+    fn vectors_for(&mut self, w: &WordInput) -> Result<Arc<StaticVectors>, PretrainedError> {
+        let name = w.source.clone().unwrap_or_else(|| "glove-6b-50d".into());
+        let path = locate(&name)?;
+        let v = match self.vectors.get(&path) {
+            Some(v) => v.clone(),
+            None => {
+                let v = Arc::new(StaticVectors::load(&path)?);
+                self.vectors.insert(path.clone(), v.clone());
+                v
+            }
+        };
+        if v.dim != w.dim {
+            return Err(PretrainedError::bad(
+                &path,
+                format!("vectors are {}-d, the model configuration says {}", v.dim, w.dim),
+            ));
+        }
+        Ok(v)
+    }
+
+    /// An encoder, loaded once per folder and device, with the feature cache of its namespace.
+    fn contextual_for(&mut self, c: &ContextualInput, device: Device) -> Result<Contextual, PretrainedError> {
+        let path = locate(&c.encoder)?;
+        let key = (path.clone(), format!("{device:?}"));
+        let enc = match self.encoders.get(&key) {
+            Some(e) => e.clone(),
+            None => {
+                let e = Arc::new(Encoder::load(&path, device)?);
+                self.encoders.insert(key, e.clone());
+                e
+            }
+        };
+        if enc.layers() != c.layers || enc.dim() != c.dim {
+            return Err(PretrainedError::bad(
+                &path,
+                format!(
+                    "the encoder has {} layers of {}, the model configuration says {} of {}",
+                    enc.layers(),
+                    enc.dim(),
+                    c.layers,
+                    c.dim
+                ),
+            ));
+        }
+        let ns = namespace(&enc, c.pooling);
+        let cache = self
+            .caches
+            .entry(ns.clone())
+            .or_insert_with(|| Arc::new(FeatureCache::new(cache::default_dir(), &ns)))
+            .clone();
+        Ok(Contextual {
+            encoder: enc,
+            pooling: c.pooling,
+            cache,
+        })
+    }
 }
 
 fn registry() -> &'static Mutex<Registry> {
@@ -74,66 +134,12 @@ impl Featurizer {
             return Ok(None);
         }
         let mut reg = registry().lock().expect("registry lock");
-        let vectors = match frozen_words {
-            None => None,
-            Some(w) => {
-                let name = w.source.clone().unwrap_or_else(|| "glove-6b-50d".into());
-                let path = locate(&name)?;
-                let v = match reg.vectors.get(&path) {
-                    Some(v) => v.clone(),
-                    None => {
-                        let v = Arc::new(StaticVectors::load(&path)?);
-                        reg.vectors.insert(path.clone(), v.clone());
-                        v
-                    }
-                };
-                if v.dim != w.dim {
-                    return Err(PretrainedError::bad(
-                        &path,
-                        format!("vectors are {}-d, the model configuration says {}", v.dim, w.dim),
-                    ));
-                }
-                Some(v)
-            }
-        };
-        let contextual = match &inputs.contextual {
-            None => None,
-            Some(c) => {
-                let path = locate(&c.encoder)?;
-                let key = (path.clone(), format!("{device:?}"));
-                let enc = match reg.encoders.get(&key) {
-                    Some(e) => e.clone(),
-                    None => {
-                        let e = Arc::new(Encoder::load(&path, device)?);
-                        reg.encoders.insert(key, e.clone());
-                        e
-                    }
-                };
-                if enc.layers() != c.layers || enc.dim() != c.dim {
-                    return Err(PretrainedError::bad(
-                        &path,
-                        format!(
-                            "the encoder has {} layers of {}, the model configuration says {} of {}",
-                            enc.layers(),
-                            enc.dim(),
-                            c.layers,
-                            c.dim
-                        ),
-                    ));
-                }
-                let ns = namespace(&enc, c.pooling);
-                let cache = reg
-                    .caches
-                    .entry(ns.clone())
-                    .or_insert_with(|| Arc::new(FeatureCache::new(cache::default_dir(), &ns)))
-                    .clone();
-                Some(Contextual {
-                    encoder: enc,
-                    pooling: c.pooling,
-                    cache,
-                })
-            }
-        };
+        let vectors = frozen_words.map(|w| reg.vectors_for(w)).transpose()?;
+        let contextual = inputs
+            .contextual
+            .as_ref()
+            .map(|c| reg.contextual_for(c, device))
+            .transpose()?;
         Ok(Some(Arc::new(Featurizer { vectors, contextual })))
     }
 
@@ -164,7 +170,16 @@ impl Featurizer {
             return Ok(feats.into_iter().map(|f| Some(f.to_kind(Kind::Half))).collect());
         }
         let keys: Vec<cache::Key> = sentences.iter().map(|s| FeatureCache::key(s)).collect();
-        let mut out: Vec<Option<Tensor>> = keys.iter().map(|k| c.cache.get(k)).collect();
+        // Features whose word count is not the sentence's are never used (recomputed).
+        let mut out: Vec<Option<Tensor>> = keys
+            .iter()
+            .zip(sentences)
+            .map(|(k, s)| {
+                c.cache
+                    .get(k)
+                    .filter(|t| t.size().first() == Some(&(s.len() as i64)))
+            })
+            .collect();
         let mut missing: Vec<usize> = (0..sentences.len()).filter(|&i| out[i].is_none()).collect();
         // The same sentence twice in one call is computed once.
         let mut first_of: HashMap<cache::Key, usize> = HashMap::new();

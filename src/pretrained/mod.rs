@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod encoder;
 pub mod features;
+pub mod inputs;
 pub mod resources;
 pub mod vectors;
 

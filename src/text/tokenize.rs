@@ -46,13 +46,17 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 /// starts and ends), so every annotated span covers whole tokens.
 pub fn tokenize_with_boundaries(text: &str, boundaries: &[usize]) -> Vec<Token> {
     let chars: Vec<char> = text.chars().collect();
-    let last_visible = chars.iter().rposition(|&c| !is_space(c));
     let mut forced = vec![false; chars.len() + 1];
     for &b in boundaries {
         if b <= chars.len() {
             forced[b] = true;
         }
     }
+    let scan = Scan {
+        last_visible: chars.iter().rposition(|&c| !is_space(c)),
+        chars: &chars,
+        forced: &forced,
+    };
     let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
@@ -60,52 +64,72 @@ pub fn tokenize_with_boundaries(text: &str, boundaries: &[usize]) -> Vec<Token> 
             i += 1;
             continue;
         }
-        let start = i;
-        let mut end = i + 1;
-        if is_word(chars[i]) {
-            while end < chars.len() && !forced[end] {
-                let c = chars[end];
-                if is_word(c) {
-                    end += 1;
-                } else if is_apostrophe(c) && clitic_len(&chars, end, &forced) > 0 {
-                    break; // "Boston's" -> "Boston" "'s", as the corpora split it
-                } else if end + 1 < chars.len()
-                    && !forced[end + 1]
-                    && connects(chars[end - 1], c, chars[end + 1])
-                {
-                    end += 2;
-                } else {
-                    break;
-                }
-            }
-            // A trailing period belongs to an abbreviation, unless it ends the text.
-            if end < chars.len()
-                && chars[end] == '.'
-                && !forced[end]
-                && Some(end) != last_visible
-                && is_abbreviation(&chars[start..end])
-            {
-                end += 1;
-            }
-        } else if is_apostrophe(chars[i]) && clitic_len(&chars, i, &forced) > 0 {
-            end = i + clitic_len(&chars, i, &forced);
+        let end = scan.token_end(i);
+        out.push(Token {
+            text: chars[i..end].iter().collect(),
+            start: i,
+            end,
+        });
+        i = end;
+    }
+    out
+}
+
+/// The text as characters, and where a token must end (annotation boundaries).
+struct Scan<'a> {
+    chars: &'a [char],
+    forced: &'a [bool],
+    last_visible: Option<usize>,
+}
+
+impl Scan<'_> {
+    /// End (exclusive) of the token that starts at `start`.
+    fn token_end(&self, start: usize) -> usize {
+        let (chars, forced) = (self.chars, self.forced);
+        if is_word(chars[start]) {
+            self.word_end(start)
+        } else if is_apostrophe(chars[start]) && clitic_len(chars, start, forced) > 0 {
+            start + clitic_len(chars, start, forced)
         } else {
             // Runs of the same punctuation mark ("...", "--", "??") stay together.
+            let mut end = start + 1;
             while end < chars.len() && !forced[end] && chars[end] == chars[start] && !is_joiner(chars[end]) {
                 end += 1;
             }
             while end < chars.len() && !forced[end] && is_joiner(chars[end]) {
                 end += 1;
             }
+            end
         }
-        out.push(Token {
-            text: chars[start..end].iter().collect(),
-            start,
-            end,
-        });
-        i = end;
     }
-    out
+
+    fn word_end(&self, start: usize) -> usize {
+        let (chars, forced) = (self.chars, self.forced);
+        let mut end = start + 1;
+        while end < chars.len() && !forced[end] {
+            let c = chars[end];
+            if is_word(c) {
+                end += 1;
+            } else if is_apostrophe(c) && clitic_len(chars, end, forced) > 0 {
+                break; // "Boston's" -> "Boston" "'s", as the corpora split it
+            } else if end + 1 < chars.len() && !forced[end + 1] && connects(chars[end - 1], c, chars[end + 1])
+            {
+                end += 2;
+            } else {
+                break;
+            }
+        }
+        // A trailing period belongs to an abbreviation, unless it ends the text.
+        if end < chars.len()
+            && chars[end] == '.'
+            && !forced[end]
+            && Some(end) != self.last_visible
+            && is_abbreviation(&chars[start..end])
+        {
+            end += 1;
+        }
+        end
+    }
 }
 
 fn is_apostrophe(c: char) -> bool {

@@ -2,9 +2,10 @@
 //! model on its own thread and talks through channels (the CLI and the app both use it).
 
 pub mod optim;
+pub mod protocol;
 pub mod report;
 pub mod run;
 pub mod trainer;
 
 pub use run::{train, EpochRecord, TrainError, TrainJob, TrainOptions, TrainOutcome};
-pub use trainer::{Command, Event, Trainer};
+pub use trainer::{Command, Event, Failure, Trainer};

@@ -14,8 +14,11 @@ use crate::corpus::overlap::{remove_overlaps_all, Removed};
 use crate::corpus::split::SplitRng;
 use crate::corpus::{Schema, Sentence};
 use crate::embed::{BatchInput, Vocabulary};
-use crate::eval::{evaluate, Report};
+use crate::eval::{evaluate, EvalError, Report};
+use crate::model::config::InvalidConfig;
+use crate::model::predict::PredictError;
 use crate::model::{Model, ModelConfig, ModelError};
+use crate::pretrained::PretrainedError;
 
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -83,8 +86,20 @@ pub enum TrainError {
     Cancelled,
     #[error("training diverged: {0}")]
     Diverged(String),
-    #[error("{0}")]
-    Data(String),
+    #[error("the training set is empty")]
+    EmptyTrainingSet,
+    #[error("model configuration: {0}")]
+    Config(#[from] InvalidConfig),
+    #[error("sentence {index} has no tokens")]
+    EmptySentence { index: usize },
+    #[error("training {0}")]
+    Batch(#[source] PredictError),
+    #[error("dev {0}")]
+    Dev(#[source] PredictError),
+    #[error(transparent)]
+    Pretrained(#[from] PretrainedError),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
     #[error(transparent)]
     Model(#[from] ModelError),
 }
@@ -111,11 +126,9 @@ fn restore(model: &Model, snap: &Snapshot) {
 /// Predicts `dev` and scores it against its gold annotations.
 pub fn evaluate_model(model: &Model, dev: &[Sentence]) -> Result<Report, TrainError> {
     let tokens: Vec<&[String]> = dev.iter().map(|s| s.tokens.as_slice()).collect();
-    let preds = model
-        .predict(&tokens)
-        .map_err(|e| TrainError::Data(format!("dev {e}")))?;
+    let preds = model.predict(&tokens).map_err(TrainError::Dev)?;
     let predicted: Vec<Sentence> = preds.iter().zip(dev).map(|(p, s)| p.to_sentence(s)).collect();
-    evaluate(dev, &predicted).map_err(TrainError::Data)
+    Ok(evaluate(dev, &predicted)?)
 }
 
 /// Trains to the end, `cancelled` being asked between steps and `emit` told of progress.
@@ -125,54 +138,13 @@ pub fn train(
     emit: &mut dyn FnMut(Event),
 ) -> Result<TrainOutcome, TrainError> {
     let started = Instant::now();
-    let opts = job.options.clone();
-    if job.train.is_empty() {
-        return Err(TrainError::Data("the training set is empty".into()));
-    }
-    if let Some(i) = job.train.iter().chain(&job.dev).position(|s| s.tokens.is_empty()) {
-        return Err(TrainError::Data(format!("sentence {} has no tokens", i + 1)));
-    }
+    check_job(&job)?;
     // BIO tags cannot hold overlapping entities: keep the longer span (paper §4).
     let removed = remove_overlaps_all(&mut job.train);
-    let schema = Schema::infer(job.train.iter().chain(&job.dev));
-    let mut model = match job.init.take() {
-        Some(mut m) => {
-            m.check_labels(&schema)?;
-            m.vs.set_device(opts.device);
-            m.config.learning_rate = job.config.learning_rate;
-            m
-        }
-        None => {
-            tch::manual_seed(opts.seed as i64);
-            let min_count = job.config.inputs.word.as_ref().map_or(1, |w| w.min_count);
-            let vocab = Vocabulary::build(&job.train, &schema, min_count);
-            Model::new(job.config.clone(), vocab, opts.device)
-        }
-    };
-    model
-        .attach_inputs()
-        .map_err(|e| TrainError::Data(e.to_string()))?;
-    if let Some(f) = &model.features {
-        // The encoder is frozen: its features are computed once here and cached, so epochs
-        // (and later runs, folds, trials) only read them.
-        let all: Vec<&[String]> = job
-            .train
-            .iter()
-            .chain(&job.dev)
-            .map(|s| s.tokens.as_slice())
-            .collect();
-        let mut stop = false;
-        f.warm(&all, &mut |done, total| {
-            stop = stop || cancelled();
-            emit(Event::Preparing { done, total });
-        })
-        .map_err(|e| TrainError::Data(e.to_string()))?;
-        if stop || cancelled() {
-            return Err(TrainError::Cancelled);
-        }
-    }
-    let batch_size = model.config.batch_size.max(1);
-    let steps_per_epoch = job.train.len().div_ceil(batch_size);
+    let model = prepare_model(&mut job)?;
+    warm_features(&model, &job, cancelled, emit)?;
+    let opts = job.options.clone();
+    let steps_per_epoch = job.train.len().div_ceil(model.config.batch_size.max(1));
     emit(Event::Started {
         device: format!("{:?}", opts.device),
         epochs: opts.epochs,
@@ -182,133 +154,19 @@ pub fn train(
         parameters: model.num_trainable_parameters(),
         removed_overlaps: removed.entities,
     });
-    let mut opt = Optimizer::new(&model.vs, model.config.optimizer, model.config.learning_rate);
-    let mut rng = SplitRng::new(opts.seed);
-    let mut history = Vec::new();
-    let mut best: Option<(f64, usize, Snapshot, Report)> = None;
-    let mut stale = 0;
-    let mut stopped_early = false;
-    let mut order: Vec<usize> = (0..job.train.len()).collect();
-
-    for epoch in 1..=opts.epochs {
-        let epoch_start = Instant::now();
-        emit(Event::EpochStarted {
-            epoch,
-            epochs: opts.epochs,
-        });
-        rng.shuffle(&mut order);
-        let (mut sum, mut sum_ner, mut sum_re) = (0.0, 0.0, 0.0);
-        for (step, chunk) in order.chunks(batch_size).enumerate() {
-            if cancelled() {
-                return Err(TrainError::Cancelled);
-            }
-            let inputs: Vec<BatchInput> = chunk.iter().map(|&i| BatchInput::from(&job.train[i])).collect();
-            let batch = model
-                .batch(&inputs)
-                .map_err(|e| TrainError::Data(format!("training {e}")))?;
-            opt.zero_grad();
-            let loss = model.net.loss(&batch, true);
-            loss.total.backward();
-            let norm = opt.clip_grad_norm(opts.clip_norm);
-            opt.step();
-            // One read back to the host per step: the losses and the gradient norm together.
-            let read = Tensor::stack(
-                &[
-                    loss.total.detach(),
-                    loss.ner.detach(),
-                    loss.re.detach(),
-                    norm.to_kind(loss.total.kind()),
-                ],
-                0,
-            );
-            let [value, ner, re, norm] = <[f64; 4]>::try_from(
-                Vec::<f64>::try_from(read.to_kind(Kind::Double).to_device(Device::Cpu))
-                    .expect("four scalars"),
-            )
-            .expect("four scalars");
-            if !value.is_finite() || value > 1e7 {
-                return Err(TrainError::Diverged(format!(
-                    "the loss became {value} at epoch {epoch}, step {}; try a lower learning rate (now {})",
-                    step + 1,
-                    opt.learning_rate()
-                )));
-            }
-            if !norm.is_finite() {
-                return Err(TrainError::Diverged(format!(
-                    "the gradient norm became {norm} at epoch {epoch}, step {}",
-                    step + 1
-                )));
-            }
-            sum += value;
-            sum_ner += ner;
-            sum_re += re;
-            emit(Event::Step {
-                epoch,
-                step: step + 1,
-                steps: steps_per_epoch,
-                loss: value,
-                ner_loss: ner,
-                re_loss: re,
-            });
-        }
-        let n = steps_per_epoch as f64;
-        let mut record = EpochRecord {
-            epoch,
-            loss: sum / n,
-            ner_loss: sum_ner / n,
-            re_loss: sum_re / n,
-            dev_ner_f1: None,
-            dev_re_f1: None,
-            dev_score: None,
-            seconds: 0.0,
-        };
-        if !job.dev.is_empty() {
-            let report = evaluate_model(&model, &job.dev)?;
-            let score = report.score();
-            record.dev_ner_f1 = Some(report.ner.micro.f1);
-            record.dev_re_f1 = Some(report.re.micro.f1);
-            record.dev_score = Some(score);
-            emit(Event::DevEvaluated {
-                epoch,
-                ner_f1: report.ner.micro.f1,
-                re_f1: report.re.micro.f1,
-                score,
-            });
-            // A tie keeps the later weights (they have seen more training), but only a strict
-            // improvement resets the patience.
-            let improved = best.as_ref().is_none_or(|b| score > b.0);
-            if improved || best.as_ref().is_some_and(|b| score == b.0) {
-                best = Some((score, epoch, snapshot(&model), report));
-                if improved {
-                    stale = 0;
-                } else {
-                    stale += 1;
-                }
-                if let Some(dir) = &job.out {
-                    model.save(dir)?;
-                }
-                emit(Event::NewBest {
-                    epoch,
-                    score,
-                    saved_to: job.out.clone(),
-                });
-            } else {
-                stale += 1;
-            }
-        }
-        record.seconds = epoch_start.elapsed().as_secs_f64();
-        history.push(record.clone());
-        emit(Event::EpochFinished(record));
-        if !job.dev.is_empty() && stale >= opts.patience {
-            stopped_early = true;
-            break;
-        }
-    }
-
-    let (best_score, best_epoch, dev_report) = match best {
-        Some((score, epoch, snap, report)) => {
-            restore(&model, &snap);
-            (Some(score), epoch, Some(report))
+    let mut run = Run {
+        opt: Optimizer::new(&model.vs, model.config.optimizer, model.config.learning_rate),
+        model,
+        job: &job,
+        cancelled,
+        emit,
+    };
+    let (history, stopping) = run.epochs()?;
+    let model = run.model;
+    let (best_score, best_epoch, dev_report) = match stopping.best {
+        Some(best) => {
+            restore(&model, &best.weights);
+            (Some(best.score), best.epoch, Some(best.report))
         }
         None => {
             if let Some(dir) = &job.out {
@@ -324,7 +182,278 @@ pub fn train(
         dev_report,
         history,
         seconds: started.elapsed().as_secs_f64(),
-        stopped_early,
+        stopped_early: stopping.stopped,
         removed_overlaps: removed,
     })
+}
+
+fn check_job(job: &TrainJob) -> Result<(), TrainError> {
+    job.config.validate()?;
+    if job.train.is_empty() {
+        return Err(TrainError::EmptyTrainingSet);
+    }
+    match job.train.iter().chain(&job.dev).position(|s| s.tokens.is_empty()) {
+        Some(i) => Err(TrainError::EmptySentence { index: i + 1 }),
+        None => Ok(()),
+    }
+}
+
+/// The model to train: the one to continue (its labels checked), or a fresh one seeded with the
+/// job's seed, with its pre-trained inputs attached.
+fn prepare_model(job: &mut TrainJob) -> Result<Model, TrainError> {
+    let opts = &job.options;
+    let schema = Schema::infer(job.train.iter().chain(&job.dev));
+    let mut model = match job.init.take() {
+        Some(mut m) => {
+            m.check_labels(&schema)?;
+            m.vs.set_device(opts.device);
+            m.config.learning_rate = job.config.learning_rate;
+            m
+        }
+        None => {
+            tch::manual_seed(opts.seed as i64);
+            let min_count = job.config.inputs.word.as_ref().map_or(1, |w| w.min_count);
+            let vocab = Vocabulary::build(&job.train, &schema, min_count);
+            Model::new(job.config.clone(), vocab, opts.device)
+        }
+    };
+    model.attach_inputs()?;
+    Ok(model)
+}
+
+/// The encoder is frozen: its features are computed once here and cached, so epochs (and
+/// later runs, folds, trials) only read them.
+fn warm_features(
+    model: &Model,
+    job: &TrainJob,
+    cancelled: &mut dyn FnMut() -> bool,
+    emit: &mut dyn FnMut(Event),
+) -> Result<(), TrainError> {
+    let Some(f) = &model.features else { return Ok(()) };
+    let all: Vec<&[String]> = job
+        .train
+        .iter()
+        .chain(&job.dev)
+        .map(|s| s.tokens.as_slice())
+        .collect();
+    let mut stop = false;
+    f.warm(&all, &mut |done, total| {
+        stop = stop || cancelled();
+        emit(Event::Preparing { done, total });
+    })?;
+    if stop || cancelled() {
+        return Err(TrainError::Cancelled);
+    }
+    Ok(())
+}
+
+/// The best dev score so far, with the weights and report that gave it.
+struct Best {
+    score: f64,
+    epoch: usize,
+    weights: Snapshot,
+    report: Report,
+}
+
+/// Early stopping on the dev score with patience.
+#[derive(Default)]
+struct Stopping {
+    best: Option<Best>,
+    /// Epochs since the last strict improvement.
+    stale: usize,
+    stopped: bool,
+}
+
+impl Stopping {
+    /// Takes an epoch's dev score; true when its weights are the new best. A tie keeps the
+    /// later weights (they have seen more training), but only a strict improvement resets the
+    /// patience.
+    fn observe(&mut self, score: f64, epoch: usize, model: &Model, report: Report) -> bool {
+        let improved = self.best.as_ref().is_none_or(|b| score > b.score);
+        let tied = self.best.as_ref().is_some_and(|b| score == b.score);
+        self.stale = if improved { 0 } else { self.stale + 1 };
+        if improved || tied {
+            self.best = Some(Best {
+                score,
+                epoch,
+                weights: snapshot(model),
+                report,
+            });
+        }
+        improved || tied
+    }
+}
+
+/// Mean losses of an epoch's steps.
+#[derive(Default)]
+struct Losses {
+    total: f64,
+    ner: f64,
+    re: f64,
+}
+
+/// The training loop's state, shared by its phases.
+struct Run<'a> {
+    model: Model,
+    opt: Optimizer,
+    job: &'a TrainJob,
+    cancelled: &'a mut dyn FnMut() -> bool,
+    emit: &'a mut dyn FnMut(Event),
+}
+
+impl Run<'_> {
+    fn epochs(&mut self) -> Result<(Vec<EpochRecord>, Stopping), TrainError> {
+        let opts = self.job.options.clone();
+        let mut rng = SplitRng::new(opts.seed);
+        let mut order: Vec<usize> = (0..self.job.train.len()).collect();
+        let mut history = Vec::new();
+        let mut stopping = Stopping::default();
+        for epoch in 1..=opts.epochs {
+            let started = Instant::now();
+            (self.emit)(Event::EpochStarted {
+                epoch,
+                epochs: opts.epochs,
+            });
+            rng.shuffle(&mut order);
+            let losses = self.epoch(epoch, &order)?;
+            let mut record = EpochRecord {
+                epoch,
+                loss: losses.total,
+                ner_loss: losses.ner,
+                re_loss: losses.re,
+                dev_ner_f1: None,
+                dev_re_f1: None,
+                dev_score: None,
+                seconds: 0.0,
+            };
+            if !self.job.dev.is_empty() {
+                self.evaluate(epoch, &mut record, &mut stopping)?;
+            }
+            record.seconds = started.elapsed().as_secs_f64();
+            history.push(record.clone());
+            (self.emit)(Event::EpochFinished(record));
+            if !self.job.dev.is_empty() && stopping.stale >= opts.patience {
+                stopping.stopped = true;
+                break;
+            }
+        }
+        Ok((history, stopping))
+    }
+
+    fn epoch(&mut self, epoch: usize, order: &[usize]) -> Result<Losses, TrainError> {
+        let batch_size = self.model.config.batch_size.max(1);
+        let steps = order.len().div_ceil(batch_size);
+        let mut sum = Losses::default();
+        for (step, chunk) in order.chunks(batch_size).enumerate() {
+            if (self.cancelled)() {
+                return Err(TrainError::Cancelled);
+            }
+            let [total, ner, re] = self.step(chunk).map_err(|e| e.at(epoch, step + 1))?;
+            sum.total += total;
+            sum.ner += ner;
+            sum.re += re;
+            (self.emit)(Event::Step {
+                epoch,
+                step: step + 1,
+                steps,
+                loss: total,
+                ner_loss: ner,
+                re_loss: re,
+            });
+        }
+        let n = steps as f64;
+        Ok(Losses {
+            total: sum.total / n,
+            ner: sum.ner / n,
+            re: sum.re / n,
+        })
+    }
+
+    /// One optimizer step on the sentences `chunk`; returns the total, NER and RE losses.
+    fn step(&mut self, chunk: &[usize]) -> Result<[f64; 3], StepError> {
+        let inputs: Vec<BatchInput> = chunk
+            .iter()
+            .map(|&i| BatchInput::from(&self.job.train[i]))
+            .collect();
+        let batch = self.model.batch(&inputs).map_err(StepError::Batch)?;
+        self.opt.zero_grad();
+        let loss = self.model.net.loss(&batch, true);
+        loss.total.backward();
+        let norm = self.opt.clip_grad_norm(self.job.options.clip_norm);
+        self.opt.step();
+        // One read back to the host per step: the losses and the gradient norm together.
+        let read = Tensor::stack(
+            &[
+                loss.total.detach(),
+                loss.ner.detach(),
+                loss.re.detach(),
+                norm.to_kind(loss.total.kind()),
+            ],
+            0,
+        );
+        let values =
+            Vec::<f64>::try_from(read.to_kind(Kind::Double).to_device(Device::Cpu)).expect("four scalars");
+        let [value, ner, re, norm] = <[f64; 4]>::try_from(values).expect("four scalars");
+        if !value.is_finite() || value > 1e7 {
+            return Err(StepError::Loss {
+                value,
+                learning_rate: self.opt.learning_rate(),
+            });
+        }
+        if !norm.is_finite() {
+            return Err(StepError::Norm(norm));
+        }
+        Ok([value, ner, re])
+    }
+
+    fn evaluate(
+        &mut self,
+        epoch: usize,
+        record: &mut EpochRecord,
+        stopping: &mut Stopping,
+    ) -> Result<(), TrainError> {
+        let report = evaluate_model(&self.model, &self.job.dev)?;
+        let score = report.score();
+        record.dev_ner_f1 = Some(report.ner.micro.f1);
+        record.dev_re_f1 = Some(report.re.micro.f1);
+        record.dev_score = Some(score);
+        (self.emit)(Event::DevEvaluated {
+            epoch,
+            ner_f1: report.ner.micro.f1,
+            re_f1: report.re.micro.f1,
+            score,
+        });
+        if stopping.observe(score, epoch, &self.model, report) {
+            if let Some(dir) = &self.job.out {
+                self.model.save(dir)?;
+            }
+            (self.emit)(Event::NewBest {
+                epoch,
+                score,
+                saved_to: self.job.out.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What can go wrong in one step, before the epoch and step are known to it.
+enum StepError {
+    Batch(PredictError),
+    Loss { value: f64, learning_rate: f64 },
+    Norm(f64),
+}
+
+impl StepError {
+    fn at(self, epoch: usize, step: usize) -> TrainError {
+        match self {
+            StepError::Batch(e) => TrainError::Batch(e),
+            StepError::Loss { value, learning_rate } => TrainError::Diverged(format!(
+                "the loss became {value} at epoch {epoch}, step {step}; try a lower learning rate (now {learning_rate})"
+            )),
+            StepError::Norm(norm) => {
+                TrainError::Diverged(format!("the gradient norm became {norm} at epoch {epoch}, step {step}"))
+            }
+        }
+    }
 }

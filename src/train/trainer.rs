@@ -54,8 +54,20 @@ pub enum Event {
     },
     EpochFinished(EpochRecord),
     Finished(Box<TrainOutcome>),
-    Failed(String),
+    Failed(Failure),
     Cancelled,
+}
+
+/// Why a run ended without a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Error(#[from] TrainError),
+    /// libtorch panicked (out of memory, say); the reason is its message, made readable.
+    #[error("{0}")]
+    Panicked(String),
+    #[error("a training run is already going; cancel it first")]
+    Busy,
 }
 
 pub struct Trainer {
@@ -107,9 +119,7 @@ impl Trainer {
                                 shutdown = true;
                                 return true;
                             }
-                            Ok(Command::Start(_)) => send(Event::Failed(
-                                "a training run is already going; cancel it first".into(),
-                            )),
+                            Ok(Command::Start(_)) => send(Event::Failed(Failure::Busy)),
                             Err(TryRecvError::Empty) => return false,
                         }
                     };
@@ -118,8 +128,8 @@ impl Trainer {
                     send(match result {
                         Ok(Ok(outcome)) => Event::Finished(Box::new(outcome)),
                         Ok(Err(TrainError::Cancelled)) => Event::Cancelled,
-                        Ok(Err(e)) => Event::Failed(e.to_string()),
-                        Err(payload) => Event::Failed(panic_reason(payload)),
+                        Ok(Err(e)) => Event::Failed(Failure::Error(e)),
+                        Err(payload) => Event::Failed(Failure::Panicked(panic_reason(payload))),
                     });
                     if shutdown {
                         break;

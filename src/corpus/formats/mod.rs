@@ -146,7 +146,9 @@ pub fn read(path: &Path, format: Format) -> Result<Vec<Sentence>> {
 }
 
 /// Writes `corpus` to `path` in `format`; returns notes on what the format could not hold.
+/// What a format could not read back the same is refused before anything is written.
 pub fn write(path: &Path, format: Format, corpus: &Corpus) -> Result<Vec<String>> {
+    check_holds(path, format, corpus)?;
     match format {
         Format::Json => spert::write_json(path, &corpus.sentences).map(|_| Vec::new()),
         Format::Jsonl => spert::write_jsonl(path, &corpus.sentences).map(|_| Vec::new()),
@@ -154,6 +156,41 @@ pub fn write(path: &Path, format: Format, corpus: &Corpus) -> Result<Vec<String>
         Format::Doccano => doccano::write(path, &corpus.sentences).map(|_| Vec::new()),
         Format::Conll => conll::write(path, &corpus.sentences),
     }
+}
+
+/// Type names with whitespace break brat's and CoNLL's fields; a CoNLL token `-DOCSTART-`
+/// would be read as a document break, and an id with a line break as tokens.
+fn check_holds(path: &Path, format: Format, corpus: &Corpus) -> Result<()> {
+    if !matches!(format, Format::Brat | Format::Conll) {
+        return Ok(());
+    }
+    let refuse = |i: usize, what: String| {
+        Err(CorpusError::Unsupported(format!(
+            "{}: sentence {}: {what}; {format} cannot hold it (SpERT JSON can)",
+            path.display(),
+            i + 1
+        )))
+    };
+    for (i, s) in corpus.sentences.iter().enumerate() {
+        let labels = s
+            .entities
+            .iter()
+            .map(|e| &e.label)
+            .chain(s.relations.iter().map(|r| &r.label));
+        if let Some(l) = labels.into_iter().find(|l| l.chars().any(char::is_whitespace)) {
+            return refuse(i, format!("the type name {l:?} has whitespace"));
+        }
+        if format == Format::Conll && s.tokens.iter().any(|t| t == "-DOCSTART-") {
+            return refuse(
+                i,
+                "a token `-DOCSTART-` would read back as a document break".into(),
+            );
+        }
+        if format == Format::Conll && s.id().is_some_and(|id| id.contains(['\n', '\r'])) {
+            return refuse(i, "the id has a line break".into());
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String> {

@@ -54,25 +54,39 @@ pub fn tokens_for(text: &str, given: Option<&[String]>, boundaries: &[usize]) ->
 
 /// The token range `start..end` covered by characters `from..to`. Whitespace at either end of
 /// the character span is ignored; a span that cuts a token or covers none is an error.
-pub fn char_span_to_tokens(tokens: &[Token], from: usize, to: usize) -> Result<(usize, usize), String> {
+pub fn char_span_to_tokens(tokens: &[Token], from: usize, to: usize) -> Result<(usize, usize), SpanError> {
     let first = tokens.iter().position(|t| t.end > from);
     let last = tokens.iter().rposition(|t| t.start < to);
+    let inside = |offset: usize, t: &Token| SpanError::InsideToken {
+        offset,
+        text: t.text.clone(),
+        start: t.start,
+        end: t.end,
+    };
     match (first, last) {
         (Some(f), Some(l)) if f <= l => {
             if tokens[f].start < from {
-                return Err(format!(
-                    "offset {from} falls inside token {:?} ({}..{})",
-                    tokens[f].text, tokens[f].start, tokens[f].end
-                ));
+                return Err(inside(from, &tokens[f]));
             }
             if tokens[l].end > to {
-                return Err(format!(
-                    "offset {to} falls inside token {:?} ({}..{})",
-                    tokens[l].text, tokens[l].start, tokens[l].end
-                ));
+                return Err(inside(to, &tokens[l]));
             }
             Ok((f, l + 1))
         }
-        _ => Err(format!("characters {from}..{to} cover no token")),
+        _ => Err(SpanError::NoToken { from, to }),
     }
+}
+
+/// Why a character span is not a token span.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpanError {
+    #[error("offset {offset} falls inside token {text:?} ({start}..{end})")]
+    InsideToken {
+        offset: usize,
+        text: String,
+        start: usize,
+        end: usize,
+    },
+    #[error("characters {from}..{to} cover no token")]
+    NoToken { from: usize, to: usize },
 }

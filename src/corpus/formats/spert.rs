@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::read_text;
-use crate::corpus::error::{CorpusError, Place, Result};
+use crate::corpus::error::{CorpusError, FieldError, Place, Result};
 use crate::corpus::{Entity, Provenance, Relation, Sentence};
 use crate::fsio::atomic_write;
 
@@ -119,39 +119,38 @@ fn id_of(obj: &Map<String, Value>) -> Option<String> {
     })
 }
 
-pub(crate) fn get_index(obj: &Map<String, Value>, key: &str) -> std::result::Result<usize, String> {
+pub(crate) fn get_index(obj: &Map<String, Value>, key: &str) -> std::result::Result<usize, FieldError> {
     match obj.get(key) {
-        None => Err(format!("missing `{key}`")),
+        None => Err(FieldError::missing(key)),
         Some(v) => v
             .as_u64()
             .map(|n| n as usize)
-            .ok_or_else(|| format!("`{key}` must be a non-negative integer, not {v}")),
+            .ok_or_else(|| FieldError::wrong(key, "a non-negative integer", v)),
     }
 }
 
-pub(crate) fn get_label(obj: &Map<String, Value>, key: &str) -> std::result::Result<String, String> {
+pub(crate) fn get_label(obj: &Map<String, Value>, key: &str) -> std::result::Result<String, FieldError> {
     match obj.get(key) {
-        None => Err(format!("missing `{key}`")),
+        None => Err(FieldError::missing(key)),
         Some(Value::String(s)) => Ok(s.clone()),
-        Some(v) => Err(format!("`{key}` must be a string, not {v}")),
+        Some(v) => Err(FieldError::wrong(key, "a string", v)),
     }
 }
 
 /// Reads `provenance` and `score`, the annotation fields shared by every JSON format.
 pub(crate) fn take_common(
     obj: &mut Map<String, Value>,
-) -> std::result::Result<(Provenance, Option<f64>), String> {
+) -> std::result::Result<(Provenance, Option<f64>), FieldError> {
     let provenance = match obj.remove("provenance") {
         None => Provenance::Gold,
-        Some(Value::String(s)) => Provenance::parse(&s)
-            .ok_or_else(|| format!("unknown provenance {s:?} (gold, predicted, accepted or edited)"))?,
-        Some(v) => return Err(format!("`provenance` must be a string, not {v}")),
+        Some(Value::String(s)) => Provenance::parse(&s).ok_or(FieldError::Provenance(s))?,
+        Some(v) => return Err(FieldError::wrong("provenance", "a string", &v)),
     };
     let score = match obj.remove("score") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
             v.as_f64()
-                .ok_or_else(|| format!("`score` must be a number, not {v}"))?,
+                .ok_or_else(|| FieldError::wrong("score", "a number", &v))?,
         ),
     };
     Ok((provenance, score))
@@ -168,9 +167,9 @@ fn unless_empty(obj: Map<String, Value>) -> Map<String, Value> {
     }
 }
 
-fn entity_from_value(v: Value) -> std::result::Result<Entity, String> {
+fn entity_from_value(v: Value) -> std::result::Result<Entity, FieldError> {
     let Value::Object(mut obj) = v else {
-        return Err("must be an object".into());
+        return Err(FieldError::NotObject);
     };
     let label = get_label(&obj, "type")?;
     let start = get_index(&obj, "start")?;
@@ -189,9 +188,9 @@ fn entity_from_value(v: Value) -> std::result::Result<Entity, String> {
     })
 }
 
-fn relation_from_value(v: Value) -> std::result::Result<Relation, String> {
+fn relation_from_value(v: Value) -> std::result::Result<Relation, FieldError> {
     let Value::Object(mut obj) = v else {
-        return Err("must be an object".into());
+        return Err(FieldError::NotObject);
     };
     let label = get_label(&obj, "type")?;
     let head = get_index(&obj, "head")?;

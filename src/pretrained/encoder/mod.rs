@@ -232,20 +232,30 @@ impl Encoder {
 
     /// Sub-word hidden states of every layer, `[L, n, D]` for each input, long inputs windowed.
     pub fn subword_states(&self, inputs: &[&[i64]]) -> Vec<Tensor> {
-        struct Piece {
-            input: usize,
-            start: usize,
-            end: usize,
-        }
         let mut pieces = Vec::new();
         let mut plans = Vec::with_capacity(inputs.len());
         for (i, ids) in inputs.iter().enumerate() {
             let plan = windows::plan(ids.len(), self.window);
-            for &(start, end) in &plan {
-                pieces.push(Piece { input: i, start, end });
-            }
+            pieces.extend(plan.iter().map(|&(start, end)| Piece { input: i, start, end }));
             plans.push(plan);
         }
+        let outputs = self.run_pieces(inputs, &pieces);
+        let mut by_input: Vec<Vec<(usize, Tensor)>> = (0..inputs.len()).map(|_| Vec::new()).collect();
+        for (p, out) in pieces.iter().zip(outputs) {
+            by_input[p.input].push((p.start, out));
+        }
+        self.sentences_encoded.fetch_add(inputs.len(), Ordering::Relaxed);
+        by_input
+            .into_iter()
+            .zip(plans)
+            .zip(inputs)
+            .map(|((wins, plan), ids)| join_windows(wins, &plan, ids.len()))
+            .collect()
+    }
+
+    /// Runs every window, longest first, as many in a padded batch as the budget allows;
+    /// returns each window's states without the start and end tokens, in `pieces` order.
+    fn run_pieces(&self, inputs: &[&[i64]], pieces: &[Piece]) -> Vec<Tensor> {
         let mut order: Vec<usize> = (0..pieces.len()).collect();
         order.sort_by_key(|&p| std::cmp::Reverse(pieces[p].end - pieces[p].start));
         let mut outputs: Vec<Option<Tensor>> = (0..pieces.len()).map(|_| None).collect();
@@ -261,43 +271,13 @@ impl Encoder {
             let hidden = self.forward_padded(&seqs);
             for (row, &p) in group.iter().enumerate() {
                 let n = (pieces[p].end - pieces[p].start) as i64;
-                // Drop the start and end tokens.
                 outputs[p] = Some(hidden.get(row as i64).narrow(1, 1, n));
             }
             k += take;
         }
-        let mut by_input: Vec<Vec<(usize, Tensor)>> = (0..inputs.len()).map(|_| Vec::new()).collect();
-        for (p, out) in pieces.iter().zip(outputs) {
-            by_input[p.input].push((p.start, out.expect("every window ran")));
-        }
-        self.sentences_encoded.fetch_add(inputs.len(), Ordering::Relaxed);
-        by_input
+        outputs
             .into_iter()
-            .zip(plans)
-            .zip(inputs)
-            .map(|((wins, plan), ids)| {
-                if wins.len() == 1 {
-                    return wins.into_iter().next().expect("one").1;
-                }
-                let owner = windows::assign(ids.len(), &plan);
-                // Column of sub-word j in the windows laid side by side.
-                let mut base = Vec::with_capacity(wins.len());
-                let mut total = 0;
-                for (start, t) in &wins {
-                    base.push((*start, total));
-                    total += t.size()[1] as usize;
-                }
-                let cols: Vec<i64> = owner
-                    .iter()
-                    .enumerate()
-                    .map(|(j, &w)| (base[w].1 + j - base[w].0) as i64)
-                    .collect();
-                let all = Tensor::cat(
-                    &wins.iter().map(|(_, t)| t.shallow_clone()).collect::<Vec<_>>(),
-                    1,
-                );
-                all.index_select(1, &Tensor::from_slice(&cols).to(all.device()))
-            })
+            .map(|o| o.expect("every window ran"))
             .collect()
     }
 
@@ -338,4 +318,37 @@ pub fn pool(states: &Tensor, words: &[(usize, usize)], pooling: Pooling) -> Tens
         }
     };
     per_word.transpose(0, 1).to_kind(Kind::Float).contiguous()
+}
+
+/// A window of an input's sub-words.
+struct Piece {
+    input: usize,
+    start: usize,
+    end: usize,
+}
+
+/// One input's windows put back together: each sub-word takes the window where it is farthest
+/// from an edge (`windows::assign`).
+fn join_windows(wins: Vec<(usize, Tensor)>, plan: &[(usize, usize)], n: usize) -> Tensor {
+    if wins.len() == 1 {
+        return wins.into_iter().next().expect("one").1;
+    }
+    let owner = windows::assign(n, plan);
+    // Column of sub-word j in the windows laid side by side.
+    let mut base = Vec::with_capacity(wins.len());
+    let mut total = 0;
+    for (start, t) in &wins {
+        base.push((*start, total));
+        total += t.size()[1] as usize;
+    }
+    let cols: Vec<i64> = owner
+        .iter()
+        .enumerate()
+        .map(|(j, &w)| (base[w].1 + j - base[w].0) as i64)
+        .collect();
+    let all = Tensor::cat(
+        &wins.iter().map(|(_, t)| t.shallow_clone()).collect::<Vec<_>>(),
+        1,
+    );
+    all.index_select(1, &Tensor::from_slice(&cols).to(all.device()))
 }

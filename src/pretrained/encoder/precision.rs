@@ -25,7 +25,12 @@ impl Precision {
     /// `auto` is bfloat16 on a CPU with bfloat16 instructions, float32 anywhere else (GPUs
     /// included).
     pub fn for_device(device: Device) -> Result<Precision, PretrainedError> {
-        let value = std::env::var(VARIABLE).unwrap_or_default();
+        Precision::parse(&std::env::var(VARIABLE).unwrap_or_default(), device)
+    }
+
+    /// The precision a setting's value asks for on `device` (what `for_device` reads from
+    /// the environment).
+    pub fn parse(value: &str, device: Device) -> Result<Precision, PretrainedError> {
         match value.trim() {
             "" | "auto" => Ok(if device == Device::Cpu && cpu_has_bf16() {
                 Precision::BFloat16

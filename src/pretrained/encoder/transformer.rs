@@ -145,7 +145,94 @@ struct Weights {
     precision: Precision,
 }
 
+/// The architecture of a checkpoint relarc can run.
+fn check_config(config: &HfConfig, cfg_path: &Path) -> Result<Arch, PretrainedError> {
+    let arch = config.arch().ok_or_else(|| {
+        PretrainedError::bad(
+            cfg_path,
+            format!(
+                "model_type {:?} is not one relarc runs (bert, roberta, mpnet)",
+                config.model_type
+            ),
+        )
+    })?;
+    if !config.hidden_act.starts_with("gelu") {
+        return Err(PretrainedError::bad(
+            cfg_path,
+            format!("hidden_act {:?}: only gelu is supported", config.hidden_act),
+        ));
+    }
+    if config.hidden_size % config.num_attention_heads != 0 {
+        return Err(PretrainedError::bad(
+            cfg_path,
+            "hidden_size is not a multiple of num_attention_heads",
+        ));
+    }
+    Ok(arch)
+}
+
 impl Weights {
+    /// The checkpoint's tensors, named without the prefix before `embeddings.` (a checkpoint
+    /// saved from a task model has one, such as `bert.`).
+    fn read(path: &Path, device: Device, precision: Precision) -> Result<Weights, PretrainedError> {
+        if !path.exists() {
+            return Err(PretrainedError::bad(
+                path,
+                "missing (relarc reads safetensors weights; convert pytorch_model.bin with the Hugging Face tools)",
+            ));
+        }
+        let raw = Tensor::read_safetensors(path)
+            .map_err(|e| PretrainedError::bad(path, format!("unreadable weights: {e}")))?;
+        let prefix = raw
+            .iter()
+            .find_map(|(k, _)| {
+                k.strip_suffix("embeddings.word_embeddings.weight")
+                    .map(String::from)
+            })
+            .ok_or_else(|| PretrainedError::bad(path, "has no embeddings.word_embeddings.weight"))?;
+        let map = raw
+            .into_iter()
+            .filter_map(|(k, t)| k.strip_prefix(prefix.as_str()).map(|k| (k.to_string(), t)))
+            .collect();
+        Ok(Weights {
+            path: path.to_path_buf(),
+            map,
+            device,
+            precision,
+        })
+    }
+
+    /// Transformer layer `i`: attention names differ between MPNet and the BERT family.
+    fn layer(&mut self, i: usize, arch: Arch, eps: f64) -> Result<Layer, PretrainedError> {
+        let p = format!("encoder.layer.{i}");
+        let (q, k, v, o, norm) = match arch {
+            Arch::Mpnet => (
+                "attention.attn.q",
+                "attention.attn.k",
+                "attention.attn.v",
+                "attention.attn.o",
+                "attention.LayerNorm",
+            ),
+            _ => (
+                "attention.self.query",
+                "attention.self.key",
+                "attention.self.value",
+                "attention.output.dense",
+                "attention.output.LayerNorm",
+            ),
+        };
+        Ok(Layer {
+            q: self.linear(&format!("{p}.{q}"))?,
+            k: self.linear(&format!("{p}.{k}"))?,
+            v: self.linear(&format!("{p}.{v}"))?,
+            o: self.linear(&format!("{p}.{o}"))?,
+            attn_norm: self.norm(&format!("{p}.{norm}"), eps)?,
+            up: self.linear(&format!("{p}.intermediate.dense"))?,
+            down: self.linear(&format!("{p}.output.dense"))?,
+            out_norm: self.norm(&format!("{p}.output.LayerNorm"), eps)?,
+        })
+    }
+
     fn take(&mut self, name: &str) -> Result<Tensor, PretrainedError> {
         self.try_take(name).ok_or_else(|| {
             PretrainedError::bad(
@@ -185,86 +272,13 @@ impl Weights {
 
 impl Transformer {
     pub fn load(dir: &Path, device: Device, precision: Precision) -> Result<Transformer, PretrainedError> {
-        let cfg_path = dir.join("config.json");
         let config = HfConfig::read(dir)?;
-        let arch = config.arch().ok_or_else(|| {
-            PretrainedError::bad(
-                &cfg_path,
-                format!(
-                    "model_type {:?} is not one relarc runs (bert, roberta, mpnet)",
-                    config.model_type
-                ),
-            )
-        })?;
-        if !config.hidden_act.starts_with("gelu") {
-            return Err(PretrainedError::bad(
-                &cfg_path,
-                format!("hidden_act {:?}: only gelu is supported", config.hidden_act),
-            ));
-        }
-        if config.hidden_size % config.num_attention_heads != 0 {
-            return Err(PretrainedError::bad(
-                &cfg_path,
-                "hidden_size is not a multiple of num_attention_heads",
-            ));
-        }
-        let path = dir.join("model.safetensors");
-        if !path.exists() {
-            return Err(PretrainedError::bad(
-                &path,
-                "missing (relarc reads safetensors weights; convert pytorch_model.bin with the Hugging Face tools)",
-            ));
-        }
-        let raw = Tensor::read_safetensors(&path)
-            .map_err(|e| PretrainedError::bad(&path, format!("unreadable weights: {e}")))?;
-        let prefix = raw
-            .iter()
-            .find_map(|(k, _)| {
-                k.strip_suffix("embeddings.word_embeddings.weight")
-                    .map(String::from)
-            })
-            .ok_or_else(|| PretrainedError::bad(&path, "has no embeddings.word_embeddings.weight"))?;
-        let map = raw
-            .into_iter()
-            .filter_map(|(k, t)| k.strip_prefix(prefix.as_str()).map(|k| (k.to_string(), t)))
-            .collect();
-        let mut w = Weights {
-            path,
-            map,
-            device,
-            precision,
-        };
+        let arch = check_config(&config, &dir.join("config.json"))?;
+        let mut w = Weights::read(&dir.join("model.safetensors"), device, precision)?;
         let eps = config.layer_norm_eps;
-        let mut layers = Vec::with_capacity(config.num_hidden_layers);
-        for i in 0..config.num_hidden_layers {
-            let p = format!("encoder.layer.{i}");
-            let (q, k, v, o, attn_norm) = match arch {
-                Arch::Mpnet => (
-                    w.linear(&format!("{p}.attention.attn.q"))?,
-                    w.linear(&format!("{p}.attention.attn.k"))?,
-                    w.linear(&format!("{p}.attention.attn.v"))?,
-                    w.linear(&format!("{p}.attention.attn.o"))?,
-                    w.norm(&format!("{p}.attention.LayerNorm"), eps)?,
-                ),
-                _ => (
-                    w.linear(&format!("{p}.attention.self.query"))?,
-                    w.linear(&format!("{p}.attention.self.key"))?,
-                    w.linear(&format!("{p}.attention.self.value"))?,
-                    w.linear(&format!("{p}.attention.output.dense"))?,
-                    w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
-                ),
-            };
-            layers.push(Layer {
-                q,
-                k,
-                v,
-                o,
-                attn_norm,
-                up: w.linear(&format!("{p}.intermediate.dense"))?,
-                down: w.linear(&format!("{p}.output.dense"))?,
-                out_norm: w.norm(&format!("{p}.output.LayerNorm"), eps)?,
-            });
-        }
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| w.layer(i, arch, eps))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Transformer {
             word: w.take("embeddings.word_embeddings.weight")?,
             position: w.take("embeddings.position_embeddings.weight")?,

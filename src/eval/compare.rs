@@ -1,7 +1,101 @@
-//! What the model gets wrong, sentence by sentence, and how unsure it is: the orders that put
-//! the most useful corrections first.
+//! The one comparison of a gold sentence with its prediction, used by `evaluate`'s callers, the
+//! app's diff view, its error filters and its orders: marks for each annotation (right,
+//! spurious, missed), the kinds of mistake a sentence has, and how unsure the model was.
 
-use crate::corpus::{Provenance, Sentence};
+use crate::corpus::{Entity, Provenance, Relation, Sentence};
+
+/// How an annotation compares with the other side in the diff view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// In gold and predicted.
+    Correct,
+    /// Predicted, not in gold.
+    Spurious,
+    /// In gold, not predicted.
+    Missed,
+}
+
+/// Gold and predictions merged into one sentence for the diff view.
+#[derive(Clone, Debug)]
+pub struct Diff {
+    pub sentence: Sentence,
+    pub entity_marks: Vec<Mark>,
+    pub relation_marks: Vec<Mark>,
+    /// Index of each shown entity / relation among the predictions, if it is predicted.
+    pub entity_pred: Vec<Option<usize>>,
+    pub relation_pred: Vec<Option<usize>>,
+}
+
+pub fn same_entity(a: &Entity, b: &Entity) -> bool {
+    a.start == b.start && a.end == b.end && a.label == b.label
+}
+
+/// Index of the relation of `s` with the same type and the same argument spans and types as
+/// relation `r` of `other`.
+fn find_relation(s: &Sentence, other: &Sentence, r: &Relation) -> Option<usize> {
+    let (h, t) = (&other.entities[r.head], &other.entities[r.tail]);
+    s.relations.iter().position(|x| {
+        x.label == r.label && same_entity(&s.entities[x.head], h) && same_entity(&s.entities[x.tail], t)
+    })
+}
+
+pub fn diff(gold: &Sentence, pred: &Sentence) -> Diff {
+    let mut sentence = Sentence {
+        entities: Vec::new(),
+        relations: Vec::new(),
+        ..gold.clone()
+    };
+    let (mut entity_marks, mut entity_pred) = (Vec::new(), Vec::new());
+    let mut gold_at = Vec::new();
+    for g in &gold.entities {
+        let p = pred.entities.iter().position(|p| same_entity(p, g));
+        gold_at.push(sentence.entities.len());
+        sentence.entities.push(g.clone());
+        entity_marks.push(if p.is_some() { Mark::Correct } else { Mark::Missed });
+        entity_pred.push(p);
+    }
+    let mut pred_at = Vec::new();
+    for (i, p) in pred.entities.iter().enumerate() {
+        match gold.entities.iter().position(|g| same_entity(p, g)) {
+            Some(g) => pred_at.push(gold_at[g]),
+            None => {
+                pred_at.push(sentence.entities.len());
+                sentence.entities.push(p.clone());
+                entity_marks.push(Mark::Spurious);
+                entity_pred.push(Some(i));
+            }
+        }
+    }
+    let (mut relation_marks, mut relation_pred) = (Vec::new(), Vec::new());
+    for g in &gold.relations {
+        let p = find_relation(pred, gold, g);
+        sentence.relations.push(Relation {
+            head: gold_at[g.head],
+            tail: gold_at[g.tail],
+            ..g.clone()
+        });
+        relation_marks.push(if p.is_some() { Mark::Correct } else { Mark::Missed });
+        relation_pred.push(p);
+    }
+    for (i, p) in pred.relations.iter().enumerate() {
+        if find_relation(gold, pred, p).is_none() {
+            sentence.relations.push(Relation {
+                head: pred_at[p.head],
+                tail: pred_at[p.tail],
+                ..p.clone()
+            });
+            relation_marks.push(Mark::Spurious);
+            relation_pred.push(Some(i));
+        }
+    }
+    Diff {
+        sentence,
+        entity_marks,
+        relation_marks,
+        entity_pred,
+        relation_pred,
+    }
+}
 
 /// Kinds of error between a gold sentence and its prediction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -64,8 +158,8 @@ pub fn sentence_errors(gold: &Sentence, pred: &Sentence) -> Vec<(ErrorKind, Stri
             out.push((ErrorKind::MissedEntity, g.label.clone()));
         }
     }
-    let gold_rel = crate::eval::relation_keys(gold, true);
-    let pred_rel = crate::eval::relation_keys(pred, true);
+    let gold_rel = super::relation_keys(gold, true);
+    let pred_rel = super::relation_keys(pred, true);
     for r in gold_rel.difference(&pred_rel) {
         out.push((ErrorKind::MissingRelation, r.label.clone()));
     }

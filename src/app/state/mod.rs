@@ -1,0 +1,330 @@
+//! The app's state and every change to it, free of egui so it can be tested directly. The
+//! view reads this state and sends commands; `apply` carries them out, edits go through
+//! `History` so each can be undone. The parts: `apply` (the command matches), `select`
+//! (selection, relation mode, moving), `edit` (changes and undo), `filter` (the sentence
+//! list, statistics and metrics).
+
+mod apply;
+mod edit;
+mod filter;
+mod select;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub use edit::History;
+pub use filter::{EditState, Filter, Order};
+pub use select::{Mode, Selection};
+
+use super::command::ViewMode;
+use super::status::Status;
+use crate::corpus::formats::spert;
+use crate::corpus::stats::Stats;
+use crate::corpus::{Corpus, Format, Sentence};
+
+/// The demo corpus shipped with the app, shown at the first start.
+pub const DEMO: &str = include_str!("../../../assets/demo.json");
+
+/// Unsaved edits found from an earlier session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecoveryOffer {
+    pub path: PathBuf,
+    pub sentences: usize,
+}
+
+pub struct AppState {
+    pub corpus: Corpus,
+    /// The file the corpus was read from and is saved to; None for the demo or a new corpus.
+    pub path: Option<PathBuf>,
+    pub format: Format,
+    pub current: usize,
+    pub selection: Selection,
+    /// Whether a relation is being made, and how far.
+    pub mode: Mode,
+    pub history: History,
+    pub dirty: bool,
+    /// Bumped by every change of the corpus, so caches know when to refresh.
+    pub generation: u64,
+    pub status: Option<Status>,
+    pub filter: Filter,
+    filtered: Vec<usize>,
+    filtered_for: Option<(Filter, u64)>,
+    stats: Option<(u64, Stats)>,
+    pub recent: Vec<PathBuf>,
+    pub recovery: Option<RecoveryOffer>,
+    /// Where recovery files of corpora without a path go.
+    pub recovery_dir: PathBuf,
+    last_autosave: Option<Instant>,
+    /// The model's annotations of each sentence, where it has predicted them.
+    pub predictions: Vec<Option<Sentence>>,
+    pub view_mode: ViewMode,
+    /// θr of the model that made the predictions, for the uncertainty order.
+    pub threshold: f64,
+    report: Option<(u64, crate::eval::Report)>,
+}
+
+pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(20);
+
+/// `x.json` → `x.json.relarc-recovery.json`, beside the file.
+pub fn recovery_path_for(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".relarc-recovery.json");
+    path.with_file_name(name)
+}
+
+impl AppState {
+    pub fn demo(recovery_dir: PathBuf) -> AppState {
+        let sentences =
+            spert::parse_json(Path::new("assets/demo.json"), DEMO).expect("the demo corpus is valid");
+        let mut state = AppState::with_corpus(Corpus::new(sentences), None, Format::Json, recovery_dir);
+        state.check_recovery();
+        state
+    }
+
+    pub fn with_corpus(
+        corpus: Corpus,
+        path: Option<PathBuf>,
+        format: Format,
+        recovery_dir: PathBuf,
+    ) -> AppState {
+        AppState {
+            corpus,
+            path,
+            format,
+            current: 0,
+            selection: Selection::None,
+            mode: Mode::Normal,
+            history: History::default(),
+            dirty: false,
+            generation: 0,
+            status: None,
+            filter: Filter::default(),
+            filtered: Vec::new(),
+            filtered_for: None,
+            stats: None,
+            recent: Vec::new(),
+            recovery: None,
+            recovery_dir,
+            last_autosave: None,
+            predictions: Vec::new(),
+            view_mode: ViewMode::Gold,
+            threshold: 0.9,
+            report: None,
+        }
+    }
+
+    pub fn sentence(&self) -> Option<&Sentence> {
+        self.corpus.sentences.get(self.current)
+    }
+
+    pub fn title(&self) -> String {
+        let name = self
+            .path
+            .as_ref()
+            .map_or("demo corpus".into(), |p| p.display().to_string());
+        format!("{}{name} — relarc", if self.dirty { "• " } else { "" })
+    }
+
+    pub(super) fn info(&mut self, msg: impl Into<String>) {
+        self.status = Some(Status::info(msg));
+    }
+
+    pub(super) fn error(&mut self, msg: impl Into<String>) {
+        self.status = Some(Status::error(msg));
+    }
+
+    pub fn recovery_path(&self) -> PathBuf {
+        match &self.path {
+            Some(p) => recovery_path_for(p),
+            None => self.recovery_dir.join("demo.relarc-recovery.json"),
+        }
+    }
+
+    /// Offers the recovery file when one exists that is newer than the corpus file.
+    pub fn check_recovery(&mut self) {
+        let rec = self.recovery_path();
+        let Ok(meta) = std::fs::metadata(&rec) else { return };
+        let newer = match self.path.as_ref().and_then(|p| std::fs::metadata(p).ok()) {
+            Some(src) => meta.modified().ok() >= src.modified().ok(),
+            None => true,
+        };
+        if newer {
+            if let Ok(c) = Corpus::load_as(&rec, Format::Json) {
+                self.recovery = Some(RecoveryOffer {
+                    path: rec,
+                    sentences: c.sentences.len(),
+                });
+            }
+        }
+    }
+
+    /// Writes the recovery file when there are unsaved edits and the last one is old enough.
+    pub fn autosave(&mut self, now: Instant) {
+        if !self.dirty
+            || self
+                .last_autosave
+                .is_some_and(|t| now.duration_since(t) < AUTOSAVE_EVERY)
+        {
+            return;
+        }
+        self.last_autosave = Some(now);
+        let path = self.recovery_path();
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if let Err(e) = self.corpus.save_as(&path, Format::Json) {
+            self.error(format!("could not write the recovery file: {e}"));
+        }
+    }
+
+    fn remove_recovery(&self) {
+        let _ = std::fs::remove_file(self.recovery_path());
+    }
+
+    /// Replaces the corpus with one read from `path` (unsaved edits are the caller's concern).
+    pub fn open(&mut self, path: &Path) -> bool {
+        match Corpus::load(path) {
+            Ok(corpus) => {
+                let format = corpus.source.as_ref().map_or(Format::Json, |s| s.1);
+                let recent = std::mem::take(&mut self.recent);
+                let dir = self.recovery_dir.clone();
+                *self = AppState::with_corpus(corpus, Some(path.to_path_buf()), format, dir);
+                self.recent = recent;
+                self.remember(path);
+                self.info(format!(
+                    "opened {} ({} sentences, {format})",
+                    path.display(),
+                    self.corpus.sentences.len()
+                ));
+                self.check_recovery();
+                true
+            }
+            Err(e) => {
+                self.error(e.to_string());
+                false
+            }
+        }
+    }
+
+    fn remember(&mut self, path: &Path) {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        self.recent.retain(|p| *p != path);
+        self.recent.insert(0, path);
+        self.recent.truncate(10);
+    }
+
+    /// Saves to `path` in `format`. On failure the edits stay and the status says why.
+    pub fn save_to(&mut self, path: &Path, format: Format) -> bool {
+        match self.corpus.save_as(path, format) {
+            Ok(notes) => {
+                self.remove_recovery();
+                self.path = Some(path.to_path_buf());
+                self.format = format;
+                self.dirty = false;
+                self.remember(path);
+                let mut msg = format!(
+                    "saved {} sentences to {} ({format})",
+                    self.corpus.sentences.len(),
+                    path.display()
+                );
+                for n in notes {
+                    msg.push_str("; ");
+                    msg.push_str(&n);
+                }
+                self.info(msg);
+                true
+            }
+            Err(e) => {
+                self.error(format!("not saved, your edits are kept: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Writes the predictions (sentences without one keep no annotations) in the format the
+    /// path implies; returns how many sentences had predictions.
+    pub fn export_predictions(&mut self, path: &Path) -> bool {
+        let sentences: Vec<Sentence> = self
+            .corpus
+            .sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match self.predictions.get(i).and_then(|p| p.clone()) {
+                Some(p) => p,
+                None => Sentence {
+                    entities: Vec::new(),
+                    relations: Vec::new(),
+                    ..s.clone()
+                },
+            })
+            .collect();
+        let n = self.predictions.iter().flatten().count();
+        let corpus = Corpus::new(sentences);
+        let result = Format::detect_output(path).and_then(|f| corpus.save_as(path, f));
+        match result {
+            Ok(_) => {
+                self.info(format!(
+                    "exported the predictions of {n} sentences to {}",
+                    path.display()
+                ));
+                true
+            }
+            Err(e) => {
+                self.error(format!("predictions not exported: {e}"));
+                false
+            }
+        }
+    }
+
+    /// The model's annotations of the current sentence.
+    pub fn prediction(&self) -> Option<&Sentence> {
+        self.predictions.get(self.current).and_then(|p| p.as_ref())
+    }
+
+    /// Stores predictions `(sentence index, predicted sentence)`.
+    pub fn set_predictions(&mut self, items: impl IntoIterator<Item = (usize, Sentence)>) {
+        self.predictions.resize(self.corpus.sentences.len(), None);
+        for (i, p) in items {
+            if i < self.predictions.len() && self.corpus.sentences[i].tokens == p.tokens {
+                self.predictions[i] = Some(p);
+            }
+        }
+        self.generation += 1;
+    }
+
+    pub(super) fn changed(&mut self) {
+        self.dirty = true;
+        self.generation += 1;
+        self.status = None;
+    }
+
+    pub(super) fn restore_recovery(&mut self) {
+        let Some(offer) = self.recovery.take() else { return };
+        match Corpus::load_as(&offer.path, Format::Json) {
+            Ok(c) => {
+                self.corpus = c;
+                self.current = 0;
+                self.selection = Selection::None;
+                self.history = History::default();
+                self.changed();
+                self.info(format!(
+                    "restored {} sentences with unsaved edits; save to keep them",
+                    offer.sentences
+                ));
+            }
+            Err(e) => self.error(format!("could not read the recovery file: {e}")),
+        }
+    }
+
+    /// Entity and relation types used, for the legend and filters.
+    pub fn entity_types(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self.corpus.schema.entity_types.iter().cloned().collect();
+        set.into_iter().collect()
+    }
+
+    /// Titles of the recent files that still exist.
+    pub fn recent_files(&self) -> Vec<PathBuf> {
+        self.recent.iter().filter(|p| p.exists()).cloned().collect()
+    }
+}

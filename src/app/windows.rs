@@ -1,0 +1,166 @@
+//! The app's floating windows: the command palette, prediction metrics, corpus statistics,
+//! and the question before quitting with unsaved edits.
+
+use egui::{Key, RichText};
+
+use super::command::{palette, Command, CommandSender, UiCommand};
+use super::state::{AppState, Order};
+use crate::eval::Metrics;
+
+/// Which windows are open, and the palette's filter text.
+#[derive(Default)]
+pub struct Windows {
+    pub palette: bool,
+    pub palette_query: String,
+    pub stats: bool,
+    pub metrics: bool,
+    pub confirm_quit: bool,
+}
+
+/// The palette: every `UiCommand` with its shortcut, filtered as one types; Enter runs the
+/// first match.
+pub fn command_palette(ctx: &egui::Context, w: &mut Windows, state: &AppState, tx: &CommandSender) {
+    if !w.palette {
+        return;
+    }
+    let mut open = true;
+    let mut chosen = None;
+    let types = state.entity_types();
+    egui::Window::new("Commands")
+        .open(&mut open)
+        .collapsible(false)
+        .show(ctx, |ui| {
+            let filter = ui.add(egui::TextEdit::singleline(&mut w.palette_query).hint_text("filter"));
+            filter.request_focus();
+            let q = w.palette_query.to_lowercase();
+            let entry = |c: UiCommand| match c.type_number().and_then(|n| types.get(n - 1)) {
+                Some(t) => format!("{}: {t}", c.name()),
+                None => c.name().to_string(),
+            };
+            let matches: Vec<UiCommand> = palette()
+                .filter(|c| entry(*c).to_lowercase().contains(&q))
+                .collect();
+            if ui.input(|i| i.key_pressed(Key::Enter)) {
+                chosen = matches.first().copied();
+            }
+            egui::ScrollArea::vertical().max_height(420.0).show(ui, |ui| {
+                egui::Grid::new("palette").striped(true).show(ui, |ui| {
+                    for c in &matches {
+                        if ui.button(entry(*c)).clicked() {
+                            chosen = Some(*c);
+                        }
+                        let keys: Vec<String> =
+                            c.shortcuts().iter().map(|s| ctx.format_shortcut(s)).collect();
+                        ui.weak(keys.join(" or "));
+                        ui.end_row();
+                    }
+                    ui.label("Make a relation");
+                    ui.weak("drag from a type tag to another, or R then click");
+                    ui.end_row();
+                });
+            });
+        });
+    w.palette = open && chosen.is_none();
+    if let Some(c) = chosen {
+        tx.send(c);
+    }
+}
+
+/// Strict scores of the predictions; clicking a type lists its sentences with errors.
+pub fn metrics(ctx: &egui::Context, w: &mut Windows, state: &mut AppState, tx: &CommandSender) {
+    if !w.metrics {
+        return;
+    }
+    let report = state.metrics().cloned();
+    let mut pick: Option<String> = None;
+    egui::Window::new("Prediction metrics")
+        .open(&mut w.metrics)
+        .show(ctx, |ui| {
+            let Some(r) = report else {
+                ui.label("No predictions yet.");
+                return;
+            };
+            ui.weak(
+                "Strict scores of the predictions against gold. Click a type for its sentences with errors.",
+            );
+            for (name, m) in [("NER", &r.ner), ("RE", &r.re)] {
+                ui.label(RichText::new(name).strong());
+                metrics_table(ui, name, m, &mut pick);
+            }
+        });
+    if let Some(t) = pick {
+        let mut filter = state.filter.clone();
+        filter.errors_only = true;
+        filter.error_type = Some(t);
+        filter.order = Order::Errors;
+        tx.send(Command::SetFilter(filter));
+    }
+}
+
+fn metrics_table(ui: &mut egui::Ui, name: &str, m: &Metrics, pick: &mut Option<String>) {
+    egui::Grid::new(format!("metrics-{name}"))
+        .striped(true)
+        .show(ui, |ui| {
+            for h in ["type", "P", "R", "F1", "support"] {
+                ui.label(RichText::new(h).strong());
+            }
+            ui.end_row();
+            for (t, s) in &m.per_type {
+                if ui.link(t).clicked() {
+                    *pick = Some(t.clone());
+                }
+                for v in [s.precision, s.recall, s.f1] {
+                    ui.label(format!("{:.1}", 100.0 * v));
+                }
+                ui.label(s.support.to_string());
+                ui.end_row();
+            }
+            for (label, x) in [("micro", m.micro), ("macro", m.macro_)] {
+                ui.label(label);
+                for v in [x.precision, x.recall, x.f1] {
+                    ui.label(format!("{:.1}", 100.0 * v));
+                }
+                ui.label("");
+                ui.end_row();
+            }
+        });
+}
+
+pub fn statistics(ctx: &egui::Context, w: &mut Windows, state: &mut AppState) {
+    if !w.stats {
+        return;
+    }
+    let text = state.stats().to_string();
+    egui::Window::new("Corpus statistics")
+        .open(&mut w.stats)
+        .show(ctx, |ui| {
+            ui.monospace(text);
+        });
+}
+
+/// What the user answered when asked about unsaved edits before quitting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuitAnswer {
+    Save,
+    Discard,
+    Cancel,
+}
+
+pub fn confirm_quit(ctx: &egui::Context) -> Option<QuitAnswer> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique("confirm-quit")).show(ctx, |ui| {
+        ui.label("There are unsaved edits. Save them before quitting?");
+        ui.horizontal(|ui| {
+            if ui.button("Save").clicked() {
+                answer = Some(QuitAnswer::Save);
+            }
+            if ui.button("Quit without saving").clicked() {
+                answer = Some(QuitAnswer::Discard);
+            }
+            if ui.button("Cancel").clicked() {
+                answer = Some(QuitAnswer::Cancel);
+            }
+        });
+    });
+    answer
+}

@@ -1,0 +1,121 @@
+//! What makes up the token representation `v_i` and which pre-trained files it needs: the
+//! input part of a model configuration. It lives here, beside the code that loads those
+//! files, so that `pretrained` does not depend on `model` (the model reads it from here).
+
+use serde::{Deserialize, Serialize};
+
+use super::Pooling;
+
+/// Word vectors: learned from scratch, or a frozen pre-trained matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WordInput {
+    pub dim: i64,
+    /// Trained with the model (true) or frozen pre-trained vectors (false).
+    pub trainable: bool,
+    /// Words seen fewer times in training are unknown (learned vectors only).
+    #[serde(default = "one")]
+    pub min_count: usize,
+    /// Where frozen vectors come from: a resource name or a path to a converted folder or a
+    /// GloVe / word2vec / fastText text file.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Frozen contextual vectors with `layers` layers of `dim` each, mixed by learned softmax
+/// weights and a scale.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContextualInput {
+    pub layers: i64,
+    pub dim: i64,
+    /// The encoder that makes them: a resource name (a folder of the resource folder) or a
+    /// path to a Hugging Face checkpoint folder.
+    #[serde(default)]
+    pub encoder: String,
+    /// How a word's sub-words become one vector.
+    #[serde(default)]
+    pub pooling: Pooling,
+}
+
+/// Which sources make up the token representation `v_i` (each can be switched off).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub contextual: Option<ContextualInput>,
+    pub word: Option<WordInput>,
+    /// Character BiRNN (size per direction in `ModelConfig::char_rnn_size`).
+    pub char: bool,
+    pub casing: bool,
+}
+
+impl ContextualInput {
+    /// all-mpnet-base-v2: embeddings + 12 layers of 768.
+    pub fn mpnet() -> Self {
+        ContextualInput {
+            layers: 13,
+            dim: 768,
+            encoder: "all-mpnet-base-v2".into(),
+            pooling: Pooling::First,
+        }
+    }
+
+    /// all-MiniLM-L6-v2: embeddings + 6 layers of 384.
+    pub fn minilm() -> Self {
+        ContextualInput {
+            layers: 7,
+            dim: 384,
+            encoder: "all-minilm-l6-v2".into(),
+            pooling: Pooling::First,
+        }
+    }
+}
+
+impl Inputs {
+    /// A frozen encoder's layer mix, frozen GloVe 6B 50-d vectors, characters and casing.
+    pub fn pretrained(contextual: ContextualInput) -> Self {
+        Inputs {
+            contextual: Some(contextual),
+            word: Some(WordInput {
+                dim: 50,
+                trainable: false,
+                min_count: 1,
+                source: Some("glove-6b-50d".into()),
+            }),
+            char: true,
+            casing: true,
+        }
+    }
+
+    /// The pre-trained files these inputs name: the encoder, then the frozen word vectors.
+    pub fn resource_names(&self) -> Vec<&str> {
+        let encoder = self.contextual.as_ref().map(|c| c.encoder.as_str());
+        let words = self
+            .word
+            .as_ref()
+            .filter(|w| !w.trainable)
+            .and_then(|w| w.source.as_deref());
+        encoder.into_iter().chain(words).collect()
+    }
+
+    /// Whether any input needs pre-trained files.
+    pub fn needs_resources(&self) -> bool {
+        self.contextual.is_some() || self.word.as_ref().is_some_and(|w| !w.trainable)
+    }
+
+    /// What exists without pre-trained resources: learned word vectors, characters, casing.
+    pub fn learned() -> Self {
+        Inputs {
+            contextual: None,
+            word: Some(WordInput {
+                dim: 100,
+                trainable: true,
+                min_count: 1,
+                source: None,
+            }),
+            char: true,
+            casing: true,
+        }
+    }
+}

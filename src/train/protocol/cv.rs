@@ -1,0 +1,126 @@
+//! k-fold cross-validation over `split_K_train.json` / `split_K_test.json` files, with a
+//! seeded dev part of each training fold for early stopping (the ADE protocol).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::{write_json, Progress, ProtocolError, Runner, Summary};
+use crate::corpus::overlap::remove_overlaps_all;
+use crate::corpus::{split, Corpus};
+use crate::eval::Report;
+use crate::model::ModelConfig;
+use crate::train::report::{utc_now, DataFile, RunReport};
+use crate::train::run::evaluate_model;
+use crate::train::{TrainJob, TrainOptions};
+
+pub struct CvPlan {
+    pub config: ModelConfig,
+    /// Fold `i` trains with seed `options.seed + i`.
+    pub options: TrainOptions,
+    /// The folder holding the fold files.
+    pub folds: PathBuf,
+    /// Fraction of each training fold held out for early stopping.
+    pub dev_fraction: f64,
+    pub max_folds: Option<usize>,
+    /// Each fold's model and report go to `out/fold_K`; the whole report to `out/cv_report.json`.
+    pub out: PathBuf,
+    /// The command that asked for the run, for the reports.
+    pub command: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FoldResult {
+    pub fold: usize,
+    pub best_epoch: usize,
+    pub seconds: f64,
+    pub test: Report,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CvReport {
+    pub command: String,
+    pub date: String,
+    pub device: String,
+    pub seconds: f64,
+    pub folds: Vec<FoldResult>,
+    pub summary: Summary,
+}
+
+/// Trains and scores each fold, writing its report as it finishes, then the summary.
+pub fn cross_validate(
+    plan: &CvPlan,
+    run: &mut Runner,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CvReport, ProtocolError> {
+    let started = Instant::now();
+    let folds = split::load_fold_files(&plan.folds)?;
+    let k = plan.max_folds.unwrap_or(folds.len()).min(folds.len());
+    let mut results = Vec::new();
+    for (i, (train, test)) in folds.into_iter().take(k).enumerate() {
+        let result = run_fold(plan, i, train, test, run)?;
+        progress(Progress::Scored {
+            label: &format!("fold {i}"),
+            best_epoch: result.best_epoch,
+            seconds: result.seconds,
+            test: &result.test,
+        });
+        results.push(result);
+    }
+    let tests: Vec<Report> = results.iter().map(|r| r.test.clone()).collect();
+    let report = CvReport {
+        command: plan.command.clone(),
+        date: utc_now(),
+        device: format!("{:?}", plan.options.device),
+        seconds: started.elapsed().as_secs_f64(),
+        folds: results,
+        summary: Summary::of(&tests),
+    };
+    write_json(&plan.out.join("cv_report.json"), &report)?;
+    Ok(report)
+}
+
+fn run_fold(
+    plan: &CvPlan,
+    i: usize,
+    mut train: Corpus,
+    mut test: Corpus,
+    run: &mut Runner,
+) -> Result<FoldResult, ProtocolError> {
+    remove_overlaps_all(&mut train.sentences);
+    remove_overlaps_all(&mut test.sentences);
+    let seed = plan.options.seed + i as u64;
+    let (dev, fit) = split::holdout(&train, plan.dev_fraction, seed);
+    let options = TrainOptions {
+        seed,
+        ..plan.options.clone()
+    };
+    let out = plan.out.join(format!("fold_{i}"));
+    let job = TrainJob {
+        config: plan.config.clone(),
+        options: options.clone(),
+        train: fit.sentences,
+        dev: dev.sentences,
+        out: Some(out.clone()),
+        init: None,
+    };
+    let outcome = run(job, &format!("fold {i}"))?;
+    let scored = evaluate_model(&outcome.model, &test.sentences)?;
+    let data = vec![
+        fold_file("train", &plan.folds, i, train.sentences.len()),
+        fold_file("test", &plan.folds, i, test.sentences.len()),
+    ];
+    let report = RunReport::from_outcome(&plan.command, &options, &outcome, data, Some(scored.clone()));
+    write_json(&out.join("report.json"), &report)?;
+    Ok(FoldResult {
+        fold: i,
+        best_epoch: outcome.best_epoch,
+        seconds: outcome.seconds,
+        test: scored,
+    })
+}
+
+fn fold_file(role: &str, dir: &Path, i: usize, sentences: usize) -> DataFile {
+    DataFile::new(role, &dir.join(format!("split_{i}_{role}.json")), sentences)
+}

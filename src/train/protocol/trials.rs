@@ -1,0 +1,173 @@
+//! The CoNLL04 protocol: the number of epochs is chosen on dev, then `n` runs with different
+//! seeds train on train + dev for that many epochs and are scored on test.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::{write_json, Progress, ProtocolError, Runner, Summary};
+use crate::corpus::overlap::remove_overlaps_all;
+use crate::corpus::{Corpus, Sentence};
+use crate::eval::Report;
+use crate::model::ModelConfig;
+use crate::train::report::{utc_now, DataFile, RunReport};
+use crate::train::run::evaluate_model;
+use crate::train::{TrainJob, TrainOptions};
+
+pub struct TrialsPlan {
+    pub config: ModelConfig,
+    /// The dev run uses `options.seed`; trial `t` uses `options.seed + 1 + t`.
+    pub options: TrainOptions,
+    pub train: PathBuf,
+    pub dev: PathBuf,
+    pub test: PathBuf,
+    pub n: usize,
+    /// `out/dev_run`, `out/trial_T` and `out/trials_report.json`.
+    pub out: PathBuf,
+    pub command: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrialResult {
+    pub trial: usize,
+    pub seed: u64,
+    pub seconds: f64,
+    pub test: Report,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TrialsReport {
+    pub command: String,
+    pub date: String,
+    pub device: String,
+    pub epochs: usize,
+    pub seconds: f64,
+    pub trials: Vec<TrialResult>,
+    pub summary: Summary,
+}
+
+/// The three corpora, overlaps removed as in training.
+struct Data {
+    train: Corpus,
+    dev: Corpus,
+    test: Corpus,
+}
+
+impl Data {
+    fn load(plan: &TrialsPlan) -> Result<Data, ProtocolError> {
+        let flat = |p: &PathBuf| -> Result<Corpus, ProtocolError> {
+            let mut c = Corpus::load(p)?;
+            remove_overlaps_all(&mut c.sentences);
+            Ok(c)
+        };
+        Ok(Data {
+            train: flat(&plan.train)?,
+            dev: flat(&plan.dev)?,
+            test: flat(&plan.test)?,
+        })
+    }
+
+    fn files(&self, plan: &TrialsPlan) -> Vec<DataFile> {
+        vec![
+            DataFile::new("train", &plan.train, self.train.sentences.len()),
+            DataFile::new("dev", &plan.dev, self.dev.sentences.len()),
+            DataFile::new("test", &plan.test, self.test.sentences.len()),
+        ]
+    }
+}
+
+pub fn run_trials(
+    plan: &TrialsPlan,
+    run: &mut Runner,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<TrialsReport, ProtocolError> {
+    let started = Instant::now();
+    let data = Data::load(plan)?;
+    let epochs = choose_epochs(plan, &data, run)?;
+    progress(Progress::EpochsChosen(epochs));
+    let both: Vec<Sentence> = data
+        .train
+        .sentences
+        .iter()
+        .chain(&data.dev.sentences)
+        .cloned()
+        .collect();
+    let mut trials = Vec::new();
+    for t in 0..plan.n {
+        let result = run_trial(plan, &data, &both, epochs, t, run)?;
+        progress(Progress::Scored {
+            label: &format!("trial {t}"),
+            best_epoch: epochs,
+            seconds: result.seconds,
+            test: &result.test,
+        });
+        trials.push(result);
+    }
+    let tests: Vec<Report> = trials.iter().map(|r| r.test.clone()).collect();
+    let report = TrialsReport {
+        command: plan.command.clone(),
+        date: utc_now(),
+        device: format!("{:?}", plan.options.device),
+        epochs,
+        seconds: started.elapsed().as_secs_f64(),
+        trials,
+        summary: Summary::of(&tests),
+    };
+    write_json(&plan.out.join("trials_report.json"), &report)?;
+    Ok(report)
+}
+
+/// Trains on train with early stopping on dev; its best epoch is the trials' epoch count.
+fn choose_epochs(plan: &TrialsPlan, data: &Data, run: &mut Runner) -> Result<usize, ProtocolError> {
+    let job = TrainJob {
+        config: plan.config.clone(),
+        options: plan.options.clone(),
+        train: data.train.sentences.clone(),
+        dev: data.dev.sentences.clone(),
+        out: Some(plan.out.join("dev_run")),
+        init: None,
+    };
+    Ok(run(job, "epochs on dev")?.best_epoch.max(1))
+}
+
+fn run_trial(
+    plan: &TrialsPlan,
+    data: &Data,
+    both: &[Sentence],
+    epochs: usize,
+    t: usize,
+    run: &mut Runner,
+) -> Result<TrialResult, ProtocolError> {
+    let seed = plan.options.seed + 1 + t as u64;
+    let options = TrainOptions {
+        epochs,
+        seed,
+        ..plan.options.clone()
+    };
+    let out = plan.out.join(format!("trial_{t}"));
+    let job = TrainJob {
+        config: plan.config.clone(),
+        options: options.clone(),
+        train: both.to_vec(),
+        dev: Vec::new(),
+        out: Some(out.clone()),
+        init: None,
+    };
+    let outcome = run(job, &format!("trial {t}"))?;
+    let test = evaluate_model(&outcome.model, &data.test.sentences)?;
+    let report = RunReport::from_outcome(
+        &plan.command,
+        &options,
+        &outcome,
+        data.files(plan),
+        Some(test.clone()),
+    );
+    write_json(&out.join("report.json"), &report)?;
+    Ok(TrialResult {
+        trial: t,
+        seed,
+        seconds: outcome.seconds,
+        test,
+    })
+}
