@@ -16,4 +16,5 @@ pub mod model;
 mod omp;
 pub mod pretrained;
 pub mod text;
+pub mod threads;
 pub mod train;

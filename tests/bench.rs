@@ -51,6 +51,7 @@ fn bench_quick_reports_every_part_with_its_machine_and_command() {
             "| training sentences per second |",
             "| corpus inference, sentences per second |",
             "| one 30-token sentence, raw text to entities and relations, MiniLM-L6 (p50 / p99) |",
+            "| peak memory of `relarc predict --text` on one 1000-token sentence |",
         ] {
             assert!(text.contains(row), "missing {row:?} in\n{text}");
         }
@@ -95,6 +96,7 @@ fn bench_with_learned_inputs_runs_without_pretrained_files() {
         "| corpus inference, sentences per second |",
         "| one 30-token sentence, raw text to entities and relations, learned inputs, no encoder (p50 / p99) |",
         "| latency, MPNet-base | skipped |",
+        "| peak memory of `relarc predict --text` on one 1000-token sentence |",
     ] {
         assert!(text.contains(row), "missing {row:?} in\n{text}");
     }

@@ -197,3 +197,36 @@ fn vectors_command_reports_coverage_and_converts() {
     let err = common::stderr(&out);
     assert!(err.contains("bad.txt") && err.contains("line 2"), "{err}");
 }
+
+/// The thread policy: the cores available unless RELARC_THREADS or --threads say otherwise;
+/// idle OpenMP threads are told to sleep soon (set before libgomp loads), unless the user set
+/// their own waiting.
+#[test]
+fn doctor_shows_the_thread_policy_and_the_openmp_waiting() {
+    let doctor = |env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = common::relarc();
+        cmd.env_remove("RELARC_THREADS")
+            .env_remove("GOMP_SPINCOUNT")
+            .env_remove("OMP_WAIT_POLICY");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.arg("doctor").args(args).output().unwrap()
+    };
+    let out = doctor(&[], &[]);
+    let text = common::stdout(&out);
+    assert!(text.contains("GOMP_SPINCOUNT=10000"), "{text}");
+    assert!(text.contains("the cores available to this process"), "{text}");
+    let text = common::stdout(&doctor(&[("RELARC_THREADS", "1")], &[]));
+    assert!(text.contains("threads           1 (RELARC_THREADS=1"), "{text}");
+    let text = common::stdout(&doctor(&[], &["--threads", "1"]));
+    assert!(text.contains("threads           1 (RELARC_THREADS=1"), "{text}");
+    let text = common::stdout(&doctor(&[("OMP_WAIT_POLICY", "active")], &[]));
+    assert!(
+        text.contains("GOMP_SPINCOUNT=unset OMP_WAIT_POLICY=active"),
+        "{text}"
+    );
+    let out = doctor(&[("RELARC_THREADS", "none")], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::stderr(&out).contains("RELARC_THREADS=\"none\""));
+}

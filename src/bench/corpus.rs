@@ -20,12 +20,14 @@ pub fn synthesise(seed: &[Sentence], n: usize) -> Corpus {
 /// Peak resident memory of `relarc validate FILE` in a child process (its whole life: libtorch
 /// loaded, the corpus read and validated), in bytes, as the child reports it.
 fn child_peak(exe: &Path, file: &Path) -> Option<u64> {
-    let out = std::process::Command::new(exe)
-        .arg("validate")
-        .arg(file)
-        .env("RELARC_REPORT_PEAK_MEMORY", "1")
-        .output()
-        .ok()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("validate").arg(file);
+    command_peak(cmd)
+}
+
+/// The peak memory a relarc child process reports of itself, when it succeeds.
+pub(crate) fn command_peak(mut cmd: std::process::Command) -> Option<u64> {
+    let out = cmd.env("RELARC_REPORT_PEAK_MEMORY", "1").output().ok()?;
     if !out.status.success() {
         return None;
     }

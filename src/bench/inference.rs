@@ -1,10 +1,12 @@
 //! Inference over a corpus (batched) and the latency of one sentence from raw text to
 //! entities and relations, the encoder run every time (as for text typed live: no cache).
 
+use std::path::Path;
 use std::time::Duration;
 
 use tch::Device;
 
+use super::corpus::command_peak;
 use super::{percentile_ms, timed, Row, Scale, Section};
 use crate::corpus::Sentence;
 use crate::model::{Model, ModelConfig};
@@ -166,6 +168,46 @@ fn corpus_row(model: &Model, corpus: &[Sentence]) -> Row {
             model.config.batch_size.max(64)
         ),
     )
+}
+
+/// Peak memory of `relarc predict --text` on one sentence of `tokens` tokens (no sentence
+/// stop, so it stays one sentence), beside the same on a 30-token sentence: relation pairs are
+/// scored in chunks, so the difference grows with the sentence, not with its square.
+pub fn long_sentence_memory(model: &Model, exe: &Path, dir: &Path, tokens: usize) -> Row {
+    let what = format!("peak memory of `relarc predict --text` on one {tokens}-token sentence");
+    let saved = dir.join("long-sentence-model");
+    if let Err(e) = model.save(&saved) {
+        return Row::new(what, "failed", e.to_string());
+    }
+    let words = [
+        "the", "patient", "Smith", "of", "Boston", "took", "aspirin", "and", "Acme", "Corp",
+    ];
+    let text = |n: usize| {
+        (0..n)
+            .map(|i| words[i % words.len()])
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let peak = |n: usize| {
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(["predict", "--device", "cpu", "--model"])
+            .arg(&saved)
+            .arg("--text")
+            .arg(text(n));
+        command_peak(cmd)
+    };
+    match (peak(30), peak(tokens)) {
+        (Some(base), Some(long)) => Row::new(
+            what,
+            format!("{:.0} MB", long as f64 / 1e6),
+            format!(
+                "{:.0} MB on a 30-token sentence; relation pairs scored {} at a time",
+                base as f64 / 1e6,
+                crate::model::predict::PAIR_CHUNK
+            ),
+        ),
+        _ => Row::new(what, "failed", "the child process did not finish"),
+    }
 }
 
 /// MPNet: an untrained model of the same shape (latency does not depend on the weights, only

@@ -2,6 +2,7 @@
 //! figures; `report` turns them into the Markdown kept in docs/BENCHMARKS.md. Nothing here
 //! asserts a time: tests only check that every part runs and reports.
 
+pub mod contention;
 pub mod corpus;
 pub mod inference;
 pub mod training;

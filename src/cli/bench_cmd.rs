@@ -32,6 +32,9 @@ pub struct BenchArgs {
     /// casing) or learned (no pre-trained files: for a machine without ./resources).
     #[arg(long, default_value = "minilm", value_parser = ["minilm", "learned"])]
     pub inputs: String,
+    /// Only the contention part: trainings side by side, and beside busy loops (minutes).
+    #[arg(long)]
+    pub contention: bool,
 }
 
 fn load(path: &Path) -> Vec<Sentence> {
@@ -71,6 +74,14 @@ pub fn bench(a: BenchArgs) -> CliResult {
 fn run_sections(a: &BenchArgs, data: &Path, tmp: &Path, dev: tch::Device) -> Vec<Section> {
     let scale = Scale { quick: a.quick };
     let conll_train = load(&data.join("conll04/train.json"));
+    if a.contention {
+        let exe = std::env::current_exe().ok();
+        let preset = format!("conll04-{}", a.inputs);
+        let s = bench::contention::run(exe.as_deref(), &conll_train, &preset, scale, tmp);
+        let how = if s.skipped.is_some() { "(skipped)" } else { "done" };
+        eprintln!("bench: {} {how}", s.title);
+        return vec![s];
+    }
     let conll_dev = load(&data.join("conll04/dev.json"));
     let ade_train = load(&data.join("ade/split_0_train.json"));
     let mut seed: Vec<Sentence> = conll_train.iter().chain(&ade_train).cloned().collect();
@@ -108,7 +119,14 @@ fn run_sections(a: &BenchArgs, data: &Path, tmp: &Path, dev: tch::Device) -> Vec
         let ade_test = load(&data.join("ade/split_0_test.json"));
         conll_dev.iter().chain(&ade_test).cloned().collect()
     };
-    add(bench::inference::run(model.as_ref(), &unseen, scale, dev));
+    let mut inference = bench::inference::run(model.as_ref(), &unseen, scale, dev);
+    if let (Some(m), Some(exe)) = (model.as_ref(), exe.as_deref()) {
+        let tokens = if a.quick { 1_000 } else { 10_000 };
+        inference
+            .rows
+            .push(bench::inference::long_sentence_memory(m, exe, tmp, tokens));
+    }
+    add(inference);
     add(bench::gpu_section(dev));
     sections
 }
@@ -124,6 +142,9 @@ fn command(a: &BenchArgs) -> String {
     }
     if a.inputs != "minilm" {
         command.push_str(&format!(" --inputs {}", a.inputs));
+    }
+    if a.contention {
+        command.push_str(" --contention");
     }
     command
 }

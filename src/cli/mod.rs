@@ -27,6 +27,10 @@ pub struct Cli {
     /// Without a subcommand: a model folder to load (models/default otherwise).
     #[arg(long)]
     pub model: Option<std::path::PathBuf>,
+    /// Threads for libtorch and relarc's kernels (default: the cores available to this
+    /// process, from its CPU affinity and cgroup quota; also RELARC_THREADS).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -61,7 +65,30 @@ pub enum Command {
     Doctor,
 }
 
+impl Cli {
+    /// Commands whose libtorch work uses OpenMP threads (training, prediction, the app):
+    /// worth a restart with the waiting settings (see `threads::ensure_openmp_waiting`).
+    pub fn runs_libtorch_work(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(
+                Command::Train(_)
+                    | Command::Predict(_)
+                    | Command::Cv(_)
+                    | Command::Trials(_)
+                    | Command::Bench(_)
+                    | Command::Doctor
+            )
+        )
+    }
+}
+
 pub fn run(cli: Cli) -> CliResult {
+    if let Some(n) = cli.threads {
+        // Children (bench, studies) inherit it too.
+        std::env::set_var(relarc::threads::VARIABLE, n.to_string());
+    }
+    relarc::threads::ThreadPolicy::detect()?.apply();
     match cli.command {
         Some(Command::Convert(a)) => corpus_cmds::convert(a),
         Some(Command::Stats(a)) => corpus_cmds::stats(a),
@@ -94,7 +121,19 @@ fn open_app(_cli: Cli) -> CliResult {
 
 fn doctor() -> CliResult {
     println!("relarc {}", env!("CARGO_PKG_VERSION"));
-    println!("libtorch threads  {}", tch::get_num_threads());
+    let policy = relarc::threads::ThreadPolicy::detect()?;
+    println!(
+        "threads           {} ({}; {} cores available: CPU affinity and cgroup quota)",
+        tch::get_num_threads(),
+        policy.source,
+        policy.cores
+    );
+    let env = |k: &str| std::env::var(k).unwrap_or_else(|_| "unset".into());
+    println!(
+        "OpenMP waiting    GOMP_SPINCOUNT={} OMP_WAIT_POLICY={} (idle threads spin briefly, then sleep)",
+        env("GOMP_SPINCOUNT"),
+        env("OMP_WAIT_POLICY")
+    );
     let cuda = tch::Cuda::is_available();
     println!("CUDA available    {cuda}");
     if cuda {

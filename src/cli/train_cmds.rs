@@ -347,21 +347,7 @@ pub fn train(a: TrainArgs) -> CliResult {
         Some(m) => m.config.clone(),
         None => config(&a.common)?,
     };
-    let mut train_sentences = Vec::new();
-    let mut data = Vec::new();
-    for path in &a.train {
-        let c = load_flat(path)?;
-        data.push(DataFile::new("train", path, c.sentences.len()));
-        train_sentences.extend(c.sentences);
-    }
-    let dev_sentences = match &a.dev {
-        Some(path) => {
-            let c = load_flat(path)?;
-            data.push(DataFile::new("dev", path, c.sentences.len()));
-            c.sentences
-        }
-        None => Vec::new(),
-    };
+    let (train_sentences, dev_sentences, data) = training_data(&a)?;
     let job = TrainJob {
         config: cfg.clone(),
         options: opts.clone(),
@@ -371,18 +357,17 @@ pub fn train(a: TrainArgs) -> CliResult {
         init,
     };
     let outcome = run_job(job, "train")?;
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let report = RunReport::from_outcome(&command, &opts, &outcome, data, None);
+    let report = RunReport::from_outcome(&command_line(), &opts, &outcome, data, None);
     report.write(&a.out.join("report.json"))?;
+    let early = if outcome.stopped_early {
+        " (stopped early)"
+    } else {
+        ""
+    };
     eprintln!(
-        "best epoch {} of {} run{} in {:.0} s on {:?}; model and report.json in {}",
+        "best epoch {} of {} run{early} in {:.0} s on {:?}; model and report.json in {}",
         outcome.best_epoch,
         outcome.history.len(),
-        if outcome.stopped_early {
-            " (stopped early)"
-        } else {
-            ""
-        },
         report.seconds,
         opts.device,
         a.out.display()
@@ -393,6 +378,26 @@ pub fn train(a: TrainArgs) -> CliResult {
         print_metrics("RE", &r.re);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The training and dev sentences (overlaps removed) and the files they came from.
+fn training_data(a: &TrainArgs) -> Res<(Vec<Sentence>, Vec<Sentence>, Vec<DataFile>)> {
+    let mut train = Vec::new();
+    let mut data = Vec::new();
+    for path in &a.train {
+        let c = load_flat(path)?;
+        data.push(DataFile::new("train", path, c.sentences.len()));
+        train.extend(c.sentences);
+    }
+    let dev = match &a.dev {
+        Some(path) => {
+            let c = load_flat(path)?;
+            data.push(DataFile::new("dev", path, c.sentences.len()));
+            c.sentences
+        }
+        None => Vec::new(),
+    };
+    Ok((train, dev, data))
 }
 
 pub fn predict(a: PredictArgs) -> CliResult {
