@@ -211,3 +211,54 @@ fn opening_a_file_from_the_menu_and_finding_sentences() {
     h.run();
     h.get_by_label("1 of 2 sentences");
 }
+
+/// The palette opens with its filter focused, Enter runs the first match, Escape closes it
+/// (and only then clears the selection).
+#[test]
+fn the_palette_filters_runs_the_first_match_on_enter_and_closes_on_escape() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let mut h = harness(RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: None,
+            save: None,
+        }),
+    ));
+    h.run();
+    let open_palette = |h: &mut Harness<RelarcApp>| {
+        h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::P);
+        h.run();
+    };
+    open_palette(&mut h);
+    assert!(
+        h.query_by_label("Next sentence").is_some(),
+        "the palette lists the commands"
+    );
+    // The filter has the focus: typed text goes to it.
+    h.event(egui::Event::Text("next sen".into()));
+    h.run();
+    assert!(h.query_by_label("Open corpus...").is_none(), "filtered");
+    press(&mut h, Key::Enter);
+    assert_eq!(h.state().state.current, 1, "Enter ran \"Next sentence\"");
+    assert!(
+        h.query_by_label("Next sentence").is_none(),
+        "and closed the palette"
+    );
+    open_palette(&mut h);
+    h.state_mut()
+        .state
+        .apply(relarc::app::command::Command::SelectEntity(0));
+    press(&mut h, Key::Escape);
+    assert!(
+        h.query_by_label("Next sentence").is_none(),
+        "Escape closed the palette"
+    );
+    assert_ne!(
+        h.state().state.selection,
+        relarc::app::state::Selection::None,
+        "not the selection"
+    );
+    press(&mut h, Key::Escape);
+    assert_eq!(h.state().state.selection, relarc::app::state::Selection::None);
+}

@@ -127,6 +127,10 @@ impl RelarcApp {
     }
 
     fn run_state_ui(&mut self, c: UiCommand) {
+        // Escape closes the window on top first; with none open it clears the selection.
+        if c == UiCommand::ClearSelection && self.windows.close_top() {
+            return;
+        }
         // Save has nowhere to go without a file: then it is Save as.
         if c == UiCommand::Save && self.state.path.is_none() {
             self.save_dialog();

@@ -17,6 +17,19 @@ pub struct Windows {
     pub confirm_quit: bool,
 }
 
+impl Windows {
+    /// Closes the palette, else the metrics, else the statistics; false when none is open.
+    pub fn close_top(&mut self) -> bool {
+        for open in [&mut self.palette, &mut self.metrics, &mut self.stats] {
+            if *open {
+                *open = false;
+                return true;
+            }
+        }
+        false
+    }
+}
+
 /// The palette: every `UiCommand` with its shortcut, filtered as one types; Enter runs the
 /// first match.
 pub fn command_palette(ctx: &egui::Context, w: &mut Windows, state: &AppState, tx: &CommandSender) {
