@@ -271,3 +271,38 @@ mod errors {
         assert!((m.ner.micro.recall - 0.25).abs() < 1e-9);
     }
 }
+
+/// Undo back to what was saved leaves nothing unsaved; a new edit below the saved point, or
+/// a sentence added from live extraction, cannot be undone back to it.
+#[test]
+fn undoing_back_to_the_saved_state_clears_unsaved_edits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.json");
+    std::fs::copy("assets/demo.json", &file).unwrap();
+    let mut s = AppState::with_corpus(
+        Corpus::load(&file).unwrap(),
+        Some(file.clone()),
+        Format::Json,
+        tmp.path().to_path_buf(),
+    );
+    s.apply(Command::SelectEntity(0));
+    s.apply(UiCommand::DeleteSelected);
+    assert!(s.dirty);
+    s.apply(UiCommand::Undo);
+    assert!(!s.dirty, "undo returned to the file as opened");
+    assert!(!s.title().starts_with('•'));
+    s.apply(UiCommand::Redo);
+    assert!(s.dirty);
+    s.apply(UiCommand::Save);
+    assert!(!s.dirty);
+    s.apply(UiCommand::Undo);
+    assert!(s.dirty, "the file now has the deletion");
+    s.apply(UiCommand::Redo);
+    assert!(!s.dirty, "back to what was saved");
+    // Undo below the saved point, then another edit: the saved state is gone from history.
+    s.apply(UiCommand::Undo);
+    s.apply(Command::SelectEntity(0));
+    s.apply(UiCommand::DeleteSelected);
+    s.apply(UiCommand::Undo);
+    assert!(s.dirty);
+}

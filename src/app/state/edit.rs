@@ -277,6 +277,10 @@ impl AppState {
             return false;
         }
         let after = s.clone();
+        if self.saved_depth.is_some_and(|d| self.history.undo.len() < d) {
+            // A new branch below the saved point: that point cannot come back.
+            self.saved_depth = None;
+        }
         self.history.undo.push(Step {
             sentence: i,
             before,
@@ -297,6 +301,7 @@ impl AppState {
         self.history.redo.push(step);
         self.selection = Selection::None;
         self.changed();
+        self.dirty = self.saved_depth != Some(self.history.undo.len());
     }
 
     pub(super) fn redo(&mut self) {
@@ -309,6 +314,7 @@ impl AppState {
         self.history.undo.push(step);
         self.selection = Selection::None;
         self.changed();
+        self.dirty = self.saved_depth != Some(self.history.undo.len());
     }
 
     pub(super) fn accept_entity(&mut self, i: usize) {
@@ -373,6 +379,8 @@ impl AppState {
         self.selection = Selection::None;
         let schema = Schema::infer(&self.corpus.sentences);
         self.corpus.schema.merge(&schema);
+        // Not in the undo history: undo cannot return to the saved corpus any more.
+        self.saved_depth = None;
         self.changed();
     }
 }

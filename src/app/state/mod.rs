@@ -44,6 +44,10 @@ pub struct AppState {
     pub mode: Mode,
     pub history: History,
     pub dirty: bool,
+    /// Depth of the undo history at the last save or open, while undo and redo can still
+    /// return to it (None once an edit outside the history, or a new branch, made that
+    /// impossible): back at that depth, nothing is unsaved.
+    saved_depth: Option<usize>,
     /// Bumped by every change of the corpus, so caches know when to refresh.
     pub generation: u64,
     pub status: Option<Status>,
@@ -97,6 +101,7 @@ impl AppState {
             mode: Mode::Normal,
             history: History::default(),
             dirty: false,
+            saved_depth: Some(0),
             generation: 0,
             status: None,
             filter: Filter::default(),
@@ -222,6 +227,7 @@ impl AppState {
                 self.path = Some(path.to_path_buf());
                 self.format = format;
                 self.dirty = false;
+                self.saved_depth = Some(self.history.undo.len());
                 self.remember(path);
                 let mut msg = format!(
                     "saved {} sentences to {} ({format})",
@@ -307,6 +313,7 @@ impl AppState {
                 self.current = 0;
                 self.selection = Selection::None;
                 self.history = History::default();
+                self.saved_depth = None;
                 self.changed();
                 self.info(format!(
                     "restored {} sentences with unsaved edits; save to keep them",
