@@ -14,9 +14,6 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let args = cli::Cli::parse();
-    if args.runs_libtorch_work() {
-        relarc::threads::ensure_openmp_waiting();
-    }
     let result = cli::run(args);
     if std::env::var_os("RELARC_REPORT_PEAK_MEMORY").is_some() {
         // For `relarc bench`, which cannot see a child's own peak from outside (a forked

@@ -2,42 +2,21 @@
 //! CPU affinity, as Slurm and `taskset` set it, and a cgroup CPU quota, as containers set
 //! it), unless `RELARC_THREADS` (or `--threads`) says otherwise.
 //!
-//! Idle OpenMP threads must not spin on cores another process needs. libgomp reads its
-//! waiting settings once, when it is loaded (before `main`; a `.preinit_array` setenv is
-//! undone by libc's own start-up, tried), so `relarc` restarts itself once with
-//! `GOMP_SPINCOUNT` set before its libtorch work (`ensure_openmp_waiting`). See `doctor`.
+//! Training steps of small batches run on one thread (`ThreadPolicy::for_training`): measured,
+//! a second thread gains nothing there, and two multi-threaded trainings side by side
+//! collapse (their OpenMP teams wait on each other's descheduled threads). Lowering libgomp's
+//! spin count (GOMP_SPINCOUNT=10000) did not prevent that collapse; OMP_WAIT_POLICY=PASSIVE
+//! did, but made a training alone 15-25% slower (docs/BENCHMARKS.md).
 
 use std::path::Path;
 
-/// libgomp's spin count before an idle thread sleeps (its default is 300,000 unless
-/// OMP_WAIT_POLICY is set): the value relarc sets when the user sets neither (measured, see
-/// docs/BENCHMARKS.md).
-pub const SPIN_COUNT: &std::ffi::CStr = c"10000";
-
-/// Restarts this process with `GOMP_SPINCOUNT` set, unless the user set it or
-/// `OMP_WAIT_POLICY` (then theirs is kept). Returns only when no restart is needed or the
-/// restart failed (the work then runs with libgomp's defaults).
-#[cfg(unix)]
-pub fn ensure_openmp_waiting() {
-    use std::os::unix::process::CommandExt;
-    if std::env::var_os("GOMP_SPINCOUNT").is_some() || std::env::var_os("OMP_WAIT_POLICY").is_some() {
-        return;
-    }
-    let Ok(exe) = std::env::current_exe() else { return };
-    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let spin = SPIN_COUNT.to_str().expect("ASCII");
-    let err = std::process::Command::new(exe)
-        .args(args)
-        .env("GOMP_SPINCOUNT", spin)
-        .exec();
-    eprintln!("note: could not restart with GOMP_SPINCOUNT={spin} ({err}); idle threads may spin");
-}
-
-#[cfg(not(unix))]
-pub fn ensure_openmp_waiting() {}
-
 /// The variable that overrides the thread count.
 pub const VARIABLE: &str = "RELARC_THREADS";
+
+/// A thread count that is not one.
+#[derive(Debug, thiserror::Error)]
+#[error("{VARIABLE}={0:?}: give a number of threads, 1 or more")]
+pub struct ThreadsError(pub String);
 
 /// The threads libtorch's intra-op pool (and our parallel kernels) get, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,7 +31,7 @@ pub struct ThreadPolicy {
 impl ThreadPolicy {
     /// The policy for this process: `RELARC_THREADS` when set to a positive number, else the
     /// available cores.
-    pub fn detect() -> Result<ThreadPolicy, String> {
+    pub fn detect() -> Result<ThreadPolicy, ThreadsError> {
         let cores = available_cores();
         match std::env::var(VARIABLE) {
             Ok(v) if !v.trim().is_empty() => {
@@ -61,7 +40,7 @@ impl ThreadPolicy {
                     .parse::<usize>()
                     .ok()
                     .filter(|&n| n >= 1)
-                    .ok_or_else(|| format!("{VARIABLE}={v:?}: give a number of threads, 1 or more"))?;
+                    .ok_or_else(|| ThreadsError(v.clone()))?;
                 Ok(ThreadPolicy {
                     cores,
                     threads,
@@ -80,6 +59,32 @@ impl ThreadPolicy {
     pub fn apply(&self) {
         tch::set_num_threads(self.threads as i32);
     }
+
+    /// Threads for the steps of a training with this batch size. A step of a few sentences
+    /// is a long chain of small operators: a second thread gained nothing alone (CoNLL04,
+    /// batch 2: 25-29 s per epoch with 2 threads, 26 s with 1) and made two trainings side
+    /// by side collapse (docs/BENCHMARKS.md), so small batches train on one thread unless
+    /// the user chose a number.
+    pub fn for_training(&self, batch_size: usize) -> usize {
+        let user_chose = std::env::var_os(VARIABLE).is_some();
+        if batch_size <= SMALL_BATCH && !user_chose {
+            1
+        } else {
+            self.threads
+        }
+    }
+}
+
+/// Batches of at most this many sentences train on one thread.
+pub const SMALL_BATCH: usize = 4;
+
+/// Runs `work` with libtorch limited to `threads` on this thread, then restores the count.
+pub fn with_threads<T>(threads: usize, work: impl FnOnce() -> T) -> T {
+    let before = tch::get_num_threads();
+    tch::set_num_threads(threads as i32);
+    let out = work();
+    tch::set_num_threads(before);
+    out
 }
 
 /// Cores this process may run on: its affinity mask, bounded by a cgroup CPU quota.

@@ -198,9 +198,8 @@ fn vectors_command_reports_coverage_and_converts() {
     assert!(err.contains("bad.txt") && err.contains("line 2"), "{err}");
 }
 
-/// The thread policy: the cores available unless RELARC_THREADS or --threads say otherwise;
-/// idle OpenMP threads are told to sleep soon (set before libgomp loads), unless the user set
-/// their own waiting.
+/// The thread policy: the cores available unless RELARC_THREADS or --threads say otherwise,
+/// one thread for the steps of small-batch training, and the OpenMP waiting in use.
 #[test]
 fn doctor_shows_the_thread_policy_and_the_openmp_waiting() {
     let doctor = |env: &[(&str, &str)], args: &[&str]| {
@@ -215,10 +214,21 @@ fn doctor_shows_the_thread_policy_and_the_openmp_waiting() {
     };
     let out = doctor(&[], &[]);
     let text = common::stdout(&out);
-    assert!(text.contains("GOMP_SPINCOUNT=10000"), "{text}");
+    assert!(
+        text.contains("GOMP_SPINCOUNT=unset OMP_WAIT_POLICY=unset"),
+        "{text}"
+    );
     assert!(text.contains("the cores available to this process"), "{text}");
-    let text = common::stdout(&doctor(&[("RELARC_THREADS", "1")], &[]));
-    assert!(text.contains("threads           1 (RELARC_THREADS=1"), "{text}");
+    assert!(
+        text.contains("training steps of batches up to 4 sentences: 1"),
+        "{text}"
+    );
+    let text = common::stdout(&doctor(&[("RELARC_THREADS", "2")], &[]));
+    assert!(text.contains("threads           2 (RELARC_THREADS=2"), "{text}");
+    assert!(
+        text.contains("batches up to 4 sentences: 2"),
+        "the user's choice holds: {text}"
+    );
     let text = common::stdout(&doctor(&[], &["--threads", "1"]));
     assert!(text.contains("threads           1 (RELARC_THREADS=1"), "{text}");
     let text = common::stdout(&doctor(&[("OMP_WAIT_POLICY", "active")], &[]));

@@ -120,6 +120,17 @@ pub struct Live {
     pub sentences: Vec<Sentence>,
 }
 
+/// Why training could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("unknown preset {0}")]
+    UnknownPreset(String),
+    #[error("cannot read the dev file: {0}")]
+    DevFile(#[source] crate::corpus::CorpusError),
+    #[error("cannot continue: {0}")]
+    Continue(#[source] crate::model::ModelError),
+}
+
 pub struct ModelController {
     worker: Worker,
     trainer: Trainer,
@@ -198,7 +209,7 @@ impl ModelController {
         let job = match self.training_job(state, models_dir) {
             Ok(job) => job,
             Err(why) => {
-                state.status = Some(Status::error(why));
+                state.status = Some(Status::error(why.to_string()));
                 return;
             }
         };

@@ -369,12 +369,22 @@ pub fn recovery_dir() -> PathBuf {
     eframe::storage_dir("relarc").unwrap_or_else(std::env::temp_dir)
 }
 
+/// Why the app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The corpus given on the command line; the message is what the app would show.
+    #[error("{0}")]
+    Open(String),
+    #[error("could not open a window: {0} (is a display available? the subcommands work without one)")]
+    Window(String),
+}
+
 /// Opens the window: the corpus at `path`, or the demo corpus.
-pub fn run(path: Option<&Path>, model: Option<&Path>) -> Result<(), String> {
+pub fn run(path: Option<&Path>, model: Option<&Path>) -> Result<(), AppError> {
     let mut state = AppState::demo(recovery_dir());
     if let Some(p) = path {
         if !state.open(p) {
-            return Err(state.status.map(|s| s.text).unwrap_or_default());
+            return Err(AppError::Open(state.status.map(|s| s.text).unwrap_or_default()));
         }
     }
     let options = eframe::NativeOptions {
@@ -398,9 +408,7 @@ pub fn run(path: Option<&Path>, model: Option<&Path>) -> Result<(), String> {
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| {
-        format!("could not open a window: {e} (is a display available? the subcommands work without one)")
-    })
+    .map_err(|e| AppError::Window(e.to_string()))
 }
 
 /// The model shipped in `models/default`, next to the executable's project or the current

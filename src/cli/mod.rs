@@ -65,24 +65,6 @@ pub enum Command {
     Doctor,
 }
 
-impl Cli {
-    /// Commands whose libtorch work uses OpenMP threads (training, prediction, the app):
-    /// worth a restart with the waiting settings (see `threads::ensure_openmp_waiting`).
-    pub fn runs_libtorch_work(&self) -> bool {
-        matches!(
-            self.command,
-            None | Some(
-                Command::Train(_)
-                    | Command::Predict(_)
-                    | Command::Cv(_)
-                    | Command::Trials(_)
-                    | Command::Bench(_)
-                    | Command::Doctor
-            )
-        )
-    }
-}
-
 pub fn run(cli: Cli) -> CliResult {
     if let Some(n) = cli.threads {
         // Children (bench, studies) inherit it too.
@@ -123,14 +105,16 @@ fn doctor() -> CliResult {
     println!("relarc {}", env!("CARGO_PKG_VERSION"));
     let policy = relarc::threads::ThreadPolicy::detect()?;
     println!(
-        "threads           {} ({}; {} cores available: CPU affinity and cgroup quota)",
+        "threads           {} ({}; {} cores available: CPU affinity and cgroup quota; training steps of batches up to {} sentences: {})",
         tch::get_num_threads(),
         policy.source,
-        policy.cores
+        policy.cores,
+        relarc::threads::SMALL_BATCH,
+        policy.for_training(relarc::threads::SMALL_BATCH)
     );
     let env = |k: &str| std::env::var(k).unwrap_or_else(|_| "unset".into());
     println!(
-        "OpenMP waiting    GOMP_SPINCOUNT={} OMP_WAIT_POLICY={} (idle threads spin briefly, then sleep)",
+        "OpenMP waiting    GOMP_SPINCOUNT={} OMP_WAIT_POLICY={} (libgomp reads them at start)",
         env("GOMP_SPINCOUNT"),
         env("OMP_WAIT_POLICY")
     );

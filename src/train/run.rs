@@ -315,7 +315,8 @@ impl Run<'_> {
                 epochs: opts.epochs,
             });
             rng.shuffle(&mut order);
-            let losses = self.epoch(epoch, &order)?;
+            let threads = self.step_threads();
+            let losses = crate::threads::with_threads(threads, || self.epoch(epoch, &order))?;
             let mut record = EpochRecord {
                 epoch,
                 loss: losses.total,
@@ -338,6 +339,17 @@ impl Run<'_> {
             }
         }
         Ok((history, stopping))
+    }
+
+    /// Threads for the training steps (see `ThreadPolicy::for_training`); dev evaluation
+    /// keeps the process's count.
+    fn step_threads(&self) -> usize {
+        let policy = crate::threads::ThreadPolicy::detect().unwrap_or(crate::threads::ThreadPolicy {
+            cores: 1,
+            threads: tch::get_num_threads().max(1) as usize,
+            source: String::new(),
+        });
+        policy.for_training(self.model.config.batch_size)
     }
 
     fn epoch(&mut self, epoch: usize, order: &[usize]) -> Result<Losses, TrainError> {

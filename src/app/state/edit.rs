@@ -6,6 +6,15 @@ use super::AppState;
 use crate::corpus::{Entity, Provenance, Relation, Schema, Sentence};
 use crate::eval::compare::same_entity;
 
+/// An edit refused, said in the status bar.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("a relation joins two different spans of this sentence")]
+    NotTwoSpans,
+    #[error("that {label} relation is already there")]
+    Duplicate { label: String },
+}
+
 /// One undoable edit: a sentence before and after.
 #[derive(Clone, Debug)]
 pub(super) struct Step {
@@ -185,13 +194,13 @@ impl AppState {
         self.mode = Mode::Normal;
         let ok = self.edit(|s| {
             if head >= s.entities.len() || tail >= s.entities.len() || head == tail {
-                return Err("a relation joins two different spans of this sentence".into());
+                return Err(EditError::NotTwoSpans);
             }
             if s.relations
                 .iter()
                 .any(|r| r.head == head && r.tail == tail && r.label == label)
             {
-                return Err(format!("that {label} relation is already there"));
+                return Err(EditError::Duplicate { label: label.clone() });
             }
             s.relations.push(Relation {
                 provenance: Provenance::Edited,
@@ -262,15 +271,15 @@ impl AppState {
     }
 
     /// Applies an edit to the current sentence as one undoable step.
-    pub(super) fn edit(&mut self, f: impl FnOnce(&mut Sentence) -> Result<(), String>) -> bool {
+    pub(super) fn edit(&mut self, f: impl FnOnce(&mut Sentence) -> Result<(), EditError>) -> bool {
         let i = self.current;
         let Some(s) = self.corpus.sentences.get_mut(i) else {
             return false;
         };
         let before = s.clone();
-        if let Err(msg) = f(s) {
+        if let Err(e) = f(s) {
             *s = before;
-            self.error(msg);
+            self.error(e.to_string());
             return false;
         }
         if *s == before {
