@@ -6,6 +6,20 @@ use relarc::app::command::{Command, UiCommand};
 use relarc::app::state::{recovery_path_for, AppState, EditState, Selection};
 use relarc::corpus::{Corpus, Format, Sentence};
 
+/// The demo corpus copied to a file and opened from there (it has a path to save to).
+fn opened_copy() -> (tempfile::TempDir, std::path::PathBuf, AppState) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.json");
+    std::fs::copy("assets/demo.json", &file).unwrap();
+    let s = AppState::with_corpus(
+        Corpus::load(&file).unwrap(),
+        Some(file.clone()),
+        Format::Json,
+        tmp.path().to_path_buf(),
+    );
+    (tmp, file, s)
+}
+
 fn demo() -> (tempfile::TempDir, AppState) {
     let tmp = tempfile::tempdir().unwrap();
     let s = AppState::demo(tmp.path().to_path_buf());
@@ -14,15 +28,7 @@ fn demo() -> (tempfile::TempDir, AppState) {
 
 #[test]
 fn unsaved_edits_come_back_after_a_crash() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("c.json");
-    std::fs::copy("assets/demo.json", &file).unwrap();
-    let mut s = AppState::with_corpus(
-        Corpus::load(&file).unwrap(),
-        Some(file.clone()),
-        Format::Json,
-        tmp.path().to_path_buf(),
-    );
+    let (tmp, file, mut s) = opened_copy();
     s.apply(Command::SelectEntity(0));
     s.apply(UiCommand::DeleteSelected);
     assert!(s.dirty);
@@ -276,15 +282,7 @@ mod errors {
 /// a sentence added from live extraction, cannot be undone back to it.
 #[test]
 fn undoing_back_to_the_saved_state_clears_unsaved_edits() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = tmp.path().join("c.json");
-    std::fs::copy("assets/demo.json", &file).unwrap();
-    let mut s = AppState::with_corpus(
-        Corpus::load(&file).unwrap(),
-        Some(file.clone()),
-        Format::Json,
-        tmp.path().to_path_buf(),
-    );
+    let (_tmp, _file, mut s) = opened_copy();
     s.apply(Command::SelectEntity(0));
     s.apply(UiCommand::DeleteSelected);
     assert!(s.dirty);

@@ -1,6 +1,6 @@
 //! The order of candidate relation pairs, which three places must agree on: the relation head
 //! scores pairs in it (`JointModel::relation_logits`), training targets are laid out in it
-//! (`relation_labels`) and decoding reads probabilities back in it (`decode_relations`). All
+//! (`relation_labels`) and decoding reads probabilities back in it (`decode_pairs`). All
 //! three walk `batch_pairs`.
 
 /// Every ordered pair (head, tail), head ≠ tail, of `n` entities, head-major.
@@ -33,18 +33,8 @@ pub struct Decoded {
     pub probability: f32,
 }
 
-/// The relations whose probability exceeds `threshold`, from row-major `[Q, R]` probabilities.
-pub fn decode_relations(
-    probs: &[f32],
-    entity_counts: &[usize],
-    num_relations: usize,
-    threshold: f64,
-) -> Vec<Decoded> {
-    let pairs: Vec<Pair> = batch_pairs(entity_counts).collect();
-    decode_pairs(probs, &pairs, num_relations, threshold)
-}
-
-/// `decode_relations` for some of the pairs: `probs` has a row for each of `pairs`.
+/// The relations whose probability exceeds `threshold`: `probs` is row-major `[pairs, R]`,
+/// a row for each of `pairs`.
 pub fn decode_pairs(probs: &[f32], pairs: &[Pair], num_relations: usize, threshold: f64) -> Vec<Decoded> {
     let mut out = Vec::new();
     for (q, &pair) in pairs.iter().enumerate() {
@@ -94,7 +84,8 @@ mod tests {
         let target = relation_labels(&entities, &relations, 3);
         let probs: Vec<f32> = target.flatten(0, -1).try_into().unwrap();
         let counts: Vec<usize> = entities.iter().map(Vec::len).collect();
-        let mut decoded: Vec<(usize, usize, usize, i64)> = decode_relations(&probs, &counts, 3, 0.5)
+        let pairs: Vec<Pair> = batch_pairs(&counts).collect();
+        let mut decoded: Vec<(usize, usize, usize, i64)> = decode_pairs(&probs, &pairs, 3, 0.5)
             .into_iter()
             .map(|d| (d.pair.sentence, d.pair.head, d.pair.tail, d.kind as i64))
             .collect();

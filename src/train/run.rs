@@ -154,8 +154,13 @@ pub fn train(
         parameters: model.num_trainable_parameters(),
         removed_overlaps: removed.entities,
     });
+    let step_threads = crate::threads::ThreadPolicy::detect()
+        .map_or(tch::get_num_threads().max(1) as usize, |p| {
+            p.for_training(model.config.batch_size)
+        });
     let mut run = Run {
         opt: Optimizer::new(&model.vs, model.config.optimizer, model.config.learning_rate),
+        step_threads,
         model,
         job: &job,
         cancelled,
@@ -296,6 +301,9 @@ struct Losses {
 struct Run<'a> {
     model: Model,
     opt: Optimizer,
+    /// Threads for the training steps (`ThreadPolicy::for_training`); dev evaluation keeps
+    /// the process's count.
+    step_threads: usize,
     job: &'a TrainJob,
     cancelled: &'a mut dyn FnMut() -> bool,
     emit: &'a mut dyn FnMut(Event),
@@ -315,7 +323,7 @@ impl Run<'_> {
                 epochs: opts.epochs,
             });
             rng.shuffle(&mut order);
-            let threads = self.step_threads();
+            let threads = self.step_threads;
             let losses = crate::threads::with_threads(threads, || self.epoch(epoch, &order))?;
             let mut record = EpochRecord {
                 epoch,
@@ -339,17 +347,6 @@ impl Run<'_> {
             }
         }
         Ok((history, stopping))
-    }
-
-    /// Threads for the training steps (see `ThreadPolicy::for_training`); dev evaluation
-    /// keeps the process's count.
-    fn step_threads(&self) -> usize {
-        let policy = crate::threads::ThreadPolicy::detect().unwrap_or(crate::threads::ThreadPolicy {
-            cores: 1,
-            threads: tch::get_num_threads().max(1) as usize,
-            source: String::new(),
-        });
-        policy.for_training(self.model.config.batch_size)
     }
 
     fn epoch(&mut self, epoch: usize, order: &[usize]) -> Result<Losses, TrainError> {
