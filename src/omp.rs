@@ -67,7 +67,7 @@ extern "C" fn run(data: *mut c_void) {
 
 /// Runs `first` and `second`, on two threads of the team when `parallel` and there is one.
 pub fn both(first: &mut dyn FnMut(), second: &mut dyn FnMut(), parallel: bool) {
-    match omp().filter(|_| parallel && tch::get_num_threads() >= 2) {
+    match omp().filter(|_| parallel && crate::threads::current() >= 2) {
         Some(omp) => {
             let job = Job {
                 first: first as *mut _,

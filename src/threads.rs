@@ -9,6 +9,7 @@
 //! did, but made a training alone 15-25% slower (docs/BENCHMARKS.md).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The variable that overrides the thread count.
 pub const VARIABLE: &str = "RELARC_THREADS";
@@ -62,9 +63,10 @@ impl ThreadPolicy {
 
     /// Threads for the steps of a training with this batch size. A step of a few sentences
     /// is a long chain of small operators: a second thread gained nothing alone (CoNLL04,
-    /// batch 2: 25-29 s per epoch with 2 threads, 26 s with 1) and made two trainings side
-    /// by side collapse (docs/BENCHMARKS.md), so small batches train on one thread unless
-    /// the user chose a number.
+    /// batch 2: 25-29 s per epoch with 2 threads, 26 s with 1; ADE, batch 16: 4.4 s per
+    /// epoch of 300 sentences either way) and made two trainings side by side collapse
+    /// (docs/BENCHMARKS.md), so such batches train on one thread unless the user chose a
+    /// number.
     pub fn for_training(&self, batch_size: usize) -> usize {
         let user_chose = std::env::var_os(VARIABLE).is_some();
         if batch_size <= SMALL_BATCH && !user_chose {
@@ -75,16 +77,67 @@ impl ThreadPolicy {
     }
 }
 
-/// Batches of at most this many sentences train on one thread.
-pub const SMALL_BATCH: usize = 4;
+/// Batches of at most this many sentences (both presets') train on one thread.
+pub const SMALL_BATCH: usize = 16;
+
+thread_local! {
+    /// The threads this thread's work may use, while `with_threads` runs.
+    static BUDGET: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
 
 /// Runs `work` with libtorch limited to `threads` on this thread, then restores the count.
+///
+/// libtorch's OpenMP team size follows the calling thread's own setting, so several jobs in
+/// one process (the trainings of `cv --jobs 2`, or a training beside live extraction) each
+/// keep their share; `current` reads it back for our own parallel kernels.
 pub fn with_threads<T>(threads: usize, work: impl FnOnce() -> T) -> T {
+    let threads = threads.max(1);
     let before = tch::get_num_threads();
+    let budget_before = BUDGET.with(|b| b.replace(Some(threads)));
     tch::set_num_threads(threads as i32);
     let out = work();
-    tch::set_num_threads(before);
+    BUDGET.with(|b| b.set(budget_before));
+    tch::set_num_threads(budget_before.unwrap_or(before as usize) as i32);
     out
+}
+
+/// The threads work on this thread may use: its `with_threads` share, else libtorch's count.
+pub fn current() -> usize {
+    BUDGET
+        .with(|b| b.get())
+        .unwrap_or_else(|| tch::get_num_threads().max(1) as usize)
+}
+
+/// Threads held by the trainings running in this process now (their step threads).
+static HELD: AtomicUsize = AtomicUsize::new(0);
+
+/// A training's hold on its threads, given back when dropped.
+pub struct Held(usize);
+
+/// Marks `threads` as in use by a training until the returned hold is dropped.
+pub fn hold(threads: usize) -> Held {
+    HELD.fetch_add(threads, Ordering::SeqCst);
+    Held(threads)
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        HELD.fetch_sub(self.0, Ordering::SeqCst);
+    }
+}
+
+/// Threads for work started now beside this process's trainings (live extraction, corpus
+/// prediction in the app): the policy's threads less those the trainings hold, at least one.
+/// Measured: live extraction during a training took 1.6-2.0× its idle time on two threads
+/// (one of them fighting the training for a core), 1.0× on one (docs/BENCHMARKS.md).
+pub fn spare() -> usize {
+    let total = ThreadPolicy::detect().map_or_else(|_| current(), |p| p.threads);
+    total.saturating_sub(HELD.load(Ordering::SeqCst)).max(1)
+}
+
+/// Each of `jobs` jobs running at once gets this many of the policy's threads (at least one).
+pub fn share(total: usize, jobs: usize) -> usize {
+    (total / jobs.max(1)).max(1)
 }
 
 /// Cores this process may run on: its affinity mask, bounded by a cgroup CPU quota.

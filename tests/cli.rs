@@ -220,13 +220,13 @@ fn doctor_shows_the_thread_policy_and_the_openmp_waiting() {
     );
     assert!(text.contains("the cores available to this process"), "{text}");
     assert!(
-        text.contains("training steps of batches up to 4 sentences: 1"),
+        text.contains("training steps of batches up to 16 sentences: 1"),
         "{text}"
     );
     let text = common::stdout(&doctor(&[("RELARC_THREADS", "2")], &[]));
     assert!(text.contains("threads           2 (RELARC_THREADS=2"), "{text}");
     assert!(
-        text.contains("batches up to 4 sentences: 2"),
+        text.contains("batches up to 16 sentences: 2"),
         "the user's choice holds: {text}"
     );
     let text = common::stdout(&doctor(&[], &["--threads", "1"]));

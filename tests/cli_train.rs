@@ -175,6 +175,33 @@ fn cv_and_trials_protocols_run_and_report() {
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cv/fold_0/report.json")).unwrap())
             .unwrap();
     assert!(fold["test"]["ner"]["micro"]["f1"].is_number());
+    // Two folds at once, each on one of two threads, give the same folds in order with the
+    // same results as one fold at a time on one thread.
+    let one_thread = |out: &str, jobs: &str, threads: &str| {
+        ok(&[
+            "cv",
+            "--preset",
+            "ade-learned",
+            "--folds",
+            &p("folds"),
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--threads",
+            threads,
+            "--jobs",
+            jobs,
+            "--out",
+            &p(out),
+        ]);
+        read_json(&tmp.path().join(out).join("cv_report.json"))
+    };
+    same_runs(
+        &one_thread("cv1", "1", "1")["folds"],
+        &one_thread("cv2", "2", "2")["folds"],
+        "fold",
+    );
 
     slice(&data.join("conll04/train.json"), 20, &tmp.path().join("t.json"));
     slice(&data.join("conll04/dev.json"), 10, &tmp.path().join("d.json"));
@@ -190,6 +217,8 @@ fn cv_and_trials_protocols_run_and_report() {
         &p("d.json"),
         "--n",
         "2",
+        "--threads",
+        "1",
         "--epochs",
         "1",
         "--device",
@@ -204,6 +233,55 @@ fn cv_and_trials_protocols_run_and_report() {
             .unwrap();
     assert_eq!(tr["trials"].as_array().unwrap().len(), 2);
     assert!(tr["summary"]["ner"]["micro"]["f1"]["std"].is_number());
+    let (_, err) = ok(&[
+        "trials",
+        "--preset",
+        "conll04-learned",
+        "--train",
+        &p("t.json"),
+        "--dev",
+        &p("d.json"),
+        "--test",
+        &p("d.json"),
+        "--n",
+        "2",
+        "--jobs",
+        "2",
+        "--threads",
+        "2",
+        "--epochs",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        &p("trials2"),
+    ]);
+    assert!(err.contains("trial 1: best epoch"), "{err}");
+    let tr2 = read_json(&tmp.path().join("trials2/trials_report.json"));
+    same_runs(&tr["trials"], &tr2["trials"], "trial");
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The runs of a protocol run one at a time and `--jobs 2` at once: same order, same scores.
+fn same_runs(one: &Value, two: &Value, key: &str) {
+    let (one, two) = (one.as_array().unwrap(), two.as_array().unwrap());
+    assert_eq!(one.len(), two.len());
+    for (a, b) in one.iter().zip(two) {
+        assert_eq!(a[key], b[key], "in order");
+        for task in ["ner", "re"] {
+            let f1 = |r: &Value| r["test"][task]["micro"]["f1"].as_f64().unwrap();
+            assert!(
+                (f1(a) - f1(b)).abs() < 1e-9,
+                "{key} {}: {task} {} vs {}",
+                a[key],
+                f1(a),
+                f1(b)
+            );
+        }
+    }
 }
 
 #[test]

@@ -128,10 +128,10 @@ impl Serving {
         let mut done = 0;
         for chunk in items.chunks(128) {
             let tokens: Vec<&[String]> = chunk.iter().map(|(_, t)| t.as_slice()).collect();
-            let predicted = match tag {
+            let predicted = crate::threads::with_threads(crate::threads::spare(), || match tag {
                 Tag::Live(_) => m.predict_uncached(&tokens),
                 Tag::Corpus => m.predict(&tokens),
-            };
+            });
             let preds = match predicted {
                 Ok(preds) => preds,
                 Err(e) => return self.send(Reply::Error(format!("prediction failed: {e}"))),

@@ -1,6 +1,7 @@
 //! `relarc bench --contention`: training speed when the cores are shared. Each training is a
 //! `relarc train` child process on the same slice of CoNLL04; its speed is the mean epoch
-//! time after the first epoch, read from its report.json, beside the same work alone.
+//! time after the first epoch, read from its report.json, beside the same work alone. Last,
+//! live extraction with the trained model while a training runs in the same process.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -117,7 +118,7 @@ pub fn run(exe: Option<&Path>, sentences: &[Sentence], preset: &str, scale: Scal
         epochs: if scale.quick { 2 } else { 3 },
         dir,
     };
-    match rows(&setup, n) {
+    match rows(&setup, &sentences[..n], scale) {
         Ok(rows) => Section {
             title,
             rows,
@@ -127,7 +128,8 @@ pub fn run(exe: Option<&Path>, sentences: &[Sentence], preset: &str, scale: Scal
     }
 }
 
-fn rows(s: &Setup, n: usize) -> Result<Vec<Row>, String> {
+fn rows(s: &Setup, sentences: &[Sentence], scale: Scale) -> Result<Vec<Row>, String> {
+    let n = sentences.len();
     // The first run also fills the feature cache, so the timed ones read it.
     side_by_side(s, "warm", &[&[]])?;
     let alone = side_by_side(s, "alone", &[&[]])?[0];
@@ -161,6 +163,8 @@ fn rows(s: &Setup, n: usize) -> Result<Vec<Row>, String> {
         &beside,
         "target ≥ 0.3×",
     ));
+    let runs = if scale.quick { 20 } else { 100 };
+    rows.push(super::live::row(&s.dir.join("alone-0"), sentences, runs)?);
     Ok(rows)
 }
 

@@ -18,7 +18,7 @@ use crate::text::tokenize;
 pub const SENTENCE: &str =
     "On Tuesday , Acme Corp. chief executive John Smith , who lives in Boston , said the company would open a new plant in Lyon , France this spring .";
 
-fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
+pub(crate) fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
     let mut times = Vec::with_capacity(runs);
     for i in 0..runs + 3 {
         let (r, t) = timed(|| {

@@ -5,6 +5,7 @@
 pub mod contention;
 pub mod corpus;
 pub mod inference;
+pub mod live;
 pub mod training;
 #[cfg(feature = "gui")]
 pub mod view;

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{Corpus, Format, Sentence};
 use relarc::eval::{evaluate, Metrics};
@@ -120,6 +120,9 @@ pub struct CvArgs {
     /// Folder for each fold's model and the reports.
     #[arg(long, default_value = "runs/cv")]
     pub out: PathBuf,
+    /// Folds trained at once, each on its share of the threads.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
 }
 
 #[derive(Args, Debug)]
@@ -137,6 +140,9 @@ pub struct TrialsArgs {
     pub n: usize,
     #[arg(long, default_value = "runs/trials")]
     pub out: PathBuf,
+    /// Trials trained at once after the dev run, each on its share of the threads.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
 }
 
 impl TrainingArgs {
@@ -210,6 +216,12 @@ fn run_job(job: TrainJob, label: &str) -> Result<TrainOutcome, Failure> {
     }
 }
 
+/// The terminal's progress bars: one per training running (several with `--jobs`).
+fn bars() -> &'static MultiProgress {
+    static BARS: std::sync::OnceLock<MultiProgress> = std::sync::OnceLock::new();
+    BARS.get_or_init(MultiProgress::new)
+}
+
 /// A training run on the terminal: a progress bar, and a line per epoch.
 struct JobProgress {
     bar: ProgressBar,
@@ -219,7 +231,7 @@ struct JobProgress {
 
 impl JobProgress {
     fn new(label: &str) -> JobProgress {
-        let bar = ProgressBar::new(0);
+        let bar = bars().add(ProgressBar::new(0));
         let style = ProgressStyle::with_template(
             "{prefix} [{elapsed_precise}] {bar:30} {pos}/{len} steps, ETA {eta} {msg}",
         )
@@ -247,7 +259,7 @@ impl JobProgress {
                 removed_overlaps,
             } => {
                 self.bar.set_length((epochs * steps_per_epoch) as u64);
-                self.bar.suspend(|| {
+                bars().suspend(|| {
                     eprintln!(
                         "{label}: training on {device}: {train_sentences} training sentences, {dev_sentences} dev, {parameters} trainable parameters, at most {epochs} epochs"
                     );
@@ -292,7 +304,7 @@ impl JobProgress {
             .set_message(format!("frozen encoder features {done}/{total} sentences"));
         if done == total {
             let label = &self.label;
-            self.bar.suspend(|| {
+            bars().suspend(|| {
                 eprintln!("{label}: computed encoder features for {total} sentences (cached for later runs)")
             });
         }
@@ -304,7 +316,7 @@ impl JobProgress {
             _ => String::new(),
         };
         let label = &self.label;
-        self.bar.suspend(|| {
+        bars().suspend(|| {
             eprintln!(
                 "{label}: epoch {} loss {:.4}{dev} ({:.1} s)",
                 r.epoch, r.loss, r.seconds
@@ -517,6 +529,10 @@ pub fn eval(a: EvalArgs) -> CliResult {
 
 /// What the protocols report as they go, on stderr.
 fn show_progress(p: Progress) {
+    bars().suspend(|| show_progress_line(p))
+}
+
+fn show_progress_line(p: Progress) {
     match p {
         Progress::Scored {
             label,
@@ -542,6 +558,7 @@ pub fn cv(a: CvArgs) -> CliResult {
         checks::at_least_one("--max-folds", k)?;
     }
     checks::fraction("--dev-fraction", a.dev_fraction)?;
+    checks::at_least_one("--jobs", a.jobs)?;
     checks::writable_dir(&a.out)?;
     let plan = CvPlan {
         config: config(&a.common)?,
@@ -549,10 +566,11 @@ pub fn cv(a: CvArgs) -> CliResult {
         folds: a.folds.clone(),
         dev_fraction: a.dev_fraction,
         max_folds: a.max_folds,
+        jobs: a.jobs,
         out: a.out.clone(),
         command: command_line(),
     };
-    let report = cross_validate(&plan, &mut run_job, &mut show_progress)?;
+    let report = cross_validate(&plan, &run_job, &mut show_progress)?;
     eprint!(
         "{}-fold cross-validation over {} runs (mean ± standard deviation, %):\n{}",
         report.folds.len(),
@@ -566,6 +584,7 @@ pub fn cv(a: CvArgs) -> CliResult {
 pub fn trials(a: TrialsArgs) -> CliResult {
     a.common.check()?;
     checks::at_least_one("--n", a.n)?;
+    checks::at_least_one("--jobs", a.jobs)?;
     checks::writable_dir(&a.out)?;
     let plan = TrialsPlan {
         config: config(&a.common)?,
@@ -574,10 +593,11 @@ pub fn trials(a: TrialsArgs) -> CliResult {
         dev: a.dev.clone(),
         test: a.test.clone(),
         n: a.n,
+        jobs: a.jobs,
         out: a.out.clone(),
         command: command_line(),
     };
-    let report = run_trials(&plan, &mut run_job, &mut show_progress)?;
+    let report = run_trials(&plan, &run_job, &mut show_progress)?;
     eprint!(
         "{} trials on {} over {} runs (mean ± standard deviation, %):\n{}",
         a.n,

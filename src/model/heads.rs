@@ -71,8 +71,8 @@ impl ReHead {
 
     /// `g_i = h^r_i ◦ labelemb(tag_i)` for entity ends `[E]`.
     pub fn entity_vectors(&self, h_ends: &Tensor, tags: &Tensor, train: bool) -> Tensor {
-        Tensor::cat(&[h_ends.shallow_clone(), self.label_embedding.forward(tags)], 1)
-            .dropout(self.dropout, train)
+        let g = Tensor::cat(&[h_ends.shallow_clone(), self.label_embedding.forward(tags)], 1);
+        super::random::dropout(&g, self.dropout, train)
     }
 
     /// DistMult score of every relation type for pairs: `[Q, R]`.

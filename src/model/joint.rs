@@ -81,7 +81,7 @@ impl JointModel {
         layers.iter().fold(x, |x, layer| {
             layer
                 .forward_packed(
-                    &x.dropout(self.rnn_dropout, train),
+                    &super::random::dropout(&x, self.rnn_dropout, train),
                     &batch.batch_sizes,
                     batch.size as i64,
                     train,

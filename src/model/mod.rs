@@ -10,6 +10,7 @@ pub mod inputs;
 pub mod joint;
 pub mod pairs;
 pub mod predict;
+pub mod random;
 pub mod recipe;
 
 pub use checkpoint::ModelError;

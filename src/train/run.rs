@@ -30,6 +30,9 @@ pub struct TrainOptions {
     pub clip_norm: f64,
     pub seed: u64,
     pub device: Device,
+    /// Most threads this run may use: its share when several run in one process (`cv
+    /// --jobs`); None lets it use the process's thread policy.
+    pub threads: Option<usize>,
 }
 
 impl Default for TrainOptions {
@@ -40,6 +43,7 @@ impl Default for TrainOptions {
             clip_norm: 5.0,
             seed: 42,
             device: Device::Cpu,
+            threads: None,
         }
     }
 }
@@ -133,6 +137,17 @@ pub fn evaluate_model(model: &Model, dev: &[Sentence]) -> Result<Report, TrainEr
 
 /// Trains to the end, `cancelled` being asked between steps and `emit` told of progress.
 pub fn train(
+    job: TrainJob,
+    cancelled: &mut dyn FnMut() -> bool,
+    emit: &mut dyn FnMut(Event),
+) -> Result<TrainOutcome, TrainError> {
+    match job.options.threads {
+        Some(share) => crate::threads::with_threads(share, || train_all(job, cancelled, emit)),
+        None => train_all(job, cancelled, emit),
+    }
+}
+
+fn train_all(
     mut job: TrainJob,
     cancelled: &mut dyn FnMut() -> bool,
     emit: &mut dyn FnMut(Event),
@@ -155,9 +170,11 @@ pub fn train(
         removed_overlaps: removed.entities,
     });
     let step_threads = crate::threads::ThreadPolicy::detect()
-        .map_or(tch::get_num_threads().max(1) as usize, |p| {
+        .map_or(crate::threads::current(), |p| {
             p.for_training(model.config.batch_size)
-        });
+        })
+        .min(opts.threads.unwrap_or(usize::MAX));
+    let _held = crate::threads::hold(step_threads);
     let mut run = Run {
         opt: Optimizer::new(&model.vs, model.config.optimizer, model.config.learning_rate),
         step_threads,
@@ -166,7 +183,7 @@ pub fn train(
         cancelled,
         emit,
     };
-    let (history, stopping) = run.epochs()?;
+    let (history, stopping) = crate::model::random::with_stream(opts.seed, || run.epochs())?;
     let model = run.model;
     let (best_score, best_epoch, dev_report) = match stopping.best {
         Some(best) => {
@@ -216,10 +233,9 @@ fn prepare_model(job: &mut TrainJob) -> Result<Model, TrainError> {
             m
         }
         None => {
-            tch::manual_seed(opts.seed as i64);
             let min_count = job.config.inputs.word.as_ref().map_or(1, |w| w.min_count);
             let vocab = Vocabulary::build(&job.train, &schema, min_count);
-            Model::new(job.config.clone(), vocab, opts.device)
+            crate::model::random::seeded(opts.seed, || Model::new(job.config.clone(), vocab, opts.device))
         }
     };
     model.attach_inputs()?;

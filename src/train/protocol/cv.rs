@@ -2,11 +2,12 @@
 //! seeded dev part of each training fold for early stopping (the ADE protocol).
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{write_json, Progress, ProtocolError, Runner, Summary};
+use super::{run_jobs, write_json, Progress, ProgressSink, ProtocolError, Runner, Summary};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{split, Corpus};
 use crate::eval::Report;
@@ -24,6 +25,8 @@ pub struct CvPlan {
     /// Fraction of each training fold held out for early stopping.
     pub dev_fraction: f64,
     pub max_folds: Option<usize>,
+    /// Folds trained at once, each on its share of the threads.
+    pub jobs: usize,
     /// Each fold's model and report go to `out/fold_K`; the whole report to `out/cv_report.json`.
     pub out: PathBuf,
     /// The command that asked for the run, for the reports.
@@ -48,26 +51,30 @@ pub struct CvReport {
     pub summary: Summary,
 }
 
-/// Trains and scores each fold, writing its report as it finishes, then the summary.
+/// Trains and scores each fold (`plan.jobs` at once), writing its report as it finishes,
+/// then the summary.
 pub fn cross_validate(
     plan: &CvPlan,
-    run: &mut Runner,
-    progress: &mut dyn FnMut(Progress),
+    run: &Runner,
+    progress: &mut ProgressSink,
 ) -> Result<CvReport, ProtocolError> {
     let started = Instant::now();
     let folds = split::load_fold_files(&plan.folds)?;
     let k = plan.max_folds.unwrap_or(folds.len()).min(folds.len());
-    let mut results = Vec::new();
-    for (i, (train, test)) in folds.into_iter().take(k).enumerate() {
-        let result = run_fold(plan, i, train, test, run)?;
-        progress(Progress::Scored {
+    let folds: Vec<Mutex<Option<(Corpus, Corpus)>>> =
+        folds.into_iter().take(k).map(|f| Mutex::new(Some(f))).collect();
+    let progress = Mutex::new(progress);
+    let results = run_jobs(k, plan.jobs, &|i, threads| {
+        let (train, test) = take(&folds[i]);
+        let result = run_fold(plan, i, train, test, threads, run)?;
+        (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Scored {
             label: &format!("fold {i}"),
             best_epoch: result.best_epoch,
             seconds: result.seconds,
             test: &result.test,
         });
-        results.push(result);
-    }
+        Ok(result)
+    })?;
     let tests: Vec<Report> = results.iter().map(|r| r.test.clone()).collect();
     let report = CvReport {
         command: plan.command.clone(),
@@ -81,12 +88,19 @@ pub fn cross_validate(
     Ok(report)
 }
 
+/// A fold's corpora, taken by the one job that trains it.
+fn take(fold: &Mutex<Option<(Corpus, Corpus)>>) -> (Corpus, Corpus) {
+    let mut slot = fold.lock().unwrap_or_else(|e| e.into_inner());
+    slot.take().expect("each fold is trained once")
+}
+
 fn run_fold(
     plan: &CvPlan,
     i: usize,
     mut train: Corpus,
     mut test: Corpus,
-    run: &mut Runner,
+    threads: Option<usize>,
+    run: &Runner,
 ) -> Result<FoldResult, ProtocolError> {
     remove_overlaps_all(&mut train.sentences);
     remove_overlaps_all(&mut test.sentences);
@@ -94,6 +108,7 @@ fn run_fold(
     let (dev, fit) = split::holdout(&train, plan.dev_fraction, seed);
     let options = TrainOptions {
         seed,
+        threads,
         ..plan.options.clone()
     };
     let out = plan.out.join(format!("fold_{i}"));

@@ -8,6 +8,8 @@ pub mod summary;
 pub mod trials;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 pub use cv::{cross_validate, CvPlan, CvReport, FoldResult};
 pub use summary::{MeanStd, Summary};
@@ -17,8 +19,12 @@ use super::{Failure, TrainError, TrainJob, TrainOutcome};
 use crate::corpus::CorpusError;
 use crate::eval::Report;
 
-/// Runs one training to its end; the label names it ("fold 3", "trial 1").
-pub type Runner<'a> = dyn FnMut(TrainJob, &str) -> Result<TrainOutcome, Failure> + 'a;
+/// Runs one training to its end; the label names it ("fold 3", "trial 1"). Several may run
+/// at once (`jobs` in the plans), each from its own thread.
+pub type Runner<'a> = dyn Fn(TrainJob, &str) -> Result<TrainOutcome, Failure> + Sync + 'a;
+
+/// What a protocol reports as it goes (from whichever job's thread finished).
+pub type ProgressSink<'a> = dyn FnMut(Progress) + Send + 'a;
 
 /// What a protocol reports as it goes, for a progress display.
 pub enum Progress<'a> {
@@ -47,6 +53,45 @@ pub enum ProtocolError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Runs `work(i, threads)` for `i` in `0..n`, up to `jobs` at once, and returns the results
+/// in index order. One job runs in the calling thread with the process's threads (`None`);
+/// several run on threads of their own, each limited to its share of the thread policy,
+/// which `work` passes on to its training. After a failure no further job starts, and the
+/// failure of the lowest index is returned.
+fn run_jobs<T: Send>(
+    n: usize,
+    jobs: usize,
+    work: &(dyn Fn(usize, Option<usize>) -> Result<T, ProtocolError> + Sync),
+) -> Result<Vec<T>, ProtocolError> {
+    if jobs <= 1 || n <= 1 {
+        return (0..n).map(|i| work(i, None)).collect();
+    }
+    let total = crate::threads::ThreadPolicy::detect().map_or(1, |p| p.threads);
+    let share = crate::threads::share(total, jobs);
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<(usize, Result<T, ProtocolError>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(n) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= n || failed.load(Ordering::SeqCst) {
+                    break;
+                }
+                let result = crate::threads::with_threads(share, || work(i, Some(share)));
+                failed.fetch_or(result.is_err(), Ordering::SeqCst);
+                results
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((i, result));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), ProtocolError> {

@@ -2,11 +2,12 @@
 //! seeds train on train + dev for that many epochs and are scored on test.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{write_json, Progress, ProtocolError, Runner, Summary};
+use super::{run_jobs, write_json, Progress, ProgressSink, ProtocolError, Runner, Summary};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{Corpus, Sentence};
 use crate::eval::Report;
@@ -23,6 +24,8 @@ pub struct TrialsPlan {
     pub dev: PathBuf,
     pub test: PathBuf,
     pub n: usize,
+    /// Trials trained at once (after the dev run), each on its share of the threads.
+    pub jobs: usize,
     /// `out/dev_run`, `out/trial_T` and `out/trials_report.json`.
     pub out: PathBuf,
     pub command: String,
@@ -79,8 +82,8 @@ impl Data {
 
 pub fn run_trials(
     plan: &TrialsPlan,
-    run: &mut Runner,
-    progress: &mut dyn FnMut(Progress),
+    run: &Runner,
+    progress: &mut ProgressSink,
 ) -> Result<TrialsReport, ProtocolError> {
     let started = Instant::now();
     let data = Data::load(plan)?;
@@ -93,17 +96,17 @@ pub fn run_trials(
         .chain(&data.dev.sentences)
         .cloned()
         .collect();
-    let mut trials = Vec::new();
-    for t in 0..plan.n {
-        let result = run_trial(plan, &data, &both, epochs, t, run)?;
-        progress(Progress::Scored {
+    let progress = Mutex::new(progress);
+    let trials = run_jobs(plan.n, plan.jobs, &|t, threads| {
+        let result = run_trial(plan, &data, &both, (epochs, threads), t, run)?;
+        (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Scored {
             label: &format!("trial {t}"),
             best_epoch: epochs,
             seconds: result.seconds,
             test: &result.test,
         });
-        trials.push(result);
-    }
+        Ok(result)
+    })?;
     let tests: Vec<Report> = trials.iter().map(|r| r.test.clone()).collect();
     let report = TrialsReport {
         command: plan.command.clone(),
@@ -119,7 +122,7 @@ pub fn run_trials(
 }
 
 /// Trains on train with early stopping on dev; its best epoch is the trials' epoch count.
-fn choose_epochs(plan: &TrialsPlan, data: &Data, run: &mut Runner) -> Result<usize, ProtocolError> {
+fn choose_epochs(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<usize, ProtocolError> {
     let job = TrainJob {
         config: plan.config.clone(),
         options: plan.options.clone(),
@@ -135,14 +138,15 @@ fn run_trial(
     plan: &TrialsPlan,
     data: &Data,
     both: &[Sentence],
-    epochs: usize,
+    (epochs, threads): (usize, Option<usize>),
     t: usize,
-    run: &mut Runner,
+    run: &Runner,
 ) -> Result<TrialResult, ProtocolError> {
     let seed = plan.options.seed + 1 + t as u64;
     let options = TrainOptions {
         epochs,
         seed,
+        threads,
         ..plan.options.clone()
     };
     let out = plan.out.join(format!("trial_{t}"));
