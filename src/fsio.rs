@@ -46,15 +46,49 @@ pub fn write_target(path: &Path) -> io::Result<PathBuf> {
 /// flushed to disk and then renamed over the target. On any error the old file is untouched.
 /// A symbolic link is written through; a path that is not a regular file is refused.
 pub fn atomic_write(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    stage(path, write)?.commit()
+}
+
+/// Writes several files as one save: every file is written and flushed to a temporary file
+/// first, and only then are they renamed into place, in order. A failure while writing (a
+/// full disk, say) leaves all the old files as they were; the error names the file.
+pub fn atomic_write_set(files: &[(&Path, &[u8])]) -> Result<(), (PathBuf, io::Error)> {
+    let mut staged = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        staged.push(stage(path, |w| w.write_all(bytes)).map_err(|e| (path.to_path_buf(), e))?);
+    }
+    for (file, (path, _)) in staged.into_iter().zip(files) {
+        file.commit().map_err(|e| (path.to_path_buf(), e))?;
+    }
+    Ok(())
+}
+
+/// A file written in full beside its target, waiting to be renamed over it.
+struct Staged {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+}
+
+impl Staged {
+    fn commit(self) -> io::Result<()> {
+        self.tmp.persist(&self.target).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// Temporary files of writes start with this (and are removed when a write fails).
+const SAVE_PREFIX: &str = ".relarc-save-";
+
+fn stage(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<Staged> {
     let target = write_target(path)?;
     let path = target.as_path();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".relarc-save-")
-        .tempfile_in(dir)?;
+    // A write killed before its rename (kill -9, power loss) leaves its temporary file.
+    remove_stale(dir, SAVE_PREFIX);
+    let mut tmp = tempfile::Builder::new().prefix(SAVE_PREFIX).tempfile_in(dir)?;
     {
         let mut buffered = io::BufWriter::new(tmp.as_file_mut());
         write(&mut buffered)?;
@@ -75,8 +109,7 @@ pub fn atomic_write(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Resul
             }
         }
     }
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    Ok(Staged { tmp, target })
 }
 
 /// Writes a folder as a whole: `write` fills a temporary sibling folder, which then takes the
@@ -177,7 +210,8 @@ fn swap_into_place(new: &Path, dir: &Path) -> io::Result<()> {
     fs::rename(&aside, new)
 }
 
-/// Temporary folders of saves that crashed more than an hour ago.
+/// Temporary files and folders of saves that crashed more than an hour ago (a save still
+/// going in another process is younger).
 fn remove_stale(parent: &Path, prefix: &str) {
     let Ok(entries) = fs::read_dir(parent) else { return };
     for entry in entries.flatten() {
@@ -192,7 +226,10 @@ fn remove_stale(parent: &Path, prefix: &str) {
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age.as_secs() > 3600);
         if old {
-            let _ = fs::remove_dir_all(entry.path());
+            let _ = match entry.file_type() {
+                Ok(t) if t.is_dir() => fs::remove_dir_all(entry.path()),
+                _ => fs::remove_file(entry.path()),
+            };
         }
     }
 }
@@ -220,6 +257,36 @@ mod tests {
         assert_eq!(fs::read_to_string(&p).unwrap(), "old");
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_set_of_files_is_written_all_or_nothing_and_old_leftovers_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("doc.txt"), dir.path().join("doc.ann"));
+        atomic_write_set(&[(&a, b"old text"), (&b, b"old ann")]).unwrap();
+        // The second file cannot be written (its path is a folder): neither changes.
+        let folder = dir.path().join("sub");
+        fs::create_dir(&folder).unwrap();
+        let (path, _) = atomic_write_set(&[(&a, b"new text"), (&folder, b"x")]).unwrap_err();
+        assert_eq!(path, folder);
+        assert_eq!(fs::read_to_string(&a).unwrap(), "old text");
+        // A temporary file of a write killed two hours ago is removed by the next write
+        // there; a young one (a write going on in another process) is kept.
+        let stale = dir.path().join(".relarc-save-killed");
+        let young = dir.path().join(".relarc-save-young");
+        fs::write(&stale, "partial").unwrap();
+        fs::write(&young, "partial").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        atomic_write_bytes(&b, b"new ann").unwrap();
+        assert!(!stale.exists(), "stale temporary file removed");
+        assert!(young.exists());
+        assert_eq!(fs::read_to_string(&b).unwrap(), "new ann");
     }
 
     #[cfg(unix)]

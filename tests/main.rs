@@ -20,6 +20,7 @@ mod damage;
 mod default_model;
 mod encoders;
 mod formats;
+mod full_disk;
 mod hostile;
 mod model;
 mod model_crf;

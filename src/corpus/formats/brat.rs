@@ -19,7 +19,7 @@ use super::read_text;
 use super::spert::{put_common, take_common};
 use crate::corpus::error::{CorpusError, Place, Result};
 use crate::corpus::{Corpus, Entity, Provenance, Relation, Schema, Sentence};
-use crate::fsio::atomic_write;
+use crate::fsio::atomic_write_set;
 
 const SIDECAR_EXT: &str = "relarc.jsonl";
 
@@ -505,13 +505,21 @@ pub fn write(path: &Path, corpus: &Corpus) -> Result<Vec<String>> {
     for s in &corpus.sentences {
         w.sentence(s);
     }
-    let write = |p: &Path, content: &str| {
-        atomic_write(p, |out| out.write_all(content.as_bytes())).map_err(|e| CorpusError::io(p, e))
-    };
-    write(&ann_path.with_extension("txt"), &w.txt)?;
-    write(&ann_path, &w.ann)?;
-    write(&sidecar_path(&ann_path), &w.side)?;
-    write(&dir.join("annotation.conf"), &annotation_conf(&corpus.schema))?;
+    // The text, annotations, sidecar and configuration are one save: a full disk while any
+    // is written leaves the old document (a new text beside old annotations would not load).
+    let (txt, side, conf) = (
+        ann_path.with_extension("txt"),
+        sidecar_path(&ann_path),
+        dir.join("annotation.conf"),
+    );
+    let conf_text = annotation_conf(&corpus.schema);
+    atomic_write_set(&[
+        (&txt, w.txt.as_bytes()),
+        (&ann_path, w.ann.as_bytes()),
+        (&side, w.side.as_bytes()),
+        (&conf, conf_text.as_bytes()),
+    ])
+    .map_err(|(p, e)| CorpusError::io(&p, e))?;
     Ok(Vec::new())
 }
 
