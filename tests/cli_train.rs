@@ -132,7 +132,7 @@ fn train_predict_and_eval_from_the_command_line() {
 }
 
 #[test]
-fn cv_and_trials_protocols_run_and_report() {
+fn cv_protocol_runs_and_reports_also_two_folds_at_once() {
     let Some(data) = common::data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
@@ -149,19 +149,24 @@ fn cv_and_trials_protocols_run_and_report() {
             &tmp.path().join(format!("folds/split_{k}_test.json")),
         );
     }
-    let (_, err) = ok(&[
-        "cv",
-        "--preset",
-        "ade-learned",
-        "--folds",
-        &p("folds"),
-        "--epochs",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        &p("cv"),
-    ]);
+    let folds = p("folds");
+    let run_cv = |out: &str, more: &[&str]| {
+        let mut args = vec![
+            "cv",
+            "--preset",
+            "ade-learned",
+            "--folds",
+            &folds,
+            "--epochs",
+            "1",
+        ];
+        args.extend(["--device", "cpu"]);
+        args.extend(more);
+        let out = p(out);
+        args.extend(["--out", &out]);
+        ok(&args).1
+    };
+    let err = run_cv("cv", &[]);
     assert!(err.contains("2-fold cross-validation over 2 runs"), "{err}");
     let cv: Value =
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cv/cv_report.json")).unwrap())
@@ -178,23 +183,7 @@ fn cv_and_trials_protocols_run_and_report() {
     // Two folds at once, each on one of two threads, give the same folds in order with the
     // same results as one fold at a time on one thread.
     let one_thread = |out: &str, jobs: &str, threads: &str| {
-        ok(&[
-            "cv",
-            "--preset",
-            "ade-learned",
-            "--folds",
-            &p("folds"),
-            "--epochs",
-            "1",
-            "--device",
-            "cpu",
-            "--threads",
-            threads,
-            "--jobs",
-            jobs,
-            "--out",
-            &p(out),
-        ]);
+        run_cv(out, &["--jobs", jobs, "--threads", threads]);
         read_json(&tmp.path().join(out).join("cv_report.json"))
     };
     same_runs(
@@ -202,62 +191,50 @@ fn cv_and_trials_protocols_run_and_report() {
         &one_thread("cv2", "2", "2")["folds"],
         "fold",
     );
+}
 
+#[test]
+fn trials_protocol_runs_and_reports_also_two_at_once() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
     slice(&data.join("conll04/train.json"), 20, &tmp.path().join("t.json"));
     slice(&data.join("conll04/dev.json"), 10, &tmp.path().join("d.json"));
-    let (_, err) = ok(&[
-        "trials",
-        "--preset",
-        "conll04-learned",
-        "--train",
-        &p("t.json"),
-        "--dev",
-        &p("d.json"),
-        "--test",
-        &p("d.json"),
-        "--n",
-        "2",
-        "--threads",
-        "1",
-        "--epochs",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        &p("trials"),
-    ]);
+    let (train, dev) = (p("t.json"), p("d.json"));
+    let trials = |out: &str, jobs: &str, threads: &str| {
+        let (_, err) = ok(&[
+            "trials",
+            "--preset",
+            "conll04-learned",
+            "--train",
+            &train,
+            "--dev",
+            &dev,
+            "--test",
+            &dev,
+            "--n",
+            "2",
+            "--jobs",
+            jobs,
+            "--threads",
+            threads,
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            &p(out),
+        ]);
+        (err, read_json(&tmp.path().join(out).join("trials_report.json")))
+    };
+    let (err, tr) = trials("trials", "1", "1");
     assert!(err.contains("chose 1 epochs on dev"), "{err}");
     assert!(err.contains("NER micro precision"), "{err}");
-    let tr: Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("trials/trials_report.json")).unwrap())
-            .unwrap();
     assert_eq!(tr["trials"].as_array().unwrap().len(), 2);
     assert!(tr["summary"]["ner"]["micro"]["f1"]["std"].is_number());
-    let (_, err) = ok(&[
-        "trials",
-        "--preset",
-        "conll04-learned",
-        "--train",
-        &p("t.json"),
-        "--dev",
-        &p("d.json"),
-        "--test",
-        &p("d.json"),
-        "--n",
-        "2",
-        "--jobs",
-        "2",
-        "--threads",
-        "2",
-        "--epochs",
-        "1",
-        "--device",
-        "cpu",
-        "--out",
-        &p("trials2"),
-    ]);
+    // Two trials at once, each on one of two threads: the results of one at a time.
+    let (err, tr2) = trials("trials2", "2", "2");
     assert!(err.contains("trial 1: best epoch"), "{err}");
-    let tr2 = read_json(&tmp.path().join("trials2/trials_report.json"));
     same_runs(&tr["trials"], &tr2["trials"], "trial");
 }
 
