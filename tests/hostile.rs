@@ -55,6 +55,18 @@ fn output_equal_to_input_is_refused_unless_in_place_which_keeps_a_backup() {
     assert_eq!(std::fs::read(format!("{gold}.relarc-backup")).unwrap(), before);
 }
 
+#[test]
+fn an_output_folder_that_is_a_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gold = copy_demo(tmp.path());
+    // It used to say only "File exists (os error 17)".
+    let msg = refused(
+        &["split", &gold, "--out", &gold, "--folds", "2"],
+        "is a file, not a folder",
+    );
+    assert!(msg.contains(&gold), "{msg}");
+}
+
 #[cfg(unix)]
 #[test]
 fn a_fifo_or_a_device_is_never_replaced_and_a_symlink_is_written_through() {

@@ -171,8 +171,8 @@ pub fn schema(a: SchemaArgs) -> CliResult {
 }
 
 pub fn split(a: SplitArgs) -> CliResult {
+    checks::writable_dir(&a.out)?;
     let corpus = load(&a.corpus, a.from.as_deref())?;
-    std::fs::create_dir_all(&a.out)?;
     let save = |c: &Corpus, name: String| -> Result<(), Box<dyn std::error::Error>> {
         let p = a.out.join(name);
         c.save_as(&p, Format::Json)?;
