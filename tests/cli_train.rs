@@ -65,6 +65,18 @@ fn train_predict_and_eval_from_the_command_line() {
     assert_eq!(report["device"], "Cpu");
     assert!(report["dev"]["ner"]["micro"]["f1"].is_number());
     assert!(report["seconds"].as_f64().unwrap() > 0.0);
+    // θr, when chosen on dev (this barely trained model may find no candidate relation), is
+    // the one in the model folder.
+    let chosen = &report["threshold"];
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("model/config.json")).unwrap())
+            .unwrap();
+    let kept = if chosen.is_null() {
+        &Value::from(0.9)
+    } else {
+        &chosen["threshold"]
+    };
+    assert_eq!(&config["model"]["re_threshold"], kept, "{chosen}");
 
     // Predict a corpus in another format, then score it.
     ok(&[
@@ -91,8 +103,11 @@ fn train_predict_and_eval_from_the_command_line() {
         let f1 = v[task]["micro"]["f1"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&f1));
     }
-    // The scores of eval agree with the dev figures in the report (same model, same data).
+    // The scores of eval agree with the dev figures in the report (same model, same data,
+    // the chosen θr).
     assert_eq!(v["ner"]["micro"]["f1"], report["dev"]["ner"]["micro"]["f1"]);
+    assert_eq!(v["re"]["micro"]["f1"], report["dev"]["re"]["micro"]["f1"]);
+
     let (table, _) = ok(&["eval", "--gold", &p("dev.json"), "--pred", &p("pred.jsonl")]);
     assert!(
         table.contains("NER (strict)") && table.contains("micro") && table.contains("Peop"),

@@ -31,3 +31,36 @@ fn the_shipped_model_finds_poe_boston_and_live_in() {
         "{text}"
     );
 }
+
+#[test]
+fn the_relation_threshold_chosen_on_dev_is_the_best_there_and_eval_agrees() {
+    use relarc::corpus::Corpus;
+    use relarc::model::Model;
+    use relarc::train::run::evaluate_model;
+    use relarc::train::threshold::choose_on_dev;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+    let Some(data) = common::data_dir() else { return };
+    if common::resource("all-mpnet-base-v2").is_none() || common::resource("glove-6b-50d").is_none() {
+        return;
+    }
+    let mut model = Model::load(&dir, tch::Device::Cpu).unwrap();
+    let mut dev = Corpus::load(&data.join("conll04/dev.json")).unwrap().sentences;
+    dev.truncate(60);
+    let before = evaluate_model(&model, &dev).unwrap().re.micro.f1;
+    let choice = choose_on_dev(&mut model, &dev)
+        .unwrap()
+        .expect("the shipped model finds relations");
+    assert_eq!(choice.previous, 0.9);
+    assert!(
+        (choice.previous_dev_re_f1 - before).abs() < 1e-9,
+        "{choice:?} vs eval {before}"
+    );
+    assert!(choice.dev_re_f1 >= before, "{choice:?}");
+    assert_eq!(model.config.re_threshold, choice.threshold);
+    // What the choice computed is what evaluation measures with the new threshold.
+    let after = evaluate_model(&model, &dev).unwrap().re.micro.f1;
+    assert!(
+        (after - choice.dev_re_f1).abs() < 1e-9,
+        "{choice:?} vs eval {after}"
+    );
+}

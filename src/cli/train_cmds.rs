@@ -50,6 +50,10 @@ pub struct TrainingArgs {
     pub device: String,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// A fixed relation threshold θr (between 0 and 1). Without it θr is chosen on dev after
+    /// training, as the one with the best dev relation F1, and kept in the model.
+    #[arg(long)]
+    pub threshold: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -91,6 +95,9 @@ pub struct PredictArgs {
     /// Allow --output to be --input (the input is first kept as INPUT.relarc-backup).
     #[arg(long)]
     pub in_place: bool,
+    /// The relation threshold θr to use instead of the model's (between 0 and 1).
+    #[arg(long)]
+    pub threshold: Option<f64>,
 }
 
 #[derive(Args, Debug)]
@@ -149,7 +156,11 @@ impl TrainingArgs {
     /// Numbers in range; said before any corpus or model is read.
     fn check(&self) -> checks::Checked {
         checks::at_least_one("--epochs", self.epochs)?;
-        checks::at_least_one("--patience", self.patience)
+        checks::at_least_one("--patience", self.patience)?;
+        match self.threshold {
+            Some(t) => checks::fraction("--threshold", t),
+            None => Ok(()),
+        }
     }
 
     /// Whether anything but the device, epochs and seed was given: what --init replaces.
@@ -187,7 +198,11 @@ fn config(a: &TrainingArgs) -> Res<ModelConfig> {
         pooling: a.pooling,
         ..Recipe::preset(a.preset.as_deref().unwrap_or_default())
     };
-    Ok(recipe.build()?)
+    let mut config = recipe.build()?;
+    if let Some(t) = a.threshold {
+        config.re_threshold = t;
+    }
+    Ok(config)
 }
 
 fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {
@@ -196,6 +211,7 @@ fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {
         patience: a.patience,
         seed,
         device: device(&a.device)?,
+        choose_threshold: a.threshold.is_none(),
         ..Default::default()
     })
 }
@@ -350,11 +366,14 @@ pub fn train(a: TrainArgs) -> CliResult {
     }
     checks::writable_dir(&a.out)?;
     let opts = options(&a.common, a.common.seed)?;
-    let init = a
+    let mut init = a
         .init
         .as_deref()
         .map(|p| Model::load(p, opts.device))
         .transpose()?;
+    if let (Some(m), Some(t)) = (init.as_mut(), a.common.threshold) {
+        m.config.re_threshold = t;
+    }
     let cfg = match &init {
         Some(m) => m.config.clone(),
         None => config(&a.common)?,
@@ -384,6 +403,15 @@ pub fn train(a: TrainArgs) -> CliResult {
         opts.device,
         a.out.display()
     );
+    if let Some(t) = &outcome.threshold {
+        eprintln!(
+            "θr chosen on dev: {:.3} (dev RE micro F1 {:.2}; {:.2} with θr {})",
+            t.threshold,
+            100.0 * t.dev_re_f1,
+            100.0 * t.previous_dev_re_f1,
+            t.previous
+        );
+    }
     if let Some(r) = &outcome.dev_report {
         eprintln!("dev:");
         print_metrics("NER", &r.ner);
@@ -415,9 +443,18 @@ fn training_data(a: &TrainArgs) -> Res<(Vec<Sentence>, Vec<Sentence>, Vec<DataFi
 pub fn predict(a: PredictArgs) -> CliResult {
     // Arguments first: loading a model takes seconds.
     let dev = device(&a.device)?;
+    if let Some(t) = a.threshold {
+        checks::fraction("--threshold", t)?;
+    }
+    let load = || -> Res<Model> {
+        let mut model = Model::load(&a.model, dev)?;
+        if let Some(t) = a.threshold {
+            model.config.re_threshold = t;
+        }
+        Ok(model)
+    };
     if let Some(text) = &a.text {
-        let model = Model::load(&a.model, dev)?;
-        return predict_text(&model, text);
+        return predict_text(&load()?, text);
     }
     let (Some(input), Some(output)) = (&a.input, &a.output) else {
         return Err("give --input FILE --output FILE, or --text \"...\"".into());
@@ -426,7 +463,7 @@ pub fn predict(a: PredictArgs) -> CliResult {
     format_arg(a.to.as_deref())?;
     checks::output_not_input(input, output, a.in_place)?;
     checks::writable_file(output)?;
-    let model = Model::load(&a.model, dev)?;
+    let model = load()?;
     let corpus = match format_arg(a.from.as_deref())? {
         Some(f) => Corpus::load_as(input, f)?,
         None => Corpus::load(input)?,
@@ -544,7 +581,9 @@ fn show_progress_line(p: Progress) {
             print_metrics("NER", &test.ner);
             print_metrics("RE", &test.re);
         }
-        Progress::EpochsChosen(n) => eprintln!("chose {n} epochs on dev"),
+        Progress::ChosenOnDev { epochs, threshold } => {
+            eprintln!("chose {epochs} epochs on dev, and θr {threshold:.3}")
+        }
     }
 }
 

@@ -5,6 +5,7 @@ pub mod optim;
 pub mod protocol;
 pub mod report;
 pub mod run;
+pub mod threshold;
 pub mod trainer;
 
 pub use run::{train, EpochRecord, TrainError, TrainJob, TrainOptions, TrainOutcome};

@@ -87,7 +87,10 @@ pub struct RunReport {
     pub stopped_early: bool,
     pub seconds: f64,
     pub history: Vec<EpochRecord>,
+    /// Dev scores of the final model (with θr as chosen on dev).
     pub dev: Option<Report>,
+    /// θr chosen on dev after training.
+    pub threshold: Option<super::threshold::ThresholdChoice>,
     pub test: Option<Report>,
 }
 
@@ -116,6 +119,7 @@ impl RunReport {
             seconds: outcome.seconds,
             history: outcome.history.clone(),
             dev: outcome.dev_report.clone(),
+            threshold: outcome.threshold.clone(),
             test,
         }
     }

@@ -9,6 +9,7 @@ use std::time::Instant;
 use tch::{Device, Kind, Tensor};
 
 use super::optim::Optimizer;
+use super::threshold::{choose_on_dev, ThresholdChoice};
 use super::trainer::Event;
 use crate::corpus::overlap::{remove_overlaps_all, Removed};
 use crate::corpus::split::SplitRng;
@@ -33,6 +34,8 @@ pub struct TrainOptions {
     /// Most threads this run may use: its share when several run in one process (`cv
     /// --jobs`); None lets it use the process's thread policy.
     pub threads: Option<usize>,
+    /// Choose θr on dev after training (the configuration's θr is kept when off).
+    pub choose_threshold: bool,
 }
 
 impl Default for TrainOptions {
@@ -44,6 +47,7 @@ impl Default for TrainOptions {
             seed: 42,
             device: Device::Cpu,
             threads: None,
+            choose_threshold: true,
         }
     }
 }
@@ -82,6 +86,9 @@ pub struct TrainOutcome {
     pub seconds: f64,
     pub stopped_early: bool,
     pub removed_overlaps: Removed,
+    /// θr as chosen on dev after training (None when not chosen: no dev relations, or
+    /// `TrainOptions::choose_threshold` off).
+    pub threshold: Option<ThresholdChoice>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,21 +191,34 @@ fn train_all(
         emit,
     };
     let (history, stopping) = crate::model::random::with_stream(opts.seed, || run.epochs())?;
-    let model = run.model;
-    let (best_score, best_epoch, dev_report) = match stopping.best {
+    let mut model = run.model;
+    let (best_score, best_epoch, mut dev_report) = match stopping.best {
         Some(best) => {
             restore(&model, &best.weights);
             (Some(best.score), best.epoch, Some(best.report))
         }
-        None => {
-            if let Some(dir) = &job.out {
-                model.save(dir)?;
-            }
-            (None, history.len(), None)
-        }
+        None => (None, history.len(), None),
     };
+    let threshold = if opts.choose_threshold && !job.dev.is_empty() {
+        choose_on_dev(&mut model, &job.dev).map_err(TrainError::Dev)?
+    } else {
+        None
+    };
+    if threshold.is_some() {
+        dev_report = Some(evaluate_model(&model, &job.dev)?);
+    }
+    // The best checkpoint was saved as it improved; saved again when θr changed, or at the
+    // end when there was no dev set to choose a best epoch.
+    if let Some(dir) = job
+        .out
+        .as_ref()
+        .filter(|_| best_score.is_none() || threshold.is_some())
+    {
+        model.save(dir)?;
+    }
     Ok(TrainOutcome {
         model,
+        threshold,
         best_epoch,
         best_score,
         dev_report,

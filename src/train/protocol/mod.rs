@@ -35,8 +35,8 @@ pub enum Progress<'a> {
         seconds: f64,
         test: &'a Report,
     },
-    /// The trials protocol chose this many epochs on dev.
-    EpochsChosen(usize),
+    /// The trials protocol's dev run chose the epochs and θr of the trials.
+    ChosenOnDev { epochs: usize, threshold: f64 },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -16,6 +16,7 @@ use crate::train::report::{utc_now, DataFile, RunReport};
 use crate::train::run::evaluate_model;
 use crate::train::{TrainJob, TrainOptions};
 
+#[derive(Clone)]
 pub struct TrialsPlan {
     pub config: ModelConfig,
     /// The dev run uses `options.seed`; trial `t` uses `options.seed + 1 + t`.
@@ -87,8 +88,16 @@ pub fn run_trials(
 ) -> Result<TrialsReport, ProtocolError> {
     let started = Instant::now();
     let data = Data::load(plan)?;
-    let epochs = choose_epochs(plan, &data, run)?;
-    progress(Progress::EpochsChosen(epochs));
+    let (epochs, threshold) = choose_on_dev(plan, &data, run)?;
+    progress(Progress::ChosenOnDev { epochs, threshold });
+    // The trials train on train + dev: θr is the dev run's.
+    let plan = &TrialsPlan {
+        config: ModelConfig {
+            re_threshold: threshold,
+            ..plan.config.clone()
+        },
+        ..plan.clone()
+    };
     let both: Vec<Sentence> = data
         .train
         .sentences
@@ -121,8 +130,9 @@ pub fn run_trials(
     Ok(report)
 }
 
-/// Trains on train with early stopping on dev; its best epoch is the trials' epoch count.
-fn choose_epochs(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<usize, ProtocolError> {
+/// Trains on train with early stopping on dev: its best epoch is the trials' epoch count,
+/// its θr (chosen on dev) theirs.
+fn choose_on_dev(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<(usize, f64), ProtocolError> {
     let job = TrainJob {
         config: plan.config.clone(),
         options: plan.options.clone(),
@@ -131,7 +141,8 @@ fn choose_epochs(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<usize, 
         out: Some(plan.out.join("dev_run")),
         init: None,
     };
-    Ok(run(job, "epochs on dev")?.best_epoch.max(1))
+    let outcome = run(job, "epochs on dev")?;
+    Ok((outcome.best_epoch.max(1), outcome.model.config.re_threshold))
 }
 
 fn run_trial(
