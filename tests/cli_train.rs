@@ -151,20 +151,7 @@ fn cv_protocol_runs_and_reports_also_two_folds_at_once() {
     let Some(data) = common::data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
-    std::fs::create_dir(tmp.path().join("folds")).unwrap();
-    for k in 0..2 {
-        slice(
-            &data.join(format!("ade/split_{k}_train.json")),
-            30,
-            &tmp.path().join(format!("folds/split_{k}_train.json")),
-        );
-        slice(
-            &data.join(format!("ade/split_{k}_test.json")),
-            10,
-            &tmp.path().join(format!("folds/split_{k}_test.json")),
-        );
-    }
-    let folds = p("folds");
+    let folds = small_folds(&data, tmp.path());
     let run_cv = |out: &str, more: &[&str]| {
         let mut args = vec![
             "cv",
@@ -208,6 +195,77 @@ fn cv_protocol_runs_and_reports_also_two_folds_at_once() {
     );
 }
 
+/// Two ADE folds of 30 training and 10 test sentences, in `dir/folds`.
+fn small_folds(data: &Path, dir: &Path) -> String {
+    std::fs::create_dir(dir.join("folds")).unwrap();
+    for k in 0..2 {
+        for (role, n) in [("train", 30), ("test", 10)] {
+            let name = format!("split_{k}_{role}.json");
+            slice(&data.join("ade").join(&name), n, &dir.join("folds").join(name));
+        }
+    }
+    dir.join("folds").to_str().unwrap().to_string()
+}
+
+#[test]
+fn cv_resumes_after_being_killed_between_folds() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let folds = small_folds(&data, tmp.path());
+    let out = tmp.path().join("cv");
+    let args = |more: &[&str]| {
+        let mut a = vec![
+            "cv",
+            "--preset",
+            "ade-learned",
+            "--folds",
+            &folds,
+            "--device",
+            "cpu",
+        ];
+        a.extend(["--epochs", "3", "--out", out.to_str().unwrap()]);
+        a.extend(more);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    // Killed (SIGKILL) as soon as fold 0 has finished, while fold 1 trains.
+    let mut child = common::relarc()
+        .args(args(&[]))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let fold0 = out.join("fold_0/report.json");
+    while !fold0.exists() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let first = read_json(&fold0);
+    let fold1_had_finished = out.join("fold_1/report.json").exists();
+    // The same command again keeps fold 0 and trains fold 1.
+    let again = args(&[]);
+    let (_, err) = ok(&again.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        err.contains("fold 0: best epoch") && err.contains("(finished before: kept)"),
+        "{err}"
+    );
+    if !fold1_had_finished {
+        assert!(err.contains("fold 1: training on"), "{err}");
+    }
+    assert!(err.contains("2 of 2 runs finished"), "{err}");
+    let cv = read_json(&out.join("cv_report.json"));
+    assert_eq!(cv["folds"].as_array().unwrap().len(), 2);
+    assert_eq!(cv["folds"][0]["test"], first["test"], "fold 0 kept as it was");
+    // Another run into the same folder is refused, not mixed in.
+    let other = args(&["--seed", "7"]);
+    let out = common::run(&other.iter().map(String::as_str).collect::<Vec<_>>());
+    let msg = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{msg}");
+    assert!(
+        msg.contains("holds a different run (its --seed differs)"),
+        "{msg}"
+    );
+}
+
 #[test]
 fn trials_protocol_runs_and_reports_also_two_at_once() {
     let Some(data) = common::data_dir() else { return };
@@ -247,6 +305,11 @@ fn trials_protocol_runs_and_reports_also_two_at_once() {
     assert!(err.contains("NER micro precision"), "{err}");
     assert_eq!(tr["trials"].as_array().unwrap().len(), 2);
     assert!(tr["summary"]["ner"]["micro"]["f1"]["std"].is_number());
+    // Run again into the same folder: the dev run and both trials are kept, not retrained.
+    let (err, again) = trials("trials", "1", "1");
+    assert!(!err.contains("training on"), "{err}");
+    assert_eq!(err.matches("(finished before: kept)").count(), 2, "{err}");
+    assert_eq!(again["trials"], tr["trials"]);
     // Two trials at once, each on one of two threads: the results of one at a time.
     let (err, tr2) = trials("trials2", "2", "2");
     assert!(err.contains("trial 1: best epoch"), "{err}");

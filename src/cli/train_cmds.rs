@@ -565,21 +565,43 @@ pub fn eval(a: EvalArgs) -> CliResult {
 }
 
 /// What the protocols report as they go, on stderr.
-fn show_progress(p: Progress) {
-    bars().suspend(|| show_progress_line(p))
+/// Prints a protocol's progress, with the time left at the pace of the runs trained so far
+/// by this command (runs kept from an earlier one took no time here).
+fn progress_printer() -> impl FnMut(Progress) + Send {
+    let started = std::time::Instant::now();
+    let mut trained = 0;
+    move |p| {
+        if let Progress::Scored { resumed: false, .. } = p {
+            trained += 1;
+        }
+        let left = |done: usize, total: usize| match trained {
+            0 => String::new(),
+            _ if done >= total => String::new(),
+            n => {
+                let per_run = started.elapsed().as_secs_f64() / n as f64;
+                format!(", about {:.0} min left", per_run * (total - done) as f64 / 60.0)
+            }
+        };
+        bars().suspend(|| show_progress_line(p, &left))
+    }
 }
 
-fn show_progress_line(p: Progress) {
+fn show_progress_line(p: Progress, left: &dyn Fn(usize, usize) -> String) {
     match p {
         Progress::Scored {
             label,
             best_epoch,
             seconds,
             test,
+            resumed,
+            done,
+            total,
         } => {
-            eprintln!("{label}: best epoch {best_epoch}, {seconds:.0} s");
+            let earlier = if resumed { " (finished before: kept)" } else { "" };
+            eprintln!("{label}: best epoch {best_epoch}, {seconds:.0} s{earlier}");
             print_metrics("NER", &test.ner);
             print_metrics("RE", &test.re);
+            eprintln!("{done} of {total} runs finished{}", left(done, total));
         }
         Progress::ChosenOnDev { epochs, threshold } => {
             eprintln!("chose {epochs} epochs on dev, and θr {threshold:.3}")
@@ -609,7 +631,7 @@ pub fn cv(a: CvArgs) -> CliResult {
         out: a.out.clone(),
         command: command_line(),
     };
-    let report = cross_validate(&plan, &run_job, &mut show_progress)?;
+    let report = cross_validate(&plan, &run_job, &mut progress_printer())?;
     eprint!(
         "{}-fold cross-validation over {} runs (mean ± standard deviation, %):\n{}",
         report.folds.len(),
@@ -636,7 +658,7 @@ pub fn trials(a: TrialsArgs) -> CliResult {
         out: a.out.clone(),
         command: command_line(),
     };
-    let report = run_trials(&plan, &run_job, &mut show_progress)?;
+    let report = run_trials(&plan, &run_job, &mut progress_printer())?;
     eprint!(
         "{} trials on {} over {} runs (mean ± standard deviation, %):\n{}",
         a.n,

@@ -12,14 +12,14 @@ use crate::corpus::Sentence;
 
 pub mod compare;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Prf {
     pub precision: f64,
     pub recall: f64,
     pub f1: f64,
 }
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct TypeScore {
     pub precision: f64,
     pub recall: f64,
@@ -28,7 +28,7 @@ pub struct TypeScore {
     pub support: usize,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Metrics {
     pub micro: Prf,
     /// Mean over the types that occur in gold or prediction of each type's figures.
@@ -163,7 +163,7 @@ impl SentenceErrors {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Report {
     pub ner: Metrics,
     pub re: Metrics,

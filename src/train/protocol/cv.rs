@@ -2,11 +2,13 @@
 //! seeded dev part of each training fold for early stopping (the ADE protocol).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
 
+use super::resume::{self, Fingerprint};
 use super::{run_jobs, write_json, Progress, ProgressSink, ProtocolError, Runner, Summary};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{split, Corpus};
@@ -60,18 +62,33 @@ pub fn cross_validate(
 ) -> Result<CvReport, ProtocolError> {
     let started = Instant::now();
     let folds = split::load_fold_files(&plan.folds)?;
+    let files: Vec<PathBuf> = (0..folds.len())
+        .flat_map(|i| ["train", "test"].map(|role| plan.folds.join(format!("split_{i}_{role}.json"))))
+        .collect();
+    let mut fingerprint = Fingerprint::new("cv", &plan.config, &plan.options, &files);
+    fingerprint.dev_fraction = Some(plan.dev_fraction);
+    fingerprint.claim(&plan.out)?;
     let k = plan.max_folds.unwrap_or(folds.len()).min(folds.len());
     let folds: Vec<Mutex<Option<(Corpus, Corpus)>>> =
         folds.into_iter().take(k).map(|f| Mutex::new(Some(f))).collect();
     let progress = Mutex::new(progress);
+    let done = AtomicUsize::new(0);
     let results = run_jobs(k, plan.jobs, &|i, threads| {
-        let (train, test) = take(&folds[i]);
-        let result = run_fold(plan, i, train, test, threads, run)?;
+        let (result, resumed) = match finished_fold(plan, i) {
+            Some(result) => (result, true),
+            None => {
+                let (train, test) = take(&folds[i]);
+                (run_fold(plan, i, train, test, threads, run)?, false)
+            }
+        };
         (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Scored {
             label: &format!("fold {i}"),
             best_epoch: result.best_epoch,
             seconds: result.seconds,
             test: &result.test,
+            resumed,
+            done: done.fetch_add(1, Ordering::SeqCst) + 1,
+            total: k,
         });
         Ok(result)
     })?;
@@ -86,6 +103,17 @@ pub fn cross_validate(
     };
     write_json(&plan.out.join("cv_report.json"), &report)?;
     Ok(report)
+}
+
+/// Fold `i` as an earlier run into the same folder finished it.
+fn finished_fold(plan: &CvPlan, i: usize) -> Option<FoldResult> {
+    let f = resume::finished(&plan.out.join(format!("fold_{i}")), true)?;
+    Some(FoldResult {
+        fold: i,
+        best_epoch: f.best_epoch,
+        seconds: f.seconds,
+        test: f.test?,
+    })
 }
 
 /// A fold's corpora, taken by the one job that trains it.

@@ -4,6 +4,7 @@
 //! line can show a progress bar and the app (or a test) can run jobs its own way.
 
 pub mod cv;
+pub mod resume;
 pub mod summary;
 pub mod trials;
 
@@ -28,12 +29,16 @@ pub type ProgressSink<'a> = dyn FnMut(Progress) + Send + 'a;
 
 /// What a protocol reports as it goes, for a progress display.
 pub enum Progress<'a> {
-    /// A run finished and was scored on its test data.
+    /// A run finished (or had finished before: `resumed`) and was scored on its test data;
+    /// `done` of the protocol's `total` runs are now finished.
     Scored {
         label: &'a str,
         best_epoch: usize,
         seconds: f64,
         test: &'a Report,
+        resumed: bool,
+        done: usize,
+        total: usize,
     },
     /// The trials protocol's dev run chose the epochs and θr of the trials.
     ChosenOnDev { epochs: usize, threshold: f64 },
@@ -47,6 +52,8 @@ pub enum ProtocolError {
     Failed(#[from] Failure),
     #[error(transparent)]
     Train(#[from] TrainError),
+    #[error("{}: this folder holds a different run (its {what} differs); give another --out, or delete the folder to start over", path.display())]
+    DifferentRun { path: PathBuf, what: &'static str },
     #[error("{}: {source}", path.display())]
     Write {
         path: PathBuf,

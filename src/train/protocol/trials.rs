@@ -2,11 +2,13 @@
 //! seeds train on train + dev for that many epochs and are scored on test.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
 
+use super::resume::{self, Fingerprint};
 use super::{run_jobs, write_json, Progress, ProgressSink, ProtocolError, Runner, Summary};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{Corpus, Sentence};
@@ -88,6 +90,8 @@ pub fn run_trials(
 ) -> Result<TrialsReport, ProtocolError> {
     let started = Instant::now();
     let data = Data::load(plan)?;
+    let files = [plan.train.clone(), plan.dev.clone(), plan.test.clone()];
+    Fingerprint::new("trials", &plan.config, &plan.options, &files).claim(&plan.out)?;
     let (epochs, threshold) = choose_on_dev(plan, &data, run)?;
     progress(Progress::ChosenOnDev { epochs, threshold });
     // The trials train on train + dev: θr is the dev run's.
@@ -106,13 +110,20 @@ pub fn run_trials(
         .cloned()
         .collect();
     let progress = Mutex::new(progress);
+    let done = AtomicUsize::new(0);
     let trials = run_jobs(plan.n, plan.jobs, &|t, threads| {
-        let result = run_trial(plan, &data, &both, (epochs, threads), t, run)?;
+        let (result, resumed) = match finished_trial(plan, t) {
+            Some(result) => (result, true),
+            None => (run_trial(plan, &data, &both, (epochs, threads), t, run)?, false),
+        };
         (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Scored {
             label: &format!("trial {t}"),
             best_epoch: epochs,
             seconds: result.seconds,
             test: &result.test,
+            resumed,
+            done: done.fetch_add(1, Ordering::SeqCst) + 1,
+            total: plan.n,
         });
         Ok(result)
     })?;
@@ -133,16 +144,33 @@ pub fn run_trials(
 /// Trains on train with early stopping on dev: its best epoch is the trials' epoch count,
 /// its θr (chosen on dev) theirs.
 fn choose_on_dev(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<(usize, f64), ProtocolError> {
+    let out = plan.out.join("dev_run");
+    if let Some(f) = resume::finished(&out, false) {
+        return Ok((f.best_epoch.max(1), f.threshold));
+    }
     let job = TrainJob {
         config: plan.config.clone(),
         options: plan.options.clone(),
         train: data.train.sentences.clone(),
         dev: data.dev.sentences.clone(),
-        out: Some(plan.out.join("dev_run")),
+        out: Some(out.clone()),
         init: None,
     };
     let outcome = run(job, "epochs on dev")?;
+    let report = RunReport::from_outcome(&plan.command, &plan.options, &outcome, data.files(plan), None);
+    write_json(&out.join("report.json"), &report)?;
     Ok((outcome.best_epoch.max(1), outcome.model.config.re_threshold))
+}
+
+/// Trial `t` as an earlier run into the same folder finished it.
+fn finished_trial(plan: &TrialsPlan, t: usize) -> Option<TrialResult> {
+    let f = resume::finished(&plan.out.join(format!("trial_{t}")), true)?;
+    Some(TrialResult {
+        trial: t,
+        seed: plan.options.seed + 1 + t as u64,
+        seconds: f.seconds,
+        test: f.test?,
+    })
 }
 
 fn run_trial(
