@@ -267,6 +267,42 @@ fn cv_resumes_after_being_killed_between_folds() {
 }
 
 #[test]
+fn folds_run_at_once_compute_their_encoder_features_once() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let folds = small_folds(&data, tmp.path());
+    let bert = tmp.path().join("bert");
+    common::tiny_bert(&bert, 5);
+    let out = common::relarc()
+        .args([
+            "cv",
+            "--preset",
+            "ade-learned",
+            "--encoder",
+            bert.to_str().unwrap(),
+        ])
+        .args([
+            "--folds", &folds, "--epochs", "1", "--device", "cpu", "--jobs", "2",
+        ])
+        .arg("--out")
+        .arg(tmp.path().join("cv"))
+        .env("RELARC_CACHE_DIR", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // The sentences of both folds (those the two share counted once), before either starts.
+    let ready = err
+        .find("sentences ready (computed once for all jobs)")
+        .expect(&err);
+    assert!(ready < err.find("fold 0: training on").unwrap(), "{err}");
+    assert!(
+        !err.contains("computed encoder features for"),
+        "no job computed any: {err}"
+    );
+}
+
+#[test]
 fn trials_protocol_runs_and_reports_also_two_at_once() {
     let Some(data) = common::data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();

@@ -603,6 +603,10 @@ fn show_progress_line(p: Progress, left: &dyn Fn(usize, usize) -> String) {
             print_metrics("RE", &test.re);
             eprintln!("{done} of {total} runs finished{}", left(done, total));
         }
+        Progress::Preparing { done, total } if done == total => {
+            eprintln!("encoder features of {total} sentences ready (computed once for all jobs)")
+        }
+        Progress::Preparing { .. } => {}
         Progress::ChosenOnDev { epochs, threshold } => {
             eprintln!("chose {epochs} epochs on dev, and θr {threshold:.3}")
         }

@@ -9,7 +9,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::resume::{self, Fingerprint};
-use super::{run_jobs, write_json, Progress, ProgressSink, ProtocolError, Runner, Summary};
+use super::{
+    run_jobs, warm_shared_features, write_json, Progress, ProgressSink, ProtocolError, Runner, Summary,
+};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{split, Corpus};
 use crate::eval::Report;
@@ -72,6 +74,17 @@ pub fn cross_validate(
     let folds: Vec<Mutex<Option<(Corpus, Corpus)>>> =
         folds.into_iter().take(k).map(|f| Mutex::new(Some(f))).collect();
     let progress = Mutex::new(progress);
+    if plan.jobs > 1 {
+        let all = folds.iter().map(|f| f.lock().unwrap_or_else(|e| e.into_inner()));
+        let all: Vec<_> = all.collect();
+        let tokens: Vec<&[String]> = all
+            .iter()
+            .filter_map(|f| f.as_ref())
+            .flat_map(|(train, test)| train.sentences.iter().chain(&test.sentences))
+            .map(|s| s.tokens.as_slice())
+            .collect();
+        warm_shared_features((&plan.config, plan.options.device), &tokens, &progress)?;
+    }
     let done = AtomicUsize::new(0);
     let results = run_jobs(k, plan.jobs, &|i, threads| {
         let (result, resumed) = match finished_fold(plan, i) {

@@ -19,6 +19,8 @@ pub use trials::{run_trials, TrialResult, TrialsPlan, TrialsReport};
 use super::{Failure, TrainError, TrainJob, TrainOutcome};
 use crate::corpus::CorpusError;
 use crate::eval::Report;
+use crate::model::ModelConfig;
+use crate::pretrained::features::Featurizer;
 
 /// Runs one training to its end; the label names it ("fold 3", "trial 1"). Several may run
 /// at once (`jobs` in the plans), each from its own thread.
@@ -40,6 +42,9 @@ pub enum Progress<'a> {
         done: usize,
         total: usize,
     },
+    /// Frozen encoder features computed ahead of jobs that run at once (`done` of `total`
+    /// sentences).
+    Preparing { done: usize, total: usize },
     /// The trials protocol's dev run chose the epochs and θr of the trials.
     ChosenOnDev { epochs: usize, threshold: f64 },
 }
@@ -99,6 +104,25 @@ fn run_jobs<T: Send>(
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Computes the frozen encoder's features of `sentences` once, with all the process's
+/// threads, before several jobs start at once: each would otherwise miss the cache and
+/// compute the same features beside the others.
+fn warm_shared_features(
+    plan: (&ModelConfig, tch::Device),
+    sentences: &[&[String]],
+    progress: &Mutex<&mut ProgressSink>,
+) -> Result<(), ProtocolError> {
+    let (config, device) = plan;
+    let Some(features) = Featurizer::for_inputs(&config.inputs, device).map_err(TrainError::from)? else {
+        return Ok(());
+    };
+    let mut report = |done, total| {
+        (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Preparing { done, total })
+    };
+    features.warm(sentences, &mut report).map_err(TrainError::from)?;
+    Ok(())
 }
 
 fn write_json(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), ProtocolError> {
