@@ -64,3 +64,37 @@ fn the_relation_threshold_chosen_on_dev_is_the_best_there_and_eval_agrees() {
         "{choice:?} vs eval {after}"
     );
 }
+
+#[test]
+fn the_shipped_ade_model_finds_a_drug_its_adverse_effect_and_their_relation() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ade");
+    assert!(
+        dir.join("config.json").exists(),
+        "models/ade is part of the repository"
+    );
+    if common::resource("all-mpnet-base-v2").is_none() || common::resource("glove-6b-50d").is_none() {
+        return;
+    }
+    let out = common::run(&[
+        "predict",
+        "--model",
+        dir.to_str().unwrap(),
+        "--device",
+        "cpu",
+        "--text",
+        ADE_SENTENCE,
+    ]);
+    let text = common::stdout(&out);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    for expected in ADE_EXPECTED {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+}
+
+/// A sentence of the kind ADE annotators see (not in the corpus), and what the model must find.
+const ADE_SENTENCE: &str = "A 45-year-old woman developed lactic acidosis while on metformin therapy.";
+const ADE_EXPECTED: [&str; 3] = [
+    "Adverse-Effect \"lactic acidosis\"",
+    "Drug         \"metformin\"",
+    "Adverse-Effect (\"lactic acidosis\" → \"metformin\"",
+];
