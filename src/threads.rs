@@ -56,8 +56,9 @@ impl ThreadPolicy {
         }
     }
 
-    /// Gives libtorch this many threads.
+    /// Gives libtorch this many threads (the count `with_threads` comes back to).
     pub fn apply(&self) {
+        BASE.store(self.threads, Ordering::SeqCst);
         tch::set_num_threads(self.threads as i32);
     }
 
@@ -97,9 +98,18 @@ pub fn with_threads<T>(threads: usize, work: impl FnOnce() -> T) -> T {
     tch::set_num_threads(threads as i32);
     let out = work();
     BUDGET.with(|b| b.set(budget_before));
-    tch::set_num_threads(budget_before.unwrap_or(before as usize) as i32);
+    // libtorch's count is also process-wide: coming back to what another thread's
+    // `with_threads` had set at our start would leave it there, so the applied policy wins.
+    let base = match BASE.load(Ordering::SeqCst) {
+        0 => before as usize,
+        n => n,
+    };
+    tch::set_num_threads(budget_before.unwrap_or(base) as i32);
     out
 }
+
+/// The thread count `ThreadPolicy::apply` gave the process (0 before any).
+static BASE: AtomicUsize = AtomicUsize::new(0);
 
 /// The threads work on this thread may use: its `with_threads` share, else libtorch's count.
 pub fn current() -> usize {
