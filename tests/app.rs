@@ -1,6 +1,6 @@
 //! The desktop app driven as a user would: through its widgets and keys, headless.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
@@ -33,6 +33,12 @@ fn harness<'a>(app: RelarcApp) -> Harness<'a, RelarcApp> {
         .build_ui_state(|ui, app: &mut RelarcApp| app.show(ui), app)
 }
 
+/// The app on the demo corpus (saved in `dir`), its file dialogs answering `open` and `save`.
+fn demo_app<'a>(dir: &Path, open: Option<PathBuf>, save: Option<PathBuf>) -> Harness<'a, RelarcApp> {
+    let state = AppState::demo(dir.to_path_buf());
+    harness(RelarcApp::new(state, Box::new(Scripted { open, save })))
+}
+
 fn press(h: &mut Harness<RelarcApp>, key: Key) {
     h.key_press(key);
     h.run();
@@ -42,15 +48,7 @@ fn press(h: &mut Harness<RelarcApp>, key: Key) {
 fn annotate_the_demo_corpus_with_keys_and_clicks_then_save() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("edited.json");
-    let state = AppState::demo(tmp.path().to_path_buf());
-    let app = RelarcApp::new(
-        state,
-        Box::new(Scripted {
-            open: None,
-            save: Some(out.clone()),
-        }),
-    );
-    let mut h = harness(app);
+    let mut h = demo_app(tmp.path(), None, Some(out.clone()));
     h.run();
 
     // The demo corpus opens on the paper's Figure 1 sentence, with its arc.
@@ -115,14 +113,7 @@ fn annotate_the_demo_corpus_with_keys_and_clicks_then_save() {
 #[test]
 fn arcs_can_be_selected_retyped_reversed_and_deleted_with_the_mouse() {
     let tmp = tempfile::tempdir().unwrap();
-    let state = AppState::demo(tmp.path().to_path_buf());
-    let mut h = harness(RelarcApp::new(
-        state,
-        Box::new(Scripted {
-            open: None,
-            save: None,
-        }),
-    ));
+    let mut h = demo_app(tmp.path(), None, None);
     h.run();
     // Sentence 3 has OrgBased_In(Louvre -> Paris) and Located_In(Paris -> France).
     press(&mut h, Key::PageDown);
@@ -153,14 +144,7 @@ fn arcs_can_be_selected_retyped_reversed_and_deleted_with_the_mouse() {
 fn a_failed_save_keeps_the_edits_and_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("no/such/folder/out.json");
-    let state = AppState::demo(tmp.path().to_path_buf());
-    let mut h = harness(RelarcApp::new(
-        state,
-        Box::new(Scripted {
-            open: None,
-            save: Some(bad),
-        }),
-    ));
+    let mut h = demo_app(tmp.path(), None, Some(bad));
     h.run();
     h.get_by_label("entity Loc: Boston").click();
     h.run();
@@ -190,14 +174,7 @@ fn opening_a_file_from_the_menu_and_finding_sentences() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("c.conll");
     std::fs::write(&file, "Zoë\tB-Peop\nlives\tO\nin\tO\nOslo\tB-Loc\n\nRain\tO\n").unwrap();
-    let state = AppState::demo(tmp.path().to_path_buf());
-    let mut h = harness(RelarcApp::new(
-        state,
-        Box::new(Scripted {
-            open: Some(file.clone()),
-            save: None,
-        }),
-    ));
+    let mut h = demo_app(tmp.path(), Some(file.clone()), None);
     h.run();
     h.key_press_modifiers(Modifiers::COMMAND, Key::O);
     h.run();
@@ -217,14 +194,7 @@ fn opening_a_file_from_the_menu_and_finding_sentences() {
 #[test]
 fn the_palette_filters_runs_the_first_match_on_enter_and_closes_on_escape() {
     let tmp = tempfile::tempdir().unwrap();
-    let state = AppState::demo(tmp.path().to_path_buf());
-    let mut h = harness(RelarcApp::new(
-        state,
-        Box::new(Scripted {
-            open: None,
-            save: None,
-        }),
-    ));
+    let mut h = demo_app(tmp.path(), None, None);
     h.run();
     let open_palette = |h: &mut Harness<RelarcApp>| {
         h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::P);

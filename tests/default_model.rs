@@ -1,29 +1,41 @@
-//! The model that ships in models/default works out of the box.
+//! The models that ship in models/ work out of the box.
 
 use crate::common;
 
-#[test]
-fn the_shipped_model_finds_poe_boston_and_live_in() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+/// What `relarc predict --text` prints with a model shipped in `models/`, or None when the
+/// pre-trained inputs it reads (MPNet, GloVe: fetched by the setup step) are missing.
+fn shipped_prediction(name: &str, text: &str) -> Option<String> {
+    let dir = shipped(name);
     assert!(
         dir.join("config.json").exists(),
-        "models/default is part of the repository"
+        "models/{name} is part of the repository"
     );
-    // It mixes MPNet's layers and reads GloVe, which the setup step fetches.
-    if common::resource("all-mpnet-base-v2").is_none() || common::resource("glove-6b-50d").is_none() {
-        return;
+    if !pretrained_inputs_present() {
+        return None;
     }
-    let out = common::run(&[
-        "predict",
-        "--model",
-        dir.to_str().unwrap(),
-        "--device",
-        "cpu",
-        "--text",
-        "In 1809, author Edgar Allan Poe was born in Boston.",
-    ]);
-    let text = common::stdout(&out);
+    let dir = dir.to_str().unwrap();
+    let out = common::run(&["predict", "--model", dir, "--device", "cpu", "--text", text]);
     assert!(out.status.success(), "{}", common::stderr(&out));
+    Some(common::stdout(&out))
+}
+
+/// MPNet and GloVe, which the shipped models read and the setup step fetches.
+fn pretrained_inputs_present() -> bool {
+    common::resource("all-mpnet-base-v2").is_some() && common::resource("glove-6b-50d").is_some()
+}
+
+fn shipped(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(name)
+}
+
+#[test]
+fn the_shipped_model_finds_poe_boston_and_live_in() {
+    let Some(text) = shipped_prediction("default", "In 1809, author Edgar Allan Poe was born in Boston.")
+    else {
+        return;
+    };
     assert!(text.contains("Peop         \"Edgar Allan Poe\""), "{text}");
     assert!(text.contains("Loc          \"Boston\""), "{text}");
     assert!(
@@ -38,9 +50,9 @@ fn the_relation_threshold_chosen_on_dev_is_the_best_there_and_eval_agrees() {
     use relarc::model::Model;
     use relarc::train::run::evaluate_model;
     use relarc::train::threshold::choose_on_dev;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+    let dir = shipped("default");
     let Some(data) = common::data_dir() else { return };
-    if common::resource("all-mpnet-base-v2").is_none() || common::resource("glove-6b-50d").is_none() {
+    if !pretrained_inputs_present() {
         return;
     }
     let mut model = Model::load(&dir, tch::Device::Cpu).unwrap();
@@ -67,25 +79,9 @@ fn the_relation_threshold_chosen_on_dev_is_the_best_there_and_eval_agrees() {
 
 #[test]
 fn the_shipped_ade_model_finds_a_drug_its_adverse_effect_and_their_relation() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ade");
-    assert!(
-        dir.join("config.json").exists(),
-        "models/ade is part of the repository"
-    );
-    if common::resource("all-mpnet-base-v2").is_none() || common::resource("glove-6b-50d").is_none() {
+    let Some(text) = shipped_prediction("ade", ADE_SENTENCE) else {
         return;
-    }
-    let out = common::run(&[
-        "predict",
-        "--model",
-        dir.to_str().unwrap(),
-        "--device",
-        "cpu",
-        "--text",
-        ADE_SENTENCE,
-    ]);
-    let text = common::stdout(&out);
-    assert!(out.status.success(), "{}", common::stderr(&out));
+    };
     for expected in ADE_EXPECTED {
         assert!(text.contains(expected), "{expected:?} not in:\n{text}");
     }
