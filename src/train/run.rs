@@ -199,21 +199,17 @@ fn train_all(
         }
         None => (None, history.len(), None),
     };
-    let threshold = if opts.choose_threshold && !job.dev.is_empty() {
-        choose_on_dev(&mut model, &job.dev).map_err(TrainError::Dev)?
-    } else {
-        None
-    };
-    if threshold.is_some() {
-        dev_report = Some(evaluate_model(&model, &job.dev)?);
+    let mut threshold = None;
+    if opts.choose_threshold && !job.dev.is_empty() {
+        if let Some((choice, report)) = choose_on_dev(&mut model, &job.dev)? {
+            dev_report = Some(report);
+            threshold = Some(choice);
+        }
     }
-    // The best checkpoint was saved as it improved; saved again when θr changed, or at the
-    // end when there was no dev set to choose a best epoch.
-    if let Some(dir) = job
-        .out
-        .as_ref()
-        .filter(|_| best_score.is_none() || threshold.is_some())
-    {
+    let moved = threshold.as_ref().is_some_and(|c| c.threshold != c.previous);
+    // The best checkpoint was saved as it improved; saved again when θr moved, or at the end
+    // when there was no dev set to choose a best epoch.
+    if let Some(dir) = job.out.as_ref().filter(|_| best_score.is_none() || moved) {
         model.save(dir)?;
     }
     Ok(TrainOutcome {

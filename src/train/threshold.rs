@@ -5,9 +5,9 @@
 use serde::Serialize;
 
 use crate::corpus::Sentence;
-use crate::eval::{relation_keys, RelationKey, SpanKey};
-use crate::model::predict::PredictError;
+use crate::eval::{evaluate, relation_keys, RelationKey, Report, SpanKey};
 use crate::model::{Model, Prediction};
+use crate::train::TrainError;
 
 /// The threshold chosen on dev, and what it did there.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -61,16 +61,21 @@ pub fn f1_at(candidates: &[Candidate], gold: usize, threshold: f64) -> f64 {
 }
 
 /// Chooses θr on `dev` and sets it in `model`: the best threshold when it beats the model's
-/// own on dev, else the model's own. None (nothing considered) when dev has no relations or
-/// the model finds no candidate.
-pub fn choose_on_dev(model: &mut Model, dev: &[Sentence]) -> Result<Option<ThresholdChoice>, PredictError> {
+/// own on dev, else the model's own; with the model's dev scores at that threshold (read
+/// from the same predictions, not predicted again). None (nothing considered) when dev has
+/// no relations or the model finds no candidate.
+pub fn choose_on_dev(
+    model: &mut Model,
+    dev: &[Sentence],
+) -> Result<Option<(ThresholdChoice, Report)>, TrainError> {
     let previous = model.config.re_threshold;
     // Every candidate pair of the predicted entities, whatever its probability.
     model.config.re_threshold = -1.0;
     let tokens: Vec<&[String]> = dev.iter().map(|s| s.tokens.as_slice()).collect();
     let predicted = model.predict(&tokens);
     model.config.re_threshold = previous;
-    let (candidates, gold) = candidates(&predicted?, dev);
+    let mut predicted = predicted.map_err(TrainError::Dev)?;
+    let (candidates, gold) = candidates(&predicted, dev);
     let Some((best, best_f1)) = best_threshold(&candidates, gold) else {
         return Ok(None);
     };
@@ -82,12 +87,19 @@ pub fn choose_on_dev(model: &mut Model, dev: &[Sentence]) -> Result<Option<Thres
         (previous, previous_dev_re_f1)
     };
     model.config.re_threshold = threshold;
-    Ok(Some(ThresholdChoice {
+    // Decoding keeps a relation when its probability exceeds θr: the same filter here.
+    for p in &mut predicted {
+        p.relations.retain(|r| f64::from(r.probability) > threshold);
+    }
+    let sentences: Vec<Sentence> = predicted.iter().zip(dev).map(|(p, s)| p.to_sentence(s)).collect();
+    let report = evaluate(dev, &sentences)?;
+    let choice = ThresholdChoice {
         threshold,
         dev_re_f1,
         previous,
         previous_dev_re_f1,
-    }))
+    };
+    Ok(Some((choice, report)))
 }
 
 /// The candidates of the predictions, marked right when gold has the same relation (type,
