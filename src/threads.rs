@@ -141,7 +141,11 @@ impl Drop for Held {
 /// Measured: live extraction during a training took 1.6-2.0× its idle time on two threads
 /// (one of them fighting the training for a core), 1.0× on one (docs/BENCHMARKS.md).
 pub fn spare() -> usize {
-    let total = ThreadPolicy::detect().map_or_else(|_| current(), |p| p.threads);
+    // The applied policy, read once at start; detected here only where none was applied.
+    let total = match BASE.load(Ordering::SeqCst) {
+        0 => ThreadPolicy::detect().map_or_else(|_| current(), |p| p.threads),
+        n => n,
+    };
     total.saturating_sub(HELD.load(Ordering::SeqCst)).max(1)
 }
 

@@ -92,7 +92,7 @@ pub fn run_trials(
     let data = Data::load(plan)?;
     let files = [plan.train.clone(), plan.dev.clone(), plan.test.clone()];
     Fingerprint::new("trials", &plan.config, &plan.options, &files).claim(&plan.out)?;
-    let (epochs, threshold) = choose_on_dev(plan, &data, run)?;
+    let (epochs, threshold) = dev_run(plan, &data, run)?;
     progress(Progress::ChosenOnDev { epochs, threshold });
     // The trials train on train + dev: θr is the dev run's.
     let plan = &TrialsPlan {
@@ -143,7 +143,7 @@ pub fn run_trials(
 
 /// Trains on train with early stopping on dev: its best epoch is the trials' epoch count,
 /// its θr (chosen on dev) theirs.
-fn choose_on_dev(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<(usize, f64), ProtocolError> {
+fn dev_run(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<(usize, f64), ProtocolError> {
     let out = plan.out.join("dev_run");
     if let Some(f) = resume::finished(&out, false) {
         return Ok((f.best_epoch.max(1), f.threshold));
