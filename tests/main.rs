@@ -13,6 +13,7 @@ mod app_model;
 mod app_state;
 mod bench;
 mod binary_env;
+mod brat_collections;
 mod cli;
 mod cli_train;
 mod common;

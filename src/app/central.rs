@@ -81,6 +81,12 @@ fn heading(ui: &mut Ui, current: usize, sentence: &Sentence, tx: &CommandSender)
         if ui.button(">").on_hover_text("next (PageDown)").clicked() {
             tx.send(UiCommand::NextSentence);
         }
+        if let Some(n) = sentence.source.as_ref().map(|s| s.kept_aside).filter(|&n| n > 0) {
+            ui.weak(format!("+{n} kept aside")).on_hover_text(
+                "annotations of the source file relarc does not model here (brat events, attributes, \
+                 normalisations, equivalences, discontinuous spans); they are written back unchanged",
+            );
+        }
     });
 }
 

@@ -148,8 +148,12 @@ pub fn validate(a: ValidateArgs) -> CliResult {
     let schema = a.schema.as_deref().map(Schema::load).transpose()?;
     let problems = corpus.validate(&a.corpus, schema.as_ref());
     if problems.is_empty() {
+        let kept = corpus
+            .kept_aside()
+            .map(|k| format!("; kept aside, written back unchanged: {k}"))
+            .unwrap_or_default();
         println!(
-            "{}: ok ({} sentences, {} entities, {} relations)",
+            "{}: ok ({} sentences, {} entities, {} relations{kept})",
             a.corpus.display(),
             corpus.sentences.len(),
             corpus.num_entities(),

@@ -468,8 +468,11 @@ pub fn predict(a: PredictArgs) -> CliResult {
         Some(f) => Corpus::load_as(input, f)?,
         None => Corpus::load(input)?,
     };
+    let mut sentences = predict_sentences(&model, &corpus.sentences)?;
+    // The output holds the predictions, not what the input was annotated with.
+    relarc::corpus::source::forget_annotations(&mut sentences);
     let out = Corpus {
-        sentences: predict_sentences(&model, &corpus.sentences)?,
+        sentences,
         schema: model.vocab.schema(),
         source: None,
     };

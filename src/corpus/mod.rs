@@ -7,6 +7,7 @@ pub mod formats;
 pub mod overlap;
 pub mod schema;
 pub mod sentence;
+pub mod source;
 pub mod split;
 pub mod stats;
 pub mod validate;
@@ -73,6 +74,19 @@ impl Corpus {
     /// Checks the corpus against a schema (or its own, which only finds structural problems).
     pub fn validate(&self, file: &Path, schema: Option<&Schema>) -> Vec<Problem> {
         validate::check(file, &self.sentences, schema)
+    }
+
+    /// What the source documents hold that relarc does not model, as "3 events, 2
+    /// attributes"; None when nothing is kept aside.
+    pub fn kept_aside(&self) -> Option<String> {
+        let st = stats::compute(&self.sentences);
+        (!st.kept_aside.is_empty()).then(|| {
+            st.kept_aside
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     }
 
     pub fn num_entities(&self) -> usize {

@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use super::source::SourceSpan;
+
 /// Where an annotation came from. Gold annotations are what the file says; the others are
 /// written to the canonical format as a `provenance` field so a later load knows them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -115,6 +117,8 @@ pub struct Sentence {
     pub extra: Map<String, Value>,
     /// 1-based line of the source file where the sentence starts, for messages.
     pub source_line: Option<usize>,
+    /// The document text it was read from, for writing that text back.
+    pub source: Option<SourceSpan>,
 }
 
 /// Two sentences are equal when their content is; where they were read from does not matter.

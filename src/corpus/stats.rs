@@ -38,14 +38,28 @@ pub struct Stats {
     pub duplicate_groups: usize,
     #[serde(skip)]
     pub duplicate_copies: usize,
+    /// Annotations of the source documents relarc does not model and writes back unchanged
+    /// (brat events, attributes, ...), by kind.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub kept_aside: BTreeMap<String, usize>,
 }
 
 pub fn compute<'a>(sentences: impl IntoIterator<Item = &'a Sentence>) -> Stats {
     let mut st = Stats::default();
     let mut token_groups: HashMap<&[String], usize> = HashMap::new();
+    let mut docs = HashSet::new();
     for s in sentences {
         *token_groups.entry(&s.tokens).or_default() += 1;
         st.add_sentence(s);
+        if let Some(src) = s
+            .source
+            .as_ref()
+            .filter(|x| docs.insert(std::sync::Arc::as_ptr(&x.doc)))
+        {
+            for (kind, n) in src.doc.kept_aside() {
+                *st.kept_aside.entry(kind.to_string()).or_default() += n;
+            }
+        }
     }
     for &count in token_groups.values() {
         if count > 1 {
@@ -174,6 +188,14 @@ impl fmt::Display for Stats {
             f,
             "relations: self {}, duplicate {} (by span {}), same-span arguments {}",
             self.rel_self, self.rel_duplicate, self.rel_duplicate_by_span, self.rel_same_span_args
-        )
+        )?;
+        if !self.kept_aside.is_empty() {
+            write!(
+                f,
+                "\nkept aside           {} (not modelled; written back unchanged)",
+                counts(&self.kept_aside)
+            )?;
+        }
+        Ok(())
     }
 }

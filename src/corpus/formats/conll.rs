@@ -91,6 +91,7 @@ impl Open {
             relations: Vec::new(),
             extra: open.meta,
             source_line: open.first_line,
+            source: None,
         });
     }
 }

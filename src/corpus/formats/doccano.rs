@@ -72,6 +72,7 @@ fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
         relations,
         extra: obj,
         source_line: Some(line),
+        source: None,
     })
 }
 

@@ -4,7 +4,7 @@
 pub mod brat;
 pub mod conll;
 pub mod doccano;
-mod offsets;
+pub(crate) mod offsets;
 pub mod spert;
 
 use std::fmt;

@@ -108,6 +108,7 @@ pub fn sentence_from_value(value: Value, place: &Place, line: usize) -> Result<S
         relations,
         extra: obj,
         source_line: Some(line),
+        source: None,
     })
 }
 
