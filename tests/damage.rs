@@ -320,7 +320,7 @@ fn doccano_offsets_and_ids_are_checked() {
             r#"{"text": "Poe lived in Boston.", "entities": [{"id": 1, "label": "Peop", "start_offset": 0, "end_offset": 3}], "relations": [{"id": 1, "from_id": 1, "to_id": 7, "type": "Live_In"}]}"#,
             "`to_id` 7 is not the id of an entity",
         ),
-        (r#"{"entities": []}"#, "missing `text`"),
+        (r#"{"entities": []}"#, "has no `text` (keys: entities)"),
         (r#"{"text": "   ", "entities": []}"#, "sentence has no tokens"),
     ];
     for (line, expect) in cases {

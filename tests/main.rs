@@ -19,6 +19,7 @@ mod cli_train;
 mod common;
 mod damage;
 mod default_model;
+mod doccano_exports;
 mod encoders;
 mod formats;
 mod full_disk;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 /// A document of a text-based collection (a brat `.txt`/`.ann` pair), as it was read.
 #[derive(Clone, PartialEq)]
 pub struct SourceDoc {
+    /// The format it was read from.
+    pub format: crate::corpus::Format,
     /// The collection folder (or the file's folder) it was read from.
     pub root: PathBuf,
     /// Its path inside the collection without the extension, `/`-separated (`sub/doc1`).
@@ -85,6 +87,58 @@ pub enum AnnLine {
         anchor: Option<usize>,
         raw: String,
     },
+}
+
+impl ReadIds {
+    /// The ids of the sentence's entities and relations: each keeps the id read with the same
+    /// annotation (or with one of the same span, or the same arguments, whose type changed)
+    /// unless another took it; the others get `fresh(is_relation)`.
+    pub fn assign(
+        &self,
+        s: &crate::corpus::Sentence,
+        fresh: &mut dyn FnMut(bool) -> String,
+    ) -> (Vec<String>, Vec<String>) {
+        // Entities and relations are numbered apart in doccano (brat's prefixes keep them apart).
+        let (mut used, mut used_rel) = (std::collections::HashSet::new(), std::collections::HashSet::new());
+        let ents: Vec<String> = s
+            .entities
+            .iter()
+            .map(|e| {
+                let cands = self
+                    .entities
+                    .iter()
+                    .map(|(id, l, a, b)| (id, l == &e.label, (*a, *b) == (e.start, e.end)));
+                pick(cands, &mut used).unwrap_or_else(|| fresh(false))
+            })
+            .collect();
+        let rels = s
+            .relations
+            .iter()
+            .map(|r| {
+                let (h, t) = (&ents[r.head], &ents[r.tail]);
+                let cands = self
+                    .relations
+                    .iter()
+                    .map(|(id, l, a, b)| (id, l == &r.label, (a, b) == (h, t)));
+                pick(cands, &mut used_rel).unwrap_or_else(|| fresh(true))
+            })
+            .collect();
+        (ents, rels)
+    }
+}
+
+/// The first unused candidate of the same place, one of the same type first.
+fn pick<'a>(
+    cands: impl Iterator<Item = (&'a String, bool, bool)>,
+    used: &mut std::collections::HashSet<String>,
+) -> Option<String> {
+    let free: Vec<(&String, bool)> = cands
+        .filter(|(id, _, same_place)| *same_place && !used.contains(*id))
+        .map(|(id, same_type, _)| (id, same_type))
+        .collect();
+    let id = free.iter().find(|(_, t)| *t).or(free.first())?.0.clone();
+    used.insert(id.clone());
+    Some(id)
 }
 
 /// Where a sentence lies in its source document.

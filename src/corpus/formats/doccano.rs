@@ -4,7 +4,8 @@
 //! The older `"label": [[start, end, "TYPE"], ...]` form is read too. relarc also writes the
 //! `tokens` it used, which doccano keeps as metadata, so a round trip keeps the tokenization;
 //! without them the text is tokenized with splits at every annotation boundary.
-//! Entity and relation ids are renumbered on writing.
+//! A record keeps its text, and its entities and relations their ids: writing gives them back
+//! (annotations new to the record get numbers after the highest).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,21 +16,44 @@ use super::offsets::{char_span_to_tokens, join_tokens, tokens_for};
 use super::read_text;
 use super::spert::{get_index, get_label, ordered_object, put_common, take_common};
 use crate::corpus::error::{CorpusError, FieldError, Place, Result};
+use crate::corpus::source::{ReadIds, SourceDoc, SourceSpan};
 use crate::corpus::{Entity, Relation, Sentence};
 use crate::fsio::atomic_write;
 use crate::text::Token;
+use std::sync::Arc;
 
 pub fn read(path: &Path) -> Result<Vec<Sentence>> {
     let text = read_text(path)?;
     let mut sentences = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+    if text.trim_start().starts_with('[') {
+        // A JSON array of records (doccano's JSON export, or JSON lines pretty-printed).
+        let value: Value = serde_json::from_str(&text).map_err(|e| {
+            CorpusError::malformed(
+                Place::file(path).line(e.line()),
+                format!("starts like a JSON array of doccano records but is not valid JSON: {e}"),
+            )
+        })?;
+        let Value::Array(items) = value else {
+            unreachable!("starts with [")
+        };
+        for item in items {
+            let place = Place::file(path).sentence(sentences.len(), None);
+            sentences.push(record(item, place, None)?);
         }
-        let place = Place::file(path).line(n + 1).sentence(sentences.len(), None);
-        let value: Value = serde_json::from_str(line)
-            .map_err(|e| CorpusError::malformed(place.clone(), format!("not valid JSON: {e}")))?;
-        sentences.push(record(value, place, n + 1)?);
+        return Ok(sentences);
+    }
+    // JSON lines, or records pretty-printed over several lines (doccano's export examples).
+    let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+    loop {
+        let at = stream.byte_offset();
+        let skipped = text[at..].len() - text[at..].trim_start().len();
+        let line = text[..at + skipped].matches('\n').count() + 1;
+        let place = Place::file(path).line(line).sentence(sentences.len(), None);
+        match stream.next() {
+            None => break,
+            Some(Ok(value)) => sentences.push(record(value, place, Some(line))?),
+            Some(Err(e)) => return Err(CorpusError::malformed(place, format!("not valid JSON: {e}"))),
+        }
     }
     Ok(sentences)
 }
@@ -42,7 +66,7 @@ struct CharEntity {
     rest: Map<String, Value>,
 }
 
-fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
+fn record(value: Value, mut place: Place, line: Option<usize>) -> Result<Sentence> {
     let Value::Object(mut obj) = value else {
         return Err(CorpusError::malformed(place, "a record must be a JSON object"));
     };
@@ -53,27 +77,130 @@ fn record(value: Value, mut place: Place, line: usize) -> Result<Sentence> {
     let text = match obj.get_mut("text").map(Value::take) {
         Some(Value::String(s)) => s,
         Some(_) => return Err(r.bad("`text` must be a string".into())),
-        None => return Err(r.bad("missing `text`".into())),
+        None => return Err(r.bad(missing_text(&obj))),
     };
     let given: Option<Vec<String>> = match obj.get_mut("tokens").map(Value::take) {
         Some(Value::Array(items)) => items.into_iter().map(|t| t.as_str().map(String::from)).collect(),
         _ => None,
     };
-    let mut char_entities = r.entity_objects(obj.get_mut("entities").map(Value::take))?;
-    char_entities.extend(r.legacy_labels(obj.remove("label"))?);
-    r.check_offsets(&char_entities, text.chars().count())?;
+    let mut char_entities = r.entity_objects(obj.get_mut("entities").map(Value::take), "entities")?;
+    char_entities.extend(r.legacy_labels(obj.remove("label"), "label")?);
+    char_entities.extend(r.legacy_labels(obj.remove("labels"), "labels")?);
+    let annotations = one_users(&mut obj);
+    char_entities.extend(r.entity_objects(annotations, "annotations")?);
+    let n_chars = text.chars().count();
+    r.check_offsets(&char_entities, n_chars)?;
     let boundaries: Vec<usize> = char_entities.iter().flat_map(|e| [e.from, e.to]).collect();
     let tokens = tokens_for(&text, given.as_deref(), &boundaries);
+    let read_ids: Vec<Option<String>> = char_entities
+        .iter()
+        .map(|e| e.id.as_ref().map(Value::to_string))
+        .collect();
     let (entities, id_to_index) = r.token_entities(char_entities, &tokens)?;
-    let relations = r.relations(obj.get_mut("relations").map(Value::take), &id_to_index)?;
-    Ok(Sentence {
-        tokens: tokens.into_iter().map(|t| t.text).collect(),
+    let mut rel_ids = Vec::new();
+    let relations = r.relations(
+        obj.get_mut("relations").map(Value::take),
+        &id_to_index,
+        &mut rel_ids,
+    )?;
+    let mut s = Sentence {
+        tokens: tokens.iter().map(|t| t.text.clone()).collect(),
         entities,
         relations,
         extra: obj,
-        source_line: Some(line),
+        source_line: line,
         source: None,
-    })
+    };
+    s.source = Some(source_of(&s, text, &tokens, read_ids, rel_ids, line));
+    Ok(s)
+}
+
+/// doccano 1.x `annotations` of one annotator: `RELARC_DOCCANO_USER`, else the lowest user
+/// id. Those of other annotators stay in the record's `annotations`, written back as they were.
+fn one_users(obj: &mut Map<String, Value>) -> Option<Value> {
+    let Some(Value::Array(all)) = obj.remove("annotations") else {
+        return None;
+    };
+    let user = |a: &Value| a.get("user").map(Value::to_string);
+    let chosen = std::env::var("RELARC_DOCCANO_USER")
+        .ok()
+        .or_else(|| all.iter().filter_map(user).min_by_key(|u| (u.len(), u.clone())));
+    let (mine, others): (Vec<Value>, Vec<Value>) = all
+        .into_iter()
+        .partition(|a| user(a) == chosen || user(a).is_none());
+    if !others.is_empty() {
+        obj.insert("annotations".into(), Value::Array(others));
+    }
+    Some(Value::Array(mine))
+}
+
+/// What a record that is not a doccano record looks like, for the message.
+fn missing_text(obj: &Map<String, Value>) -> String {
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let looks = if obj.contains_key("data") || obj.contains_key("column_data") {
+        " (it has `data`: a flair or doccano text-classification export, not sequence labelling)"
+    } else if obj.contains_key("tokens") {
+        " (it has `tokens`: SpERT JSON lines; name it .jsonl without .doccano or use --from jsonl)"
+    } else {
+        ""
+    };
+    format!(
+        "read as doccano JSONL, but this record has no `text` (keys: {}){looks}",
+        keys.join(", ")
+    )
+}
+
+/// The record's own text and ids, for writing them back.
+fn source_of(
+    s: &Sentence,
+    text: String,
+    tokens: &[Token],
+    ents: Vec<Option<String>>,
+    rels: Vec<Option<String>>,
+    line: Option<usize>,
+) -> SourceSpan {
+    let end = text.chars().count();
+    let ids = ReadIds {
+        entities: s
+            .entities
+            .iter()
+            .zip(ents)
+            .filter_map(|(e, id)| Some((id?, e.label.clone(), e.start, e.end)))
+            .collect(),
+        relations: Vec::new(),
+    };
+    let mut ids = ids;
+    let entity_id = |i: usize| {
+        ids.entities
+            .iter()
+            .find(|x| x.2 == s.entities[i].start && x.3 == s.entities[i].end && x.1 == s.entities[i].label)
+            .map(|x| x.0.clone())
+    };
+    let rel_ids: Vec<(String, String, String, String)> = s
+        .relations
+        .iter()
+        .zip(rels)
+        .filter_map(|(r, id)| Some((id?, r.label.clone(), entity_id(r.head)?, entity_id(r.tail)?)))
+        .collect();
+    ids.relations = rel_ids;
+    SourceSpan {
+        doc: Arc::new(SourceDoc {
+            format: crate::corpus::Format::Doccano,
+            root: Default::default(),
+            name: line.map_or_else(String::new, |l| format!("line {l}")),
+            text,
+            bom: false,
+            sentence_starts: vec![0],
+            lines: Vec::new(),
+            ends_with_newline: false,
+            spaced: false,
+        }),
+        start: 0,
+        end,
+        tokens: tokens.iter().map(|t| (t.start, t.end)).collect(),
+        kept_aside: 0,
+        ids,
+    }
 }
 
 /// One record being read, for its error messages.
@@ -87,17 +214,22 @@ impl Record {
     }
 
     /// `"entities": [{"id", "label", "start_offset", "end_offset", ...}]`.
-    fn entity_objects(&self, value: Option<Value>) -> Result<Vec<CharEntity>> {
+    /// Also doccano 1.x `annotations`, whose `label` may be a label id (kept as the type).
+    fn entity_objects(&self, value: Option<Value>, key: &str) -> Result<Vec<CharEntity>> {
         let items = match value {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Array(items)) => items,
-            Some(_) => return Err(self.bad("`entities` must be an array".into())),
+            Some(_) => return Err(self.bad(format!("`{key}` must be an array"))),
         };
         let mut out = Vec::with_capacity(items.len());
         for (i, v) in items.into_iter().enumerate() {
             let Value::Object(mut e) = v else {
                 return Err(self.bad(format!("entity {i} must be an object")));
             };
+            if let Some(Value::Number(n)) = e.get("label") {
+                let id = n.to_string();
+                e.insert("label".into(), Value::from(id));
+            }
             let field = |m: FieldError| self.bad(format!("entity {i}: {m}"));
             let label = get_label(&e, "label").map_err(field)?;
             let from = get_index(&e, "start_offset").map_err(field)?;
@@ -118,12 +250,12 @@ impl Record {
     }
 
     /// The older `"label": [[start, end, "TYPE"], ...]`.
-    fn legacy_labels(&self, value: Option<Value>) -> Result<Vec<CharEntity>> {
+    fn legacy_labels(&self, value: Option<Value>, key: &str) -> Result<Vec<CharEntity>> {
         let Some(legacy) = value else {
             return Ok(Vec::new());
         };
         let Value::Array(items) = legacy else {
-            return Err(self.bad("`label` must be an array of [start, end, type]".into()));
+            return Err(self.bad(format!("`{key}` must be an array of [start, end, type]")));
         };
         let mut out = Vec::with_capacity(items.len());
         for (i, v) in items.into_iter().enumerate() {
@@ -186,7 +318,12 @@ impl Record {
     }
 
     /// `"relations": [{"id", "from_id", "to_id", "type", ...}]`, arguments by entity id.
-    fn relations(&self, value: Option<Value>, id_to_index: &HashMap<String, usize>) -> Result<Vec<Relation>> {
+    fn relations(
+        &self,
+        value: Option<Value>,
+        id_to_index: &HashMap<String, usize>,
+        ids: &mut Vec<Option<String>>,
+    ) -> Result<Vec<Relation>> {
         let items = match value {
             None | Some(Value::Null) => return Ok(Vec::new()),
             Some(Value::Array(items)) => items,
@@ -197,6 +334,7 @@ impl Record {
             let Value::Object(r) = v else {
                 return Err(self.bad(format!("relation {i} must be an object")));
             };
+            ids.push(r.get("id").map(Value::to_string));
             relations.push(self.relation(i, r, id_to_index)?);
         }
         Ok(relations)
@@ -236,8 +374,52 @@ impl Record {
     }
 }
 
+/// The record's text and each token's offsets in it: the text it was read from when its
+/// tokens still spell it, else the tokens joined by spaces.
+fn text_and_offsets(s: &Sentence) -> (String, Vec<(usize, usize)>) {
+    if let Some(src) = &s.source {
+        let chars: Vec<char> = src.doc.text.chars().collect();
+        if src.matches(&s.tokens, &chars) && src.end <= chars.len() {
+            let text = chars[src.start..src.end].iter().collect();
+            let offsets = src
+                .tokens
+                .iter()
+                .map(|&(a, b)| (a - src.start, b - src.start))
+                .collect();
+            return (text, offsets);
+        }
+    }
+    join_tokens(&s.tokens)
+}
+
+/// Ids for the record's entities and relations: the ones read, fresh numbers for the rest.
+fn record_ids(s: &Sentence) -> (Vec<Value>, Vec<Value>) {
+    let none = ReadIds::default();
+    let read = s.source.as_ref().map_or(&none, |x| &x.ids);
+    let numbers = read
+        .entities
+        .iter()
+        .map(|x| &x.0)
+        .chain(read.relations.iter().map(|x| &x.0));
+    let mut next = numbers
+        .filter_map(|id| id.parse::<i64>().ok())
+        .max()
+        .map_or(0, |m| m + 1);
+    let (e, r) = read.assign(s, &mut |_| {
+        next += 1;
+        (next - 1).to_string()
+    });
+    // An id read as a JSON string keeps its quotes in its text form.
+    let value = |id: String| serde_json::from_str::<Value>(&id).unwrap_or(Value::String(id));
+    (
+        e.into_iter().map(value).collect(),
+        r.into_iter().map(value).collect(),
+    )
+}
+
 fn record_value(s: &Sentence) -> Value {
-    let (text, offsets) = join_tokens(&s.tokens);
+    let (text, offsets) = text_and_offsets(s);
+    let (entity_ids, relation_ids) = record_ids(s);
     let span = |start: usize, end: usize| -> (usize, usize) {
         let from = offsets.get(start).map_or(0, |o| o.0);
         let to = end
@@ -260,7 +442,7 @@ fn record_value(s: &Sentence) -> Value {
                     .map(|(i, e)| {
                         let (from, to) = span(e.start, e.end);
                         let mut o = Map::new();
-                        o.insert("id".into(), Value::from(i));
+                        o.insert("id".into(), entity_ids[i].clone());
                         o.insert("label".into(), Value::from(e.label.as_str()));
                         o.insert("start_offset".into(), Value::from(from));
                         o.insert("end_offset".into(), Value::from(to));
@@ -275,9 +457,9 @@ fn record_value(s: &Sentence) -> Value {
                     .enumerate()
                     .map(|(i, r)| {
                         let mut o = Map::new();
-                        o.insert("id".into(), Value::from(i));
-                        o.insert("from_id".into(), Value::from(r.head));
-                        o.insert("to_id".into(), Value::from(r.tail));
+                        o.insert("id".into(), relation_ids[i].clone());
+                        o.insert("from_id".into(), entity_ids[r.head].clone());
+                        o.insert("to_id".into(), entity_ids[r.tail].clone());
                         o.insert("type".into(), Value::from(r.label.as_str()));
                         put_common(&mut o, r.provenance, r.score, &r.extra);
                         Value::Object(o)

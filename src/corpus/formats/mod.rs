@@ -88,14 +88,14 @@ impl Format {
         })
     }
 
-    /// The format of an existing file or folder: by extension, and for `.jsonl` by whether the
-    /// first record has `text` (doccano) or `tokens` (SpERT).
+    /// The format of an existing file or folder: by extension, and for `.json`/`.jsonl` by
+    /// whether the first record has `text` (doccano) or `tokens` (SpERT).
     pub fn detect_input(path: &Path) -> Result<Format> {
         if path.is_dir() {
             return Ok(Format::Brat);
         }
         match Format::from_extension(path) {
-            Some(Format::Jsonl) => Ok(sniff_jsonl(path)?),
+            Some(f @ (Format::Jsonl | Format::Json)) => sniff_json(path, f),
             Some(f) => Ok(f),
             None => Err(unknown_format(path)),
         }
@@ -118,21 +118,28 @@ fn unknown_format(path: &Path) -> CorpusError {
     ))
 }
 
-fn sniff_jsonl(path: &Path) -> Result<Format> {
+/// doccano records (`text`, no `tokens`) or SpERT sentences, in a JSON array or JSON lines.
+fn sniff_json(path: &Path, spert: Format) -> Result<Format> {
     let text = read_text(path)?;
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let is_doccano = serde_json::from_str::<serde_json::Value>(first)
-        .ok()
+    let first_record = if text.trim_start().starts_with('[') {
+        // A JSON array: its first element.
+        serde_json::from_str::<Vec<&serde_json::value::RawValue>>(&text)
+            .ok()
+            .and_then(|a| a.first().and_then(|r| serde_json::from_str(r.get()).ok()))
+    } else {
+        // JSON lines, or objects pretty-printed over several lines.
+        serde_json::Deserializer::from_str(&text)
+            .into_iter::<serde_json::Value>()
+            .next()
+            .and_then(|v| v.ok())
+    };
+    let is_doccano = first_record
         .and_then(|v| {
             v.as_object()
                 .map(|o| o.contains_key("text") && !o.contains_key("tokens"))
         })
         .unwrap_or(false);
-    Ok(if is_doccano {
-        Format::Doccano
-    } else {
-        Format::Jsonl
-    })
+    Ok(if is_doccano { Format::Doccano } else { spert })
 }
 
 pub fn read(path: &Path, format: Format) -> Result<Vec<Sentence>> {

@@ -43,6 +43,10 @@ pub fn parse_json(path: &Path, text: &str) -> Result<Vec<Sentence>> {
 
 pub fn read_jsonl(path: &Path) -> Result<Vec<Sentence>> {
     let text = read_text(path)?;
+    if text.trim_start().starts_with('[') {
+        // A JSON array named .jsonl (pretty-printed, say) is read as the array it is.
+        return parse_json(path, &text);
+    }
     let mut sentences = Vec::new();
     for (n, line_text) in text.lines().enumerate() {
         if line_text.trim().is_empty() {

@@ -60,6 +60,7 @@ pub(super) fn document(root: &Path, name: &str, ann_path: &Path, mode: Sentences
     let mode = if spaced { Sentences::Lines } else { mode };
     let groups = sentence_groups(&tokens, &chars, &protected(&parsed.lines), mode);
     let doc = Arc::new(SourceDoc {
+        format: crate::corpus::Format::Brat,
         root: root.to_path_buf(),
         name: name.to_string(),
         text,

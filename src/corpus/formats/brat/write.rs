@@ -81,6 +81,9 @@ impl Group<'_> {
     /// The source document, when every one of its sentences is here with its text unchanged.
     fn intact(&self) -> Option<&Arc<SourceDoc>> {
         let doc = &self.sentences.first()?.source.as_ref()?.doc;
+        if doc.format != crate::corpus::Format::Brat {
+            return None;
+        }
         let mut starts = Vec::with_capacity(self.sentences.len());
         for s in &self.sentences {
             let src = s.source.as_ref().filter(|x| Arc::ptr_eq(&x.doc, doc))?;
@@ -100,19 +103,21 @@ impl Group<'_> {
 
 fn group<'a>(sentences: &'a [Sentence], single: Option<&str>) -> Vec<Group<'a>> {
     let mut groups: Vec<Group> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for s in sentences {
         let name = match (single, &s.source) {
             (Some(n), _) => n.to_string(),
-            (None, Some(src)) => src.doc.name.clone(),
-            (None, None) => "corpus".to_string(),
+            (None, Some(src)) if src.doc.format == crate::corpus::Format::Brat => src.doc.name.clone(),
+            _ => "corpus".to_string(),
         };
-        match groups.iter_mut().find(|g| g.name == name) {
-            Some(g) => g.sentences.push(s),
-            None => groups.push(Group {
+        let i = *index.entry(name.clone()).or_insert_with(|| {
+            groups.push(Group {
                 name,
-                sentences: vec![s],
-            }),
-        }
+                sentences: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[i].sentences.push(s);
     }
     groups
 }
@@ -156,28 +161,6 @@ impl Ids {
     }
 }
 
-/// The id read with the same annotation (or with one of the same span or arguments whose
-/// type changed), unless another annotation took it; else a fresh one.
-fn id_for<'a>(
-    read: impl Iterator<Item = (&'a String, bool, bool)>,
-    used: &mut HashSet<String>,
-    ids: &mut Ids,
-    prefix: char,
-) -> String {
-    let candidates: Vec<(&String, bool)> = read
-        .filter(|(id, _, same_place)| *same_place && !used.contains(*id))
-        .map(|(id, same_type, _)| (id, same_type))
-        .collect();
-    let pick = candidates
-        .iter()
-        .find(|(_, t)| *t)
-        .or(candidates.first())
-        .map(|(id, _)| (*id).clone());
-    let id = pick.unwrap_or_else(|| ids.fresh(prefix));
-    used.insert(id.clone());
-    id
-}
-
 fn note_of(extra: &Map<String, Value>) -> Option<String> {
     extra.get("note").and_then(Value::as_str).map(String::from)
 }
@@ -204,7 +187,6 @@ fn current(
     side: &mut SidecarOut,
 ) -> (Vec<Current>, Vec<Current>) {
     let (mut ents, mut rels) = (Vec::new(), Vec::new());
-    let mut used = HashSet::new();
     let none = ReadIds::default();
     for (si, s) in sentences.iter().enumerate() {
         let first = ents.len();
@@ -212,12 +194,8 @@ fn current(
             Some(src) if keep_ids => &src.ids,
             _ => &none,
         };
-        for e in &s.entities {
-            let cands = read
-                .entities
-                .iter()
-                .map(|(id, l, a, b)| (id, l == &e.label, (*a, *b) == (e.start, e.end)));
-            let id = id_for(cands, &mut used, ids, 'T');
+        let (eids, rids) = read.assign(s, &mut |rel| ids.fresh(if rel { 'R' } else { 'T' }));
+        for (e, id) in s.entities.iter().zip(eids) {
             let (from, to) = offsets(si, e.start, e.end);
             side.annotation(
                 "entity",
@@ -234,13 +212,8 @@ fn current(
                 note: note_of(&e.extra),
             });
         }
-        for r in &s.relations {
+        for (r, id) in s.relations.iter().zip(rids) {
             let (h, t) = (ents[first + r.head].id.clone(), ents[first + r.tail].id.clone());
-            let cands = read
-                .relations
-                .iter()
-                .map(|(id, l, a, b)| (id, l == &r.label, (a, b) == (&h, &t)));
-            let id = id_for(cands, &mut used, ids, 'R');
             side.annotation(
                 "relation",
                 &id,
@@ -494,7 +467,12 @@ fn generated(g: &Group, notes: &mut Vec<String>) -> (String, String, Option<Stri
     let docs: HashSet<*const SourceDoc> = g
         .sentences
         .iter()
-        .filter_map(|s| s.source.as_ref().map(|x| Arc::as_ptr(&x.doc)))
+        .filter_map(|s| {
+            s.source
+                .as_ref()
+                .filter(|x| x.doc.format == crate::corpus::Format::Brat)
+        })
+        .map(|x| Arc::as_ptr(&x.doc))
         .collect();
     let kept: usize = g
         .sentences
