@@ -341,16 +341,18 @@ fn doccano_offsets_and_ids_are_checked() {
 fn conll_bad_tags_name_their_line() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("c.conll");
-    std::fs::write(&p, "Poe\tB-Peop\nlived\tO\n\nin\tO\nBoston\tS-Loc\n").unwrap();
+    std::fs::write(&p, "Poe\tB-Peop\nlived\tO\n\nin\tO\nBoston\tX-Loc\n").unwrap();
     let msg = common::stderr(&common::run(&["validate", p.to_str().unwrap()]));
     assert!(
-        msg.contains("c.conll:5: sentence 2: \"S-Loc\" is not a BIO tag"),
+        msg.contains("c.conll:5: sentence 2: \"X-Loc\" in column 2 is not a tag"),
         "{msg}"
     );
     std::fs::write(&p, "Poe\tB-Peop\nlived\n").unwrap();
     let msg = common::stderr(&common::run(&["validate", p.to_str().unwrap()]));
     assert!(
-        msg.contains("c.conll:2: sentence 1: expected a token and a tag"),
+        msg.contains(
+            "c.conll:2: sentence 1: expected 2 columns (the token in column 1, the tag in column 2), found 1"
+        ),
         "{msg}"
     );
 }

@@ -17,6 +17,7 @@ mod brat_collections;
 mod cli;
 mod cli_train;
 mod common;
+mod conll_variants;
 mod damage;
 mod default_model;
 mod doccano_exports;

@@ -4,10 +4,54 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use relarc::corpus::formats::conll::{self, ConllOptions, Scheme};
+use relarc::corpus::formats::Options;
 use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{split, stats, Corpus, Format, Schema};
 
 use super::{checks, format_arg, CliResult};
+
+/// How CoNLL columns are read and written.
+#[derive(Args, Debug, Default)]
+pub struct ColumnArgs {
+    /// CoNLL: the column of the token, counted from 1 (found from the content by default).
+    #[arg(long)]
+    pub token_column: Option<usize>,
+    /// CoNLL: the column of the tag, counted from 1 (the last, GermEval's outer layer, or
+    /// CoNLL-U's MISC by default).
+    #[arg(long)]
+    pub tag_column: Option<usize>,
+    /// CoNLL output: the tag scheme (iob1, iob2, bioes, bilou, bmes, io); the one read by
+    /// default, else iob2.
+    #[arg(long)]
+    pub scheme: Option<String>,
+}
+
+impl ColumnArgs {
+    fn options(&self, to: Option<&str>) -> Result<Options, Box<dyn std::error::Error>> {
+        let column = |name: &str, v: Option<usize>| match v {
+            Some(0) => Err(format!("{name} counts from 1")),
+            v => Ok(v.map(|c| c - 1)),
+        };
+        let scheme = match self
+            .scheme
+            .as_deref()
+            .or(to.filter(|t| Scheme::parse(t).is_some()))
+        {
+            Some(s) => Some(Scheme::parse(s).ok_or_else(|| {
+                format!("unknown --scheme {s:?}: use iob1, iob2, bioes, bilou, bmes or io")
+            })?),
+            None => None,
+        };
+        Ok(Options {
+            conll: ConllOptions {
+                token_column: column("--token-column", self.token_column)?,
+                tag_column: column("--tag-column", self.tag_column)?,
+                scheme,
+            },
+        })
+    }
+}
 
 #[derive(Args, Debug)]
 pub struct ConvertArgs {
@@ -27,6 +71,8 @@ pub struct ConvertArgs {
     /// Allow the output to be the input (the input is first kept as INPUT.relarc-backup).
     #[arg(long)]
     pub in_place: bool,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
 }
 
 #[derive(Args, Debug)]
@@ -39,6 +85,8 @@ pub struct StatsArgs {
     /// Print JSON (the keys of shared/data/STATS.json).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
 }
 
 #[derive(Args, Debug)]
@@ -50,6 +98,8 @@ pub struct ValidateArgs {
     /// argument types it does not allow are problems.
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
 }
 
 #[derive(Args, Debug)]
@@ -57,6 +107,8 @@ pub struct SchemaArgs {
     pub corpus: PathBuf,
     #[arg(long)]
     pub from: Option<String>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
 }
 
 #[derive(Args, Debug)]
@@ -75,20 +127,32 @@ pub struct SplitArgs {
     pub seed: u64,
     #[arg(long)]
     pub from: Option<String>,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
 }
 
-fn load(path: &Path, from: Option<&str>) -> Result<Corpus, Box<dyn std::error::Error>> {
-    Ok(match format_arg(from)? {
-        Some(f) => Corpus::load_as(path, f)?,
-        None => Corpus::load(path)?,
-    })
+fn load(path: &Path, from: Option<&str>, columns: &ColumnArgs) -> Result<Corpus, Box<dyn std::error::Error>> {
+    let format = match format_arg(from)? {
+        Some(f) => f,
+        None => Format::detect_input(path)?,
+    };
+    let opts = columns.options(None)?;
+    if format == Format::Conll {
+        // The columns and tag scheme were found from the content: say what was read.
+        eprintln!(
+            "note: {}: read as CoNLL columns; {}",
+            path.display(),
+            conll::describe(path, &opts.conll)?
+        );
+    }
+    Ok(Corpus::load_with(path, format, &opts)?)
 }
 
 pub fn convert(a: ConvertArgs) -> CliResult {
     let to = format_arg(a.to.as_deref())?;
     checks::output_not_input(&a.input, &a.output, a.in_place)?;
     checks::writable_file(&a.output)?;
-    let mut corpus = load(&a.input, a.from.as_deref())?;
+    let mut corpus = load(&a.input, a.from.as_deref(), &a.columns)?;
     if a.remove_overlaps {
         let removed = remove_overlaps_all(&mut corpus.sentences);
         eprintln!(
@@ -100,7 +164,7 @@ pub fn convert(a: ConvertArgs) -> CliResult {
         Some(f) => f,
         None => Format::detect_output(&a.output)?,
     };
-    let notes = corpus.save_as(&a.output, format)?;
+    let notes = corpus.save_with(&a.output, format, &a.columns.options(a.to.as_deref())?)?;
     for n in &notes {
         eprintln!("note: {n}");
     }
@@ -121,7 +185,7 @@ pub fn convert(a: ConvertArgs) -> CliResult {
 pub fn stats(a: StatsArgs) -> CliResult {
     let mut all = serde_json::Map::new();
     for path in &a.corpora {
-        let corpus = load(path, a.from.as_deref())?;
+        let corpus = load(path, a.from.as_deref(), &a.columns)?;
         let st = stats::compute(&corpus.sentences);
         if a.json {
             all.insert(path.display().to_string(), serde_json::to_value(&st)?);
@@ -144,7 +208,7 @@ pub fn stats(a: StatsArgs) -> CliResult {
 }
 
 pub fn validate(a: ValidateArgs) -> CliResult {
-    let corpus = load(&a.corpus, a.from.as_deref())?;
+    let corpus = load(&a.corpus, a.from.as_deref(), &a.columns)?;
     let schema = a.schema.as_deref().map(Schema::load).transpose()?;
     let problems = corpus.validate(&a.corpus, schema.as_ref());
     if problems.is_empty() {
@@ -169,14 +233,14 @@ pub fn validate(a: ValidateArgs) -> CliResult {
 }
 
 pub fn schema(a: SchemaArgs) -> CliResult {
-    let corpus = load(&a.corpus, a.from.as_deref())?;
+    let corpus = load(&a.corpus, a.from.as_deref(), &a.columns)?;
     println!("{}", corpus.schema.to_json());
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn split(a: SplitArgs) -> CliResult {
     checks::writable_dir(&a.out)?;
-    let corpus = load(&a.corpus, a.from.as_deref())?;
+    let corpus = load(&a.corpus, a.from.as_deref(), &a.columns)?;
     let save = |c: &Corpus, name: String| -> Result<(), Box<dyn std::error::Error>> {
         let p = a.out.join(name);
         c.save_as(&p, Format::Json)?;

@@ -48,7 +48,11 @@ impl Corpus {
     }
 
     pub fn load_as(path: &Path, format: Format) -> Result<Corpus> {
-        let sentences = formats::read(path, format)?;
+        Self::load_with(path, format, &formats::Options::default())
+    }
+
+    pub fn load_with(path: &Path, format: Format, opts: &formats::Options) -> Result<Corpus> {
+        let sentences = formats::read_with(path, format, opts)?;
         let problems = validate::check(path, &sentences, None);
         if !problems.is_empty() {
             return Err(CorpusError::Invalid {
@@ -69,6 +73,10 @@ impl Corpus {
 
     pub fn save_as(&self, path: &Path, format: Format) -> Result<Vec<String>> {
         formats::write(path, format, self)
+    }
+
+    pub fn save_with(&self, path: &Path, format: Format, opts: &formats::Options) -> Result<Vec<String>> {
+        formats::write_with(path, format, self, opts)
     }
 
     /// Checks the corpus against a schema (or its own, which only finds structural problems).

@@ -58,7 +58,8 @@ impl Format {
             "jsonl" | "spert-jsonl" => Format::Jsonl,
             "brat" | "ann" | "standoff" => Format::Brat,
             "doccano" => Format::Doccano,
-            "conll" | "bio" | "iob" => Format::Conll,
+            "conll" | "bio" | "iob" | "iob1" | "iob2" | "bioes" | "iobes" | "bilou" | "bmes" | "conllu"
+            | "germeval" | "column" | "columns" => Format::Conll,
             _ => return None,
         })
     }
@@ -83,7 +84,7 @@ impl Format {
             "json" => Format::Json,
             "jsonl" => Format::Jsonl,
             "ann" | "txt" => Format::Brat,
-            "conll" | "bio" | "iob" | "iob2" | "tsv" => Format::Conll,
+            "conll" | "conllu" | "bio" | "iob" | "iob2" | "bioes" | "bmes" | "tsv" => Format::Conll,
             _ => return None,
         })
     }
@@ -96,6 +97,15 @@ impl Format {
         }
         match Format::from_extension(path) {
             Some(f @ (Format::Jsonl | Format::Json)) => sniff_json(path, f),
+            Some(Format::Brat) if is_txt(path) && !path.with_extension("ann").exists() => {
+                // A `.txt` with no `.ann` beside it: CoNLL columns (train.txt), or raw text.
+                let text = read_text(path)?;
+                Ok(if conll::looks_like_columns(&text) {
+                    Format::Conll
+                } else {
+                    Format::Brat
+                })
+            }
             Some(f) => Ok(f),
             None => Err(unknown_format(path)),
         }
@@ -108,6 +118,16 @@ impl Format {
         }
         Format::from_extension(path).ok_or_else(|| unknown_format(path))
     }
+}
+
+fn is_txt(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"))
+}
+
+/// Choices for reading and writing some formats.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub conll: conll::ConllOptions,
 }
 
 fn unknown_format(path: &Path) -> CorpusError {
@@ -143,25 +163,33 @@ fn sniff_json(path: &Path, spert: Format) -> Result<Format> {
 }
 
 pub fn read(path: &Path, format: Format) -> Result<Vec<Sentence>> {
+    read_with(path, format, &Options::default())
+}
+
+pub fn read_with(path: &Path, format: Format, opts: &Options) -> Result<Vec<Sentence>> {
     match format {
         Format::Json => spert::read_json(path),
         Format::Jsonl => spert::read_jsonl(path),
         Format::Brat => brat::read(path),
         Format::Doccano => doccano::read(path),
-        Format::Conll => conll::read(path),
+        Format::Conll => conll::read_with(path, &opts.conll),
     }
 }
 
 /// Writes `corpus` to `path` in `format`; returns notes on what the format could not hold.
 /// What a format could not read back the same is refused before anything is written.
 pub fn write(path: &Path, format: Format, corpus: &Corpus) -> Result<Vec<String>> {
+    write_with(path, format, corpus, &Options::default())
+}
+
+pub fn write_with(path: &Path, format: Format, corpus: &Corpus, opts: &Options) -> Result<Vec<String>> {
     check_holds(path, format, corpus)?;
     match format {
         Format::Json => spert::write_json(path, &corpus.sentences).map(|_| Vec::new()),
         Format::Jsonl => spert::write_jsonl(path, &corpus.sentences).map(|_| Vec::new()),
         Format::Brat => brat::write(path, corpus),
         Format::Doccano => doccano::write(path, &corpus.sentences).map(|_| Vec::new()),
-        Format::Conll => conll::write(path, &corpus.sentences),
+        Format::Conll => conll::write_with(path, &corpus.sentences, &opts.conll),
     }
 }
 

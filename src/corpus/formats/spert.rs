@@ -285,19 +285,16 @@ pub(crate) fn ordered_object(
     obj
 }
 
+/// A sentence as SpERT writes it: `entities` and `relations` always there (SpERT's reader
+/// needs both), other fields in the order they were read.
 pub fn sentence_value(s: &Sentence) -> Value {
-    let had = |k: &str| s.extra.contains_key(k);
     Value::Object(ordered_object(
         s,
         &["tokens", "entities", "relations"],
         |k| match k {
             "tokens" => Some(Value::from(s.tokens.clone())),
-            "entities" if had(k) || !s.entities.is_empty() => {
-                Some(Value::Array(s.entities.iter().map(entity_value).collect()))
-            }
-            "relations" if had(k) || !s.relations.is_empty() => {
-                Some(Value::Array(s.relations.iter().map(relation_value).collect()))
-            }
+            "entities" => Some(Value::Array(s.entities.iter().map(entity_value).collect())),
+            "relations" => Some(Value::Array(s.relations.iter().map(relation_value).collect())),
             _ => None,
         },
     ))
