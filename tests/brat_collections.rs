@@ -377,6 +377,11 @@ fn predictions_written_into_a_collection_open_against_the_original_text() {
         (hand.provenance, hand.score),
         (relarc::corpus::Provenance::Gold, None)
     );
+    let said = common::stderr(&common::run(&["validate", out.to_str().unwrap()]));
+    assert!(
+        said.contains("060-relation_annotation: 1 row(s) of its .relarc.jsonl no longer match"),
+        "{said}"
+    );
     assert!(c
         .sentences
         .iter()

@@ -395,3 +395,44 @@ fn brat_span_cutting_a_written_token_is_refused() {
         "{msg}"
     );
 }
+
+#[test]
+fn every_format_problem_is_reported_not_only_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("brat");
+    std::fs::create_dir(&dir).unwrap();
+    for name in ["a", "b"] {
+        std::fs::write(dir.join(format!("{name}.txt")), "Poe was born in Boston.\n").unwrap();
+    }
+    std::fs::write(
+        dir.join("a.ann"),
+        "T1\tPeop 0 3\tPeo\nT2\tLoc 16 22\tBoston\nR1\tLive Arg1:T1 Arg2:T9\nX1\tfoo\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.ann"), "T1\tPeop 0 300\tPoe\n").unwrap();
+    let msg = common::stderr(&common::run(&["validate", dir.to_str().unwrap()]));
+    for expect in [
+        "has 4 problems",
+        "a.ann:1: T1: text \"Peo\"",
+        "a.ann:3: R1: argument T9",
+        "a.ann:4: unrecognised annotation line",
+        "b.ann:1: T1: offsets 0..300",
+    ] {
+        assert!(msg.contains(expect), "expected {expect:?} in {msg}");
+    }
+    let jsonl = tmp.path().join("c.jsonl");
+    std::fs::write(&jsonl, "{\"tokens\": [\"a\"]}\n{\"tokens\": 3}\n{bad\n").unwrap();
+    let msg = common::stderr(&common::run(&["validate", jsonl.to_str().unwrap()]));
+    assert!(
+        msg.contains("has 2 problems") && msg.contains("c.jsonl:2:") && msg.contains("c.jsonl:3:"),
+        "{msg}"
+    );
+    let conll = tmp.path().join("c.conll");
+    let lines: String = (0..300).map(|i| format!("w{i}\tZ-{i}\n")).collect();
+    std::fs::write(&conll, format!("a\tO\n{lines}")).unwrap();
+    let msg = common::stderr(&common::run(&["validate", conll.to_str().unwrap()]));
+    assert!(
+        msg.contains("c.conll has 300 problems") && msg.contains("… and 250 more"),
+        "{msg}"
+    );
+}

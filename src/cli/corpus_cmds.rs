@@ -145,7 +145,11 @@ fn load(path: &Path, from: Option<&str>, columns: &ColumnArgs) -> Result<Corpus,
             conll::describe(path, &opts.conll)?
         );
     }
-    Ok(Corpus::load_with(path, format, &opts)?)
+    let corpus = Corpus::load_with(path, format, &opts)?;
+    for note in corpus.read_notes() {
+        eprintln!("note: {note}");
+    }
+    Ok(corpus)
 }
 
 pub fn convert(a: ConvertArgs) -> CliResult {

@@ -99,6 +99,85 @@ impl CorpusError {
 
 pub type Result<T> = std::result::Result<T, CorpusError>;
 
+/// Format problems of one file, collected so that a reader reports every bad line or record
+/// (up to `LIMIT`, then a count), not only the first.
+pub(crate) struct Collected {
+    file: PathBuf,
+    problems: Vec<crate::corpus::Problem>,
+    more: usize,
+}
+
+impl Collected {
+    // The display shows the first 50 and counts the rest; this bounds the memory.
+    const LIMIT: usize = 100_000;
+
+    pub fn new(file: &std::path::Path) -> Self {
+        Collected {
+            file: file.to_path_buf(),
+            problems: Vec::new(),
+            more: 0,
+        }
+    }
+
+    /// Keeps a malformed line's error; any other error (a file that cannot be read) is
+    /// returned, as reading cannot go on.
+    pub fn keep(&mut self, e: CorpusError) -> Result<()> {
+        match e {
+            CorpusError::Malformed { place, message } if self.problems.len() < Self::LIMIT => {
+                let kind = crate::corpus::ProblemKind::Malformed(message);
+                self.problems.push(crate::corpus::Problem { place, kind });
+                Ok(())
+            }
+            CorpusError::Malformed { .. } => {
+                self.more += 1;
+                Ok(())
+            }
+            CorpusError::Invalid { problems, .. } => {
+                for p in problems {
+                    match p.kind {
+                        crate::corpus::ProblemKind::Malformed(message) => {
+                            self.keep(CorpusError::Malformed {
+                                place: p.place,
+                                message,
+                            })?
+                        }
+                        _ => self.problems.push(p),
+                    }
+                }
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+
+    /// `value` when nothing was kept; else every problem kept (a single one as itself).
+    pub fn finish<T>(mut self, value: T) -> Result<T> {
+        if self.more > 0 {
+            let place = Place::file(&self.file);
+            let kind =
+                crate::corpus::ProblemKind::Malformed(format!("… and {} more format problems", self.more));
+            self.problems.push(crate::corpus::Problem { place, kind });
+        }
+        match self.problems.len() {
+            0 => Ok(value),
+            1 => {
+                let p = self.problems.remove(0);
+                let crate::corpus::ProblemKind::Malformed(message) = p.kind else {
+                    unreachable!("only malformed kept")
+                };
+                Err(CorpusError::Malformed {
+                    place: p.place,
+                    message,
+                })
+            }
+            _ => Err(CorpusError::Invalid {
+                file: self.file,
+                problems: self.problems,
+            }),
+        }
+    }
+}
+
 /// A field of a JSON record that is missing or of the wrong kind; the reader adds the place.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FieldError {

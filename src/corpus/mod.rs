@@ -97,6 +97,19 @@ impl Corpus {
         })
     }
 
+    /// What reading the source documents found worth saying (a sidecar that no longer
+    /// matches its annotations, say).
+    pub fn read_notes(&self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        self.sentences
+            .iter()
+            .filter_map(|s| s.source.as_ref())
+            .filter(|src| seen.insert(std::sync::Arc::as_ptr(&src.doc)))
+            .filter_map(|src| src.doc.notes.get().cloned())
+            .flatten()
+            .collect()
+    }
+
     pub fn num_entities(&self) -> usize {
         self.sentences.iter().map(|s| s.entities.len()).sum()
     }

@@ -26,6 +26,8 @@ pub struct SourceDoc {
     /// Whether its tokens are the text split at whitespace (a document relarc wrote from
     /// tokens), rather than the tokenizer's.
     pub spaced: bool,
+    /// What reading it found worth saying (set once, when it is read).
+    pub notes: std::sync::OnceLock<Vec<String>>,
 }
 
 impl fmt::Debug for SourceDoc {

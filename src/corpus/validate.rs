@@ -69,6 +69,8 @@ pub enum ProblemKind {
         head: String,
         tail: String,
     },
+    /// A line or record the format cannot read.
+    Malformed(String),
 }
 
 impl fmt::Display for Problem {
@@ -111,6 +113,7 @@ impl fmt::Display for ProblemKind {
                 f,
                 "relation {relation} of type {label:?} may not join {head:?} to {tail:?}"
             ),
+            Malformed(message) => f.write_str(message),
         }
     }
 }

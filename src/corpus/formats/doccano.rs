@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::offsets::{char_span_to_tokens, join_tokens, tokens_for};
 use super::read_text;
 use super::spert::{get_index, get_label, ordered_object, put_common, take_common};
-use crate::corpus::error::{CorpusError, FieldError, Place, Result};
+use crate::corpus::error::{Collected, CorpusError, FieldError, Place, Result};
 use crate::corpus::source::{ReadIds, SourceDoc, SourceSpan};
 use crate::corpus::{Entity, Relation, Sentence};
 use crate::fsio::atomic_write;
@@ -36,13 +36,17 @@ pub fn read(path: &Path) -> Result<Vec<Sentence>> {
         let Value::Array(items) = value else {
             unreachable!("starts with [")
         };
-        for item in items {
-            let place = Place::file(path).sentence(sentences.len(), None);
-            sentences.push(record(item, place, None)?);
+        let mut problems = Collected::new(path);
+        for (i, item) in items.into_iter().enumerate() {
+            match record(item, Place::file(path).sentence(i, None), None) {
+                Ok(s) => sentences.push(s),
+                Err(e) => problems.keep(e)?,
+            }
         }
-        return Ok(sentences);
+        return problems.finish(sentences);
     }
     // JSON lines, or records pretty-printed over several lines (doccano's export examples).
+    let mut problems = Collected::new(path);
     let mut stream = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
     loop {
         let at = stream.byte_offset();
@@ -51,11 +55,18 @@ pub fn read(path: &Path) -> Result<Vec<Sentence>> {
         let place = Place::file(path).line(line).sentence(sentences.len(), None);
         match stream.next() {
             None => break,
-            Some(Ok(value)) => sentences.push(record(value, place, Some(line))?),
-            Some(Err(e)) => return Err(CorpusError::malformed(place, format!("not valid JSON: {e}"))),
+            Some(Ok(value)) => match record(value, place, Some(line)) {
+                Ok(s) => sentences.push(s),
+                Err(e) => problems.keep(e)?,
+            },
+            Some(Err(e)) => {
+                // The rest of the file cannot be told apart after broken JSON.
+                problems.keep(CorpusError::malformed(place, format!("not valid JSON: {e}")))?;
+                break;
+            }
         }
     }
-    Ok(sentences)
+    problems.finish(sentences)
 }
 
 struct CharEntity {
@@ -194,6 +205,7 @@ fn source_of(
             lines: Vec::new(),
             ends_with_newline: false,
             spaced: false,
+            notes: Default::default(),
         }),
         start: 0,
         end,

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::read_text;
-use crate::corpus::error::{CorpusError, FieldError, Place, Result};
+use crate::corpus::error::{Collected, CorpusError, FieldError, Place, Result};
 use crate::corpus::{Entity, Provenance, Relation, Sentence};
 use crate::fsio::atomic_write;
 
@@ -27,6 +27,7 @@ pub fn parse_json(path: &Path, text: &str) -> Result<Vec<Sentence>> {
         CorpusError::malformed(Place::file(path).line(e.line().max(1)), what)
     })?;
     let mut sentences = Vec::with_capacity(items.len());
+    let mut problems = Collected::new(path);
     let mut line = 1;
     let mut counted_to = 0;
     for (i, raw) in items.into_iter().enumerate() {
@@ -34,11 +35,15 @@ pub fn parse_json(path: &Path, text: &str) -> Result<Vec<Sentence>> {
         line += text[counted_to..offset].bytes().filter(|&b| b == b'\n').count();
         counted_to = offset;
         let place = Place::file(path).line(line).sentence(i, None);
-        let value: Value = serde_json::from_str(raw.get())
-            .map_err(|e| CorpusError::malformed(place.clone(), format!("not valid JSON: {e}")))?;
-        sentences.push(sentence_from_value(value, &place, line)?);
+        let read = serde_json::from_str(raw.get())
+            .map_err(|e| CorpusError::malformed(place.clone(), format!("not valid JSON: {e}")))
+            .and_then(|value| sentence_from_value(value, &place, line));
+        match read {
+            Ok(s) => sentences.push(s),
+            Err(e) => problems.keep(e)?,
+        }
     }
-    Ok(sentences)
+    problems.finish(sentences)
 }
 
 pub fn read_jsonl(path: &Path) -> Result<Vec<Sentence>> {
@@ -48,16 +53,23 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Sentence>> {
         return parse_json(path, &text);
     }
     let mut sentences = Vec::new();
+    let mut problems = Collected::new(path);
+    let mut n_records = 0;
     for (n, line_text) in text.lines().enumerate() {
         if line_text.trim().is_empty() {
             continue;
         }
-        let place = Place::file(path).line(n + 1).sentence(sentences.len(), None);
-        let value: Value = serde_json::from_str(line_text)
-            .map_err(|e| CorpusError::malformed(place.clone(), format!("not valid JSON: {e}")))?;
-        sentences.push(sentence_from_value(value, &place, n + 1)?);
+        let place = Place::file(path).line(n + 1).sentence(n_records, None);
+        n_records += 1;
+        let read = serde_json::from_str(line_text)
+            .map_err(|e| CorpusError::malformed(place.clone(), format!("not valid JSON: {e}")))
+            .and_then(|value| sentence_from_value(value, &place, n + 1));
+        match read {
+            Ok(s) => sentences.push(s),
+            Err(e) => problems.keep(e)?,
+        }
     }
-    Ok(sentences)
+    problems.finish(sentences)
 }
 
 /// Reads one sentence object; `place` names it in errors.

@@ -23,7 +23,7 @@ pub use conf::annotation_conf;
 pub use read::Sentences;
 pub use write::write;
 
-use crate::corpus::error::{CorpusError, Result};
+use crate::corpus::error::{Collected, CorpusError, Result};
 use crate::corpus::Sentence;
 
 /// Reads a document (`x.ann` or `x.txt`) or every document of a folder and its sub-folders,
@@ -46,6 +46,7 @@ pub fn read(path: &Path) -> Result<Vec<Sentence>> {
             path.display()
         )));
     }
+    let mut problems = Collected::new(path);
     for ann in docs {
         let rel = ann.strip_prefix(path).unwrap_or(&ann).with_extension("");
         let name = rel
@@ -53,9 +54,13 @@ pub fn read(path: &Path) -> Result<Vec<Sentence>> {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        sentences.extend(read::document(path, &name, &ann, mode)?);
+        match read::document(path, &name, &ann, mode) {
+            Ok(s) => sentences.extend(s),
+            // Every document's problems, not only the first document's.
+            Err(e) => problems.keep(e)?,
+        }
     }
-    Ok(sentences)
+    problems.finish(sentences)
 }
 
 /// The `.ann` files under `dir`, sorted by path.

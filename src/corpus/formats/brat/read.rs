@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::sidecar::{self, Sidecar};
 use super::standoff::{self, flat};
-use crate::corpus::error::{CorpusError, Place, Result};
+use crate::corpus::error::{Collected, CorpusError, Place, Result};
 use crate::corpus::formats::offsets::char_span_to_tokens;
 use crate::corpus::source::{AnnLine, SourceDoc, SourceSpan};
 use crate::corpus::{Entity, Relation, Sentence};
@@ -48,7 +48,8 @@ pub(super) fn document(root: &Path, name: &str, ann_path: &Path, mode: Sentences
     };
     let chars: Vec<char> = text.chars().collect();
     let bad = |line: usize, m: String| CorpusError::malformed(Place::file(ann_path).line(line), m);
-    let parsed = standoff::parse(&ann, &chars, &bad)?;
+    let mut problems = Collected::new(ann_path);
+    let parsed = standoff::parse(&ann, &chars, &bad, &mut problems)?;
     let side = sidecar::read(&sidecar::path(ann_path))?;
     let spaced = side.as_ref().is_some_and(|s| s.spaced);
     let tokens = if spaced {
@@ -69,6 +70,7 @@ pub(super) fn document(root: &Path, name: &str, ann_path: &Path, mode: Sentences
         lines: parsed.lines,
         ends_with_newline: parsed.ends_with_newline,
         spaced,
+        notes: Default::default(),
     });
     let reader = DocReader {
         doc: &doc,
@@ -76,6 +78,7 @@ pub(super) fn document(root: &Path, name: &str, ann_path: &Path, mode: Sentences
         chars: &chars,
         bad: &bad,
         side: side.unwrap_or_default(),
+        problems,
     };
     reader.sentences(&groups)
 }
@@ -178,6 +181,7 @@ struct DocReader<'a> {
     chars: &'a [char],
     bad: &'a dyn Fn(usize, String) -> CorpusError,
     side: Sidecar,
+    problems: Collected,
 }
 
 impl DocReader<'_> {
@@ -214,7 +218,13 @@ impl DocReader<'_> {
                     id, label, from, to, ..
                 } => {
                     let si = sentence_of(*from);
-                    let mut e = self.entity(n + 1, &out[si], id, label, *from, *to)?;
+                    let mut e = match self.entity(n + 1, &out[si], id, label, *from, *to) {
+                        Ok(e) => e,
+                        Err(err) => {
+                            self.problems.keep(err)?;
+                            continue;
+                        }
+                    };
                     attach_note(&mut e.extra, notes.get(id.as_str()).copied());
                     where_is.insert(id.clone(), (si, out[si].entities.len()));
                     if let Some(src) = out[si].source.as_mut() {
@@ -254,7 +264,15 @@ impl DocReader<'_> {
                 out[si].relations.push(r);
             }
         }
-        Ok(out)
+        let stale = self.side.stale();
+        if stale > 0 {
+            let note = format!(
+                "{}: {stale} row(s) of its .relarc.jsonl no longer match an annotation's id, type and offsets (changed in brat): those annotations are read as gold",
+                doc.name
+            );
+            doc.notes.get_or_init(|| vec![note]);
+        }
+        self.problems.finish(out)
     }
 
     fn empty_sentence(&self, g: std::ops::Range<usize>) -> Sentence {

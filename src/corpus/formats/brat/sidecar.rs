@@ -32,7 +32,7 @@ pub(super) struct Sidecar {
     entities: HashMap<String, (EntityKey, Map<String, Value>)>,
     relations: HashMap<String, (RelationKey, Map<String, Value>)>,
     /// Rows of annotations whose id no longer names the same annotation.
-    pub unmatched: usize,
+    unmatched: usize,
 }
 
 pub(super) fn read(path: &Path) -> Result<Option<Sidecar>> {
@@ -92,6 +92,11 @@ fn relation_key(v: Option<Value>) -> Option<RelationKey> {
 }
 
 impl Sidecar {
+    /// Rows that matched no annotation: their id names another one now, or none.
+    pub fn stale(&self) -> usize {
+        self.unmatched + self.entities.len() + self.relations.len()
+    }
+
     pub fn restore_entity(
         &mut self,
         id: &str,

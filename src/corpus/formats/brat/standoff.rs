@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::corpus::error::{CorpusError, Result};
+use crate::corpus::error::{Collected, CorpusError, Result};
 use crate::corpus::source::AnnLine;
 
 /// A `.ann` file read against its text.
@@ -13,33 +13,63 @@ pub(super) struct Parsed {
 }
 
 /// Parses `ann` against the text `chars`; `bad(line, message)` makes an error for a line.
-pub(super) fn parse(ann: &str, chars: &[char], bad: &dyn Fn(usize, String) -> CorpusError) -> Result<Parsed> {
+/// Parses `ann` against the text `chars`; `bad(line, message)` makes an error for a line.
+/// A line that cannot be read is kept in `problems` and left out, so that every bad line of
+/// the file is reported.
+pub(super) fn parse(
+    ann: &str,
+    chars: &[char],
+    bad: &dyn Fn(usize, String) -> CorpusError,
+    problems: &mut Collected,
+) -> Result<Parsed> {
     let mut pieces: Vec<&str> = ann.split('\n').collect();
     let ends_with_newline = pieces.last() == Some(&"");
     if ends_with_newline || ann.is_empty() {
         pieces.pop();
     }
     let mut lines = Vec::with_capacity(pieces.len());
+    let mut numbers = Vec::with_capacity(pieces.len());
     let mut seen = HashSet::new();
     for (n, raw) in pieces.iter().enumerate() {
-        let line = classify(raw, chars, &|m| bad(n + 1, m))?;
+        let line = match classify(raw, chars, &|m| bad(n + 1, m)) {
+            Ok(l) => l,
+            Err(e) => {
+                problems.keep(e)?;
+                continue;
+            }
+        };
         if let Some(id) = line_id(&line) {
             if !id.starts_with('*') && !seen.insert(id.to_string()) {
-                return Err(bad(n + 1, format!("{id} is defined twice")));
+                problems.keep(bad(n + 1, format!("{id} is defined twice")))?;
+                continue;
             }
         }
         lines.push(line);
+        numbers.push(n + 1);
     }
-    for (n, line) in lines.iter().enumerate() {
+    let defined: HashSet<&str> = pieces.iter().filter_map(|p| p.split('\t').next()).collect();
+    let mut keep = vec![true; lines.len()];
+    for (k, line) in lines.iter().enumerate() {
         if let AnnLine::Relation { id, arg1, arg2, .. } = line {
-            if let Some(a) = [arg1, arg2].into_iter().find(|a| !seen.contains(a.as_str())) {
-                return Err(bad(
-                    n + 1,
+            let missing: Vec<&String> = [arg1, arg2]
+                .into_iter()
+                .filter(|a| !seen.contains(a.as_str()))
+                .collect();
+            // An argument on a line left out as a problem is reported already.
+            if let Some(a) = missing.iter().find(|a| !defined.contains(a.as_str())) {
+                problems.keep(bad(
+                    numbers[k],
                     format!("{id}: argument {a} is not an annotation of this document"),
-                ));
+                ))?;
             }
+            keep[k] = missing.is_empty();
         }
     }
+    let mut k = 0;
+    lines.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
     keep_aside_unreadable(&mut lines);
     anchor(&mut lines);
     Ok(Parsed {

@@ -20,7 +20,7 @@ pub use scheme::Scheme;
 
 use super::read_text;
 use crate::corpus::bio::{decode, encode, Tag};
-use crate::corpus::error::{CorpusError, Place, Result};
+use crate::corpus::error::{Collected, CorpusError, Place, Result};
 use crate::corpus::overlap::remove_overlaps;
 use crate::corpus::{Entity, Sentence};
 use crate::fsio::atomic_write;
@@ -57,8 +57,11 @@ pub fn read_with(path: &Path, opts: &ConllOptions) -> Result<Vec<Sentence>> {
     if newline {
         lines.pop();
     }
+    let mut problems = Collected::new(path);
     for (n, raw) in lines.into_iter().enumerate() {
-        reader.line(n + 1, raw)?;
+        if let Err(e) = reader.line(n + 1, raw) {
+            problems.keep(e)?;
+        }
     }
     let separated = reader.open.tokens.is_empty();
     let end = End {
@@ -75,7 +78,7 @@ pub fn read_with(path: &Path, opts: &ConllOptions) -> Result<Vec<Sentence>> {
     let scheme = scheme::detect(reader.raw_tags.iter().map(Vec::as_slice));
     let mut sentences = reader.sentences;
     finish(&mut sentences, &cols, scheme, end);
-    Ok(sentences)
+    problems.finish(sentences)
 }
 
 /// The sentence being read: its tokens and tags, the other columns, and the lines before it.
