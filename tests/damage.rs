@@ -183,7 +183,7 @@ fn malformed_records_name_their_line() {
             Box::new(|s| {
                 s.as_object_mut().unwrap().remove("tokens");
             }),
-            "has no `tokens` (keys: id, entities, relations)",
+            "read as SpERT JSON, but this record has no `tokens` (keys: id,",
         ),
         (
             Box::new(|s| s["entities"][0]["start"] = json!("4")),
