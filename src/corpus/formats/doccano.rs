@@ -88,7 +88,7 @@ fn record(value: Value, mut place: Place, line: Option<usize>) -> Result<Sentenc
     let text = match obj.get_mut("text").map(Value::take) {
         Some(Value::String(s)) => s,
         Some(_) => return Err(r.bad("`text` must be a string".into())),
-        None => return Err(r.bad(missing_text(&obj))),
+        None => return Err(r.bad(super::not_this_format(&obj, crate::corpus::Format::Doccano))),
     };
     let given: Option<Vec<String>> = match obj.get_mut("tokens").map(Value::take) {
         Some(Value::Array(items)) => items.into_iter().map(|t| t.as_str().map(String::from)).collect(),
@@ -143,22 +143,6 @@ fn one_users(obj: &mut Map<String, Value>) -> Option<Value> {
         obj.insert("annotations".into(), Value::Array(others));
     }
     Some(Value::Array(mine))
-}
-
-/// What a record that is not a doccano record looks like, for the message.
-fn missing_text(obj: &Map<String, Value>) -> String {
-    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-    let looks = if obj.contains_key("data") || obj.contains_key("column_data") {
-        " (it has `data`: a flair or doccano text-classification export, not sequence labelling)"
-    } else if obj.contains_key("tokens") {
-        " (it has `tokens`: SpERT JSON lines; name it .jsonl without .doccano or use --from jsonl)"
-    } else {
-        ""
-    };
-    format!(
-        "read as doccano JSONL, but this record has no `text` (keys: {}){looks}",
-        keys.join(", ")
-    )
 }
 
 /// The record's own text and ids, for writing them back.

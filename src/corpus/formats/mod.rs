@@ -228,6 +228,37 @@ fn check_holds(path: &Path, format: Format, corpus: &Corpus) -> Result<()> {
     Ok(())
 }
 
+/// The message for a record that lacks the key `read_as` needs: which format it looks like.
+pub(crate) fn not_this_format(obj: &serde_json::Map<String, serde_json::Value>, read_as: Format) -> String {
+    let (needs, name, other, hint) = match read_as {
+        Format::Doccano => (
+            "text",
+            "doccano JSONL",
+            "tokens",
+            "SpERT JSON; name it .json/.jsonl without .doccano or use --from jsonl",
+        ),
+        _ => (
+            "tokens",
+            "SpERT JSON",
+            "text",
+            "doccano; name it .doccano.jsonl or use --from doccano",
+        ),
+    };
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let looks = if obj.contains_key("data") || obj.contains_key("column_data") {
+        " (it has `data`: a doccano or flair text-classification export; relarc reads sequence labelling)"
+            .to_string()
+    } else if obj.contains_key(other) {
+        format!(" (it has `{other}`: {hint})")
+    } else {
+        String::new()
+    };
+    format!(
+        "read as {name}, but this record has no `{needs}` (keys: {}){looks}",
+        keys.join(", ")
+    )
+}
+
 pub(crate) fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| CorpusError::io(path, e))?;
     match String::from_utf8(bytes) {

@@ -72,22 +72,6 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<Sentence>> {
     problems.finish(sentences)
 }
 
-/// What a record without `tokens` looks like, for the message.
-fn missing_tokens(obj: &Map<String, Value>) -> String {
-    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-    let looks = if obj.contains_key("data") || obj.contains_key("column_data") {
-        " (it has `data`: a doccano or flair text-classification export; relarc reads sequence labelling)"
-    } else if obj.contains_key("text") {
-        " (it has `text`: doccano; name it .doccano.jsonl or use --from doccano)"
-    } else {
-        ""
-    };
-    format!(
-        "read as SpERT JSON, but this record has no `tokens` (keys: {}){looks}",
-        keys.join(", ")
-    )
-}
-
 /// Reads one sentence object; `place` names it in errors.
 pub fn sentence_from_value(value: Value, place: &Place, line: usize) -> Result<Sentence> {
     let Value::Object(mut obj) = value else {
@@ -114,7 +98,7 @@ pub fn sentence_from_value(value: Value, place: &Place, line: usize) -> Result<S
             tokens
         }
         Some(_) => return Err(bad("`tokens` must be an array of strings".into())),
-        None => return Err(bad(missing_tokens(&obj))),
+        None => return Err(bad(super::not_this_format(&obj, crate::corpus::Format::Json))),
     };
     let entities = match obj.get_mut("entities").map(Value::take) {
         None | Some(Value::Null) => Vec::new(),

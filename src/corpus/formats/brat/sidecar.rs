@@ -105,11 +105,7 @@ impl Sidecar {
         s: &mut Option<f64>,
         extra: &mut Map<String, Value>,
     ) {
-        match self.entities.remove(id) {
-            Some((k, row)) if &k == key => restore(row, p, s, extra),
-            Some(_) => self.unmatched += 1,
-            None => {}
-        }
+        restore_row(&mut self.entities, &mut self.unmatched, id, key, (p, s, extra));
     }
 
     pub fn restore_relation(
@@ -120,11 +116,28 @@ impl Sidecar {
         s: &mut Option<f64>,
         extra: &mut Map<String, Value>,
     ) {
-        match self.relations.remove(id) {
-            Some((k, row)) if &k == key => restore(row, p, s, extra),
-            Some(_) => self.unmatched += 1,
-            None => {}
-        }
+        restore_row(&mut self.relations, &mut self.unmatched, id, key, (p, s, extra));
+    }
+}
+
+type Restored<'a> = (
+    &'a mut Provenance,
+    &'a mut Option<f64>,
+    &'a mut Map<String, Value>,
+);
+
+/// Takes the row of `id` and restores it when it was written for this `key`.
+fn restore_row<K: PartialEq>(
+    rows: &mut HashMap<String, (K, Map<String, Value>)>,
+    unmatched: &mut usize,
+    id: &str,
+    key: &K,
+    into: Restored,
+) {
+    match rows.remove(id) {
+        Some((k, row)) if &k == key => restore(row, into.0, into.1, into.2),
+        Some(_) => *unmatched += 1,
+        None => {}
     }
 }
 
