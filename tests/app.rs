@@ -232,3 +232,49 @@ fn the_palette_filters_runs_the_first_match_on_enter_and_closes_on_escape() {
     press(&mut h, Key::Escape);
     assert_eq!(h.state().state.selection, relarc::app::state::Selection::None);
 }
+
+/// A brat collection opened in the app: a sentence shows what is kept aside of it, and a save
+/// after an edit writes the collection back with those lines.
+#[test]
+fn a_brat_collection_shows_what_is_kept_aside_and_saves_it_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/brat/news");
+    let dir = tmp.path().join("news");
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    let corpus = Corpus::load(&dir).unwrap();
+    let kept = |s: &relarc::corpus::Sentence| s.source.as_ref().unwrap().kept_aside;
+    let i = corpus.sentences.iter().position(|s| kept(s) > 0).unwrap();
+    let n = kept(&corpus.sentences[i]);
+    let state = AppState::with_corpus(
+        corpus,
+        Some(dir.clone()),
+        relarc::corpus::Format::Brat,
+        tmp.path().join("rec"),
+    );
+    let mut h = harness(RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: None,
+            save: None,
+        }),
+    ));
+    h.state_mut().state.apply(relarc::app::command::Command::GoTo(i));
+    h.run();
+    h.get_by_label(&format!("+{n} kept aside"));
+    let ann = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let before = ann("100-attribute_annotation.ann");
+    // An edit anywhere, then a save: the collection is written back in place.
+    press(&mut h, Key::ArrowRight);
+    press(&mut h, Key::Num1);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    h.run();
+    assert!(!h.state().state.dirty, "{:?}", h.state().state.status);
+    let after = ann("100-attribute_annotation.ann");
+    for line in before.lines().filter(|l| l.starts_with(['E', 'A'])) {
+        assert!(after.lines().any(|a| a == line), "lost {line:?}");
+    }
+}
