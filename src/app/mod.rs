@@ -396,6 +396,7 @@ pub fn run(path: Option<&Path>, model: Option<&Path>) -> Result<(), AppError> {
         ..Default::default()
     };
     let model = model.map(Path::to_path_buf);
+    let types = state.corpus.schema.entity_types.clone();
     eframe::run_native(
         "relarc",
         options,
@@ -404,19 +405,10 @@ pub fn run(path: Option<&Path>, model: Option<&Path>) -> Result<(), AppError> {
                 state.recent = prefs.recent;
             }
             let mut app = RelarcApp::new(state, Box::new(NativeDialogs));
-            app.initial_model = model.or_else(default_model);
+            // Without a model named, the shipped one whose types fit the corpus.
+            app.initial_model = model.or_else(|| crate::model::shipped::fitting_model(&types));
             Ok(Box::new(app))
         }),
     )
     .map_err(|e| AppError::Window(e.to_string()))
-}
-
-/// The model shipped in `models/default`, next to the executable's project or the current
-/// folder.
-pub fn default_model() -> Option<PathBuf> {
-    let here = PathBuf::from("models/default");
-    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
-    [here, beside_source]
-        .into_iter()
-        .find(|p| p.join("config.json").exists())
 }

@@ -8,7 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{Corpus, Format, Sentence};
 use relarc::eval::{evaluate, Metrics};
-use relarc::model::{Model, ModelConfig, Recipe};
+use relarc::model::{shipped, Model, ModelConfig, Recipe};
 use relarc::text::split_sentences;
 use relarc::train::protocol::{cross_validate, run_trials, CvPlan, Progress, TrialsPlan};
 use relarc::train::report::{DataFile, RunReport};
@@ -76,8 +76,10 @@ pub struct TrainArgs {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
+    /// The model folder; without it, the shipped model (models/) whose entity types fit the
+    /// input corpus best (models/default for raw text).
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// A corpus to annotate (any format).
     #[arg(long, requires = "output", conflicts_with = "text")]
     pub input: Option<PathBuf>,
@@ -446,15 +448,26 @@ pub fn predict(a: PredictArgs) -> CliResult {
     if let Some(t) = a.threshold {
         checks::fraction("--threshold", t)?;
     }
-    let load = || -> Res<Model> {
-        let mut model = Model::load(&a.model, dev)?;
+    let load = |types: &[String]| -> Res<Model> {
+        let dir = match &a.model {
+            Some(d) => d.clone(),
+            None => {
+                let d = shipped::fitting_model(types).ok_or("no --model given and no model in models/")?;
+                eprintln!(
+                    "note: using {} (the shipped model whose entity types fit; --model to choose)",
+                    d.display()
+                );
+                d
+            }
+        };
+        let mut model = Model::load(&dir, dev)?;
         if let Some(t) = a.threshold {
             model.config.re_threshold = t;
         }
         Ok(model)
     };
     if let Some(text) = &a.text {
-        return predict_text(&load()?, text);
+        return predict_text(&load(&[])?, text);
     }
     let (Some(input), Some(output)) = (&a.input, &a.output) else {
         return Err("give --input FILE --output FILE, or --text \"...\"".into());
@@ -463,11 +476,11 @@ pub fn predict(a: PredictArgs) -> CliResult {
     format_arg(a.to.as_deref())?;
     checks::output_not_input(input, output, a.in_place)?;
     checks::writable_file(output)?;
-    let model = load()?;
     let corpus = match format_arg(a.from.as_deref())? {
         Some(f) => Corpus::load_as(input, f)?,
         None => Corpus::load(input)?,
     };
+    let model = load(&corpus.schema.entity_types)?;
     let mut sentences = predict_sentences(&model, &corpus.sentences)?;
     // The output holds the predictions, not what the input was annotated with.
     relarc::corpus::source::forget_annotations(&mut sentences);

@@ -12,6 +12,7 @@ pub mod pairs;
 pub mod predict;
 pub mod random;
 pub mod recipe;
+pub mod shipped;
 
 pub use checkpoint::ModelError;
 pub use config::ModelConfig;
