@@ -304,3 +304,19 @@ fn undoing_back_to_the_saved_state_clears_unsaved_edits() {
     s.apply(UiCommand::Undo);
     assert!(s.dirty);
 }
+
+#[test]
+fn a_search_shows_its_first_match_and_steps_through_the_matches() {
+    let (_t, mut s) = demo();
+    let mut f = s.filter.clone();
+    f.text = "PARIS".into();
+    s.apply(Command::SetFilter(f));
+    let matches = s.filtered().to_vec();
+    assert_eq!(matches.len(), 2);
+    assert_eq!(s.current, matches[0], "the sentence shown is a match");
+    // Enter and F3 are the next sentence of the filtered list: the next match.
+    s.apply(UiCommand::NextSentence);
+    assert_eq!(s.current, matches[1]);
+    s.apply(UiCommand::PrevSentence);
+    assert_eq!(s.current, matches[0]);
+}

@@ -152,8 +152,9 @@ impl UiCommand {
             Undo => keys![sc(CMD, Key::Z)],
             // Ctrl+Y also redoes, as on many systems.
             Redo => keys![sc(CMD_SHIFT, Key::Z), sc(CMD, Key::Y)],
-            NextSentence => keys![sc(NONE, Key::PageDown)],
-            PrevSentence => keys![sc(NONE, Key::PageUp)],
+            // In a filtered list the next sentence is the next match: F3 as in other finders.
+            NextSentence => keys![sc(NONE, Key::PageDown), sc(NONE, Key::F3)],
+            PrevSentence => keys![sc(NONE, Key::PageUp), sc(SHIFT, Key::F3)],
             FocusSearch => keys![sc(CMD, Key::F)],
             TogglePalette => keys![sc(CMD_SHIFT, Key::P)],
             ToggleStats => keys![sc(CMD_SHIFT, Key::I)],

@@ -3,7 +3,7 @@
 
 use egui::{ScrollArea, Ui};
 
-use super::command::{Command, CommandSender};
+use super::command::{Command, CommandSender, UiCommand};
 use super::state::{AppState, EditState, Filter, Order};
 use crate::eval::compare::ALL_KINDS;
 
@@ -20,6 +20,11 @@ pub fn show(ui: &mut Ui, state: &mut AppState, focus_search: &mut bool, tx: &Com
     if filter != state.filter {
         // Applied at once, so the list below already shows the new filter.
         state.apply(Command::SetFilter(filter));
+    }
+    if search.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+        // Enter in the search field goes to the next match and keeps the field for more.
+        state.apply(UiCommand::NextSentence);
+        search.request_focus();
     }
     list(ui, state, tx);
 }

@@ -137,7 +137,13 @@ impl<'a> Frame<'a> {
         let rels: Vec<(usize, usize, f32)> = s
             .relations
             .iter()
-            .map(|r| (r.head, r.tail, width(&r.label, &small) + 8.0))
+            .map(|r| {
+                (
+                    r.head,
+                    r.tail,
+                    width(&shown_label(&r.label, r.provenance), &small) + 8.0,
+                )
+            })
             .collect();
         let params = Params {
             max_width: (ui.available_width() - 16.0).max(120.0),
@@ -279,10 +285,7 @@ impl<'a> Frame<'a> {
             .rect_stroke(r, 4.0, Stroke::new(width, outline), StrokeKind::Outside);
         let tag = self.tag_rect(e, r);
         if k == 0 {
-            let mut text = en.label.clone();
-            if matches!(en.provenance, Provenance::Edited | Provenance::Accepted) {
-                text.push('*');
-            }
+            let text = shown_label(&en.label, en.provenance);
             self.painter.text(
                 tag.center(),
                 Align2::CENTER_CENTER,
@@ -402,8 +405,13 @@ impl<'a> Frame<'a> {
         let lp = lp + self.origin.to_vec2();
         let box_rect = Rect::from_center_size(lp, vec2(piece.label_width, 14.0));
         self.painter.rect_filled(box_rect, 3.0, ui.visuals().panel_fill);
-        self.painter
-            .text(lp, Align2::CENTER_CENTER, &rel.label, self.small.clone(), c);
+        self.painter.text(
+            lp,
+            Align2::CENTER_CENTER,
+            shown_label(&rel.label, rel.provenance),
+            self.small.clone(),
+            c,
+        );
         let resp = ui.interact(box_rect, self.id.with(("relation", r)), Sense::click());
         let label = relation_label(self.s, r);
         resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
@@ -438,5 +446,13 @@ impl<'a> Frame<'a> {
                 colour,
             );
         }
+    }
+}
+
+/// A type as drawn: with `*` once the user edited or accepted it, for entities and relations.
+fn shown_label(label: &str, provenance: Provenance) -> String {
+    match provenance {
+        Provenance::Edited | Provenance::Accepted => format!("{label}*"),
+        _ => label.to_string(),
     }
 }

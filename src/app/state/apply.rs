@@ -31,7 +31,7 @@ impl AppState {
             Command::RejectEntity(i) => self.reject_entity(i),
             Command::RejectRelation(i) => self.reject_relation(i),
             Command::AddSentence(s) => self.add_sentence(s),
-            Command::SetFilter(f) => self.filter = f,
+            Command::SetFilter(f) => self.set_filter(f),
         }
     }
 

@@ -55,6 +55,21 @@ impl AppState {
         }
     }
 
+    /// A new filter; the sentence shown moves to the first match when it is not one.
+    pub(super) fn set_filter(&mut self, f: super::Filter) {
+        self.filter = f;
+        let current = self.current;
+        let first = {
+            let list = self.filtered();
+            (!list.contains(&current))
+                .then(|| list.first().copied())
+                .flatten()
+        };
+        if let Some(i) = first {
+            self.go_to(i);
+        }
+    }
+
     pub(super) fn step_sentence(&mut self, d: isize) {
         let current = self.current;
         let list = self.filtered().to_vec();
