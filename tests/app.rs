@@ -278,3 +278,33 @@ fn a_brat_collection_shows_what_is_kept_aside_and_saves_it_back() {
         assert!(after.lines().any(|a| a == line), "lost {line:?}");
     }
 }
+
+#[test]
+fn opening_another_corpus_with_unsaved_edits_asks_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/doccano/export_relation_extraction.jsonl");
+    let mut h = demo_app(tmp.path(), Some(other), None);
+    h.run();
+    press(&mut h, Key::ArrowRight);
+    press(&mut h, Key::Num1);
+    assert!(h.state().state.dirty);
+    let demo_len = h.state().state.corpus.sentences.len();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run();
+    h.get_by_label("There are unsaved edits. Save them before opening export_relation_extraction.jsonl?");
+    assert_eq!(
+        h.state().state.corpus.sentences.len(),
+        demo_len,
+        "nothing opened yet"
+    );
+    h.get_by_label("Open without saving").click();
+    h.run();
+    h.run();
+    assert_eq!(
+        h.state().state.corpus.sentences.len(),
+        1,
+        "{:?}",
+        h.state().state.status
+    );
+}

@@ -30,7 +30,7 @@ use controller::ModelController;
 use state::{AppState, Selection};
 use status::Status;
 use view::SentenceView;
-use windows::{QuitAnswer, Windows};
+use windows::{UnsavedAnswer, Windows};
 
 use crate::corpus::Format;
 
@@ -122,6 +122,7 @@ impl RelarcApp {
                 Handler::Shell => self.run_shell(ctx, c),
                 Handler::Model => self.run_model(c),
             },
+            Command::OpenPath(p) if self.state.dirty => self.windows.confirm_open = Some(p),
             other => self.state.apply(other),
         }
     }
@@ -144,7 +145,7 @@ impl RelarcApp {
         match c {
             Open => {
                 if let Some(p) = self.dialogs.open() {
-                    self.state.apply(Command::OpenPath(p));
+                    self.run(ctx, Command::OpenPath(p));
                 }
             }
             SaveAs => self.save_dialog(),
@@ -233,6 +234,7 @@ impl RelarcApp {
         windows::metrics(&ctx, &mut self.windows, &mut self.state, &self.tx);
         windows::statistics(&ctx, &mut self.windows, &mut self.state);
         self.close_guard(&ctx);
+        self.open_guard(&ctx);
         self.drain(&ctx);
         let title = self.state.title();
         if title != self.title {
@@ -334,17 +336,40 @@ impl RelarcApp {
         if !self.windows.confirm_quit {
             return;
         }
-        let Some(answer) = windows::confirm_quit(ctx) else {
+        let Some(answer) = windows::confirm_unsaved(ctx, "quitting", "Quit without saving") else {
             return;
         };
         self.windows.confirm_quit = false;
-        if answer == QuitAnswer::Save {
-            self.run(ctx, UiCommand::Save);
-        }
-        if answer == QuitAnswer::Discard || (answer == QuitAnswer::Save && !self.state.dirty) {
+        if self.settled(ctx, answer) {
             self.may_close = true;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
+    }
+
+    /// Opening another corpus with unsaved edits asks first, as quitting does.
+    fn open_guard(&mut self, ctx: &egui::Context) {
+        let Some(path) = self.windows.confirm_open.clone() else {
+            return;
+        };
+        let name = path
+            .file_name()
+            .map_or(path.display().to_string(), |n| n.to_string_lossy().to_string());
+        let Some(answer) = windows::confirm_unsaved(ctx, &format!("opening {name}"), "Open without saving")
+        else {
+            return;
+        };
+        self.windows.confirm_open = None;
+        if self.settled(ctx, answer) {
+            self.state.apply(Command::OpenPath(path));
+        }
+    }
+
+    /// Carries out the answer about unsaved edits; true when the edits are saved or given up.
+    fn settled(&mut self, ctx: &egui::Context, answer: UnsavedAnswer) -> bool {
+        if answer == UnsavedAnswer::Save {
+            self.run(ctx, UiCommand::Save);
+        }
+        answer == UnsavedAnswer::Discard || (answer == UnsavedAnswer::Save && !self.state.dirty)
     }
 }
 

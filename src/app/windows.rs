@@ -15,6 +15,8 @@ pub struct Windows {
     pub stats: bool,
     pub metrics: bool,
     pub confirm_quit: bool,
+    /// A corpus to open once the user has said what to do with the unsaved edits.
+    pub confirm_open: Option<std::path::PathBuf>,
 }
 
 impl Windows {
@@ -151,27 +153,28 @@ pub fn statistics(ctx: &egui::Context, w: &mut Windows, state: &mut AppState) {
         });
 }
 
-/// What the user answered when asked about unsaved edits before quitting.
+/// What the user answered when asked about unsaved edits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QuitAnswer {
+pub enum UnsavedAnswer {
     Save,
     Discard,
     Cancel,
 }
 
-pub fn confirm_quit(ctx: &egui::Context) -> Option<QuitAnswer> {
+/// Asks what to do with unsaved edits before `doing` ("quitting", "opening x.json").
+pub fn confirm_unsaved(ctx: &egui::Context, doing: &str, discard: &str) -> Option<UnsavedAnswer> {
     let mut answer = None;
-    egui::Modal::new(egui::Id::unique("confirm-quit")).show(ctx, |ui| {
-        ui.label("There are unsaved edits. Save them before quitting?");
+    egui::Modal::new(egui::Id::unique(("confirm-unsaved", discard))).show(ctx, |ui| {
+        ui.label(format!("There are unsaved edits. Save them before {doing}?"));
         ui.horizontal(|ui| {
             if ui.button("Save").clicked() {
-                answer = Some(QuitAnswer::Save);
+                answer = Some(UnsavedAnswer::Save);
             }
-            if ui.button("Quit without saving").clicked() {
-                answer = Some(QuitAnswer::Discard);
+            if ui.button(discard).clicked() {
+                answer = Some(UnsavedAnswer::Discard);
             }
             if ui.button("Cancel").clicked() {
-                answer = Some(QuitAnswer::Cancel);
+                answer = Some(UnsavedAnswer::Cancel);
             }
         });
     });
