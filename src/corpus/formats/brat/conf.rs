@@ -67,7 +67,8 @@ fn defined_types(conf: &str) -> HashSet<&str> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('['))
         .filter_map(|l| l.split_whitespace().next())
-        .map(|w| w.trim_start_matches('!'))
+        // `!Type` is a type only for the hierarchy; `Type|GO:0006306` carries a normalisation.
+        .map(|w| w.trim_start_matches('!').split('|').next().unwrap_or(w))
         .filter(|w| !w.contains('='))
         .collect()
 }
@@ -104,9 +105,14 @@ mod tests {
 
     #[test]
     fn merging_adds_missing_types_and_keeps_every_other_line() {
-        let conf = "# mine\n[entities]\nPerson\n\n[relations]\nFamily Arg1:Person, Arg2:Person\n\n[events]\n!Life\n\tDie Person-Arg:Person\n[attributes]\n";
+        let conf = "# mine\n[entities]\nPerson\n\n[relations]\nFamily Arg1:Person, Arg2:Person\n\n[events]\n!Life\n\tDie Person-Arg:Person\nDNA_methylation|GO:0006306\tTheme:Protein\n[attributes]\n";
         let mut schema = Schema {
-            entity_types: vec!["Person".into(), "Drug".into(), "Die".into()],
+            entity_types: vec![
+                "Person".into(),
+                "Drug".into(),
+                "Die".into(),
+                "DNA_methylation".into(),
+            ],
             relation_types: vec![RelationType {
                 name: "Adverse".into(),
                 signatures: vec![("Drug".into(), "Person".into())],
@@ -115,7 +121,7 @@ mod tests {
         let merged = merge(conf, &schema).unwrap();
         assert_eq!(
             merged,
-            "# mine\n[entities]\nPerson\nDrug\n\n[relations]\nFamily Arg1:Person, Arg2:Person\nAdverse\tArg1:Drug, Arg2:Person\n\n[events]\n!Life\n\tDie Person-Arg:Person\n[attributes]\n"
+            "# mine\n[entities]\nPerson\nDrug\n\n[relations]\nFamily Arg1:Person, Arg2:Person\nAdverse\tArg1:Drug, Arg2:Person\n\n[events]\n!Life\n\tDie Person-Arg:Person\nDNA_methylation|GO:0006306\tTheme:Protein\n[attributes]\n"
         );
         schema.entity_types.truncate(1);
         schema.relation_types.clear();

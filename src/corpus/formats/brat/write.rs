@@ -16,7 +16,7 @@ use super::standoff::{flat, line_id};
 use crate::corpus::error::{CorpusError, Result};
 use crate::corpus::formats::offsets::join_tokens;
 use crate::corpus::source::{AnnLine, ReadIds, SourceDoc};
-use crate::corpus::{Corpus, Sentence};
+use crate::corpus::{Corpus, Schema, Sentence};
 use crate::fsio::atomic_write_set;
 
 /// Writes `corpus` to a folder (each source document to its own path in it, the rest to
@@ -42,7 +42,7 @@ pub fn write(path: &Path, corpus: &Corpus) -> Result<Vec<String>> {
         files.push((ann.with_extension("txt"), txt));
         files.push((ann, ann_text));
     }
-    files.extend(configurations(&dir, corpus, &groups)?);
+    files.extend(configurations(&dir, &groups)?);
     for (p, _) in &files {
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|e| CorpusError::io(parent, e))?;
@@ -533,52 +533,85 @@ fn generated(g: &Group, notes: &mut Vec<String>) -> (String, String, Option<Stri
     (text, ann, side.text())
 }
 
-/// The collection's configuration files: an existing `annotation.conf` in the output keeps
-/// every line and gains the types it lacks; a new output gets the source collection's
-/// configuration files, or one made from the schema.
-fn configurations(dir: &Path, corpus: &Corpus, groups: &[Group]) -> Result<Vec<(PathBuf, String)>> {
-    let mut out = Vec::new();
-    let roots: Vec<&Path> = {
-        let mut r: Vec<&Path> = groups
-            .iter()
-            .flat_map(|g| {
-                g.sentences
-                    .iter()
-                    .filter_map(|s| s.source.as_ref().map(|x| x.doc.root.as_path()))
-            })
-            .collect();
-        r.dedup();
-        r
-    };
-    let conf_path = dir.join("annotation.conf");
-    let mut base = read_if_exists(&conf_path)?;
-    let mut from_source = false;
-    for root in &roots {
-        for (name, text) in conf_files(root)? {
-            let dest = dir.join(&name);
-            if dest.exists() || out.iter().any(|(p, _): &(PathBuf, String)| p == &dest) {
-                continue;
-            }
-            if name == "annotation.conf" {
-                base = Some(text);
-                from_source = true;
-            } else {
+/// The collection's configuration files. A new output gets the source collection's `.conf`
+/// files at the same places (sub-folders too). Each document's `annotation.conf` (the nearest
+/// one above it, as brat looks them up) keeps every line and gains the types of the documents
+/// it governs that it lacks; documents no configuration governs get one at the top.
+fn configurations(dir: &Path, groups: &[Group]) -> Result<Vec<(PathBuf, String)>> {
+    let mut out: Vec<(PathBuf, String)> = Vec::new();
+    // Each source collection, with the folders of its documents being written.
+    let mut roots: Vec<(&Path, Vec<PathBuf>)> = Vec::new();
+    for g in groups {
+        let Some(src) = g.sentences.iter().find_map(|s| s.source.as_ref()) else {
+            continue;
+        };
+        if src.doc.format != crate::corpus::Format::Brat {
+            continue;
+        }
+        let rel = Path::new(&g.name)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        match roots.iter_mut().find(|(r, _)| *r == src.doc.root.as_path()) {
+            Some((_, dirs)) => dirs.push(rel),
+            None => roots.push((src.doc.root.as_path(), vec![rel])),
+        }
+    }
+    for (root, doc_dirs) in roots {
+        for (rel, text) in conf_files(root, &doc_dirs)? {
+            let dest = dir.join(&rel);
+            if !dest.exists() && !out.iter().any(|(p, _)| p == &dest) {
                 out.push((dest, text));
             }
         }
     }
-    let conf = match base {
-        Some(text) => match merge(&text, &corpus.schema) {
-            Some(merged) => Some(merged),
-            None if from_source => Some(text),
-            None => None,
-        },
-        None => Some(annotation_conf(&corpus.schema)),
-    };
-    if let Some(c) = conf {
-        out.push((conf_path, c));
+    // The sentences each annotation.conf governs.
+    let mut governed: Vec<(PathBuf, Vec<&Sentence>)> = Vec::new();
+    for g in groups {
+        let doc_dir = dir
+            .join(&g.name)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.to_path_buf());
+        let conf = governing_conf(dir, &doc_dir, &out);
+        match governed.iter_mut().find(|(p, _)| *p == conf) {
+            Some((_, v)) => v.extend(g.sentences.iter().copied()),
+            None => governed.push((conf, g.sentences.clone())),
+        }
+    }
+    for (conf, sentences) in governed {
+        let schema = Schema::infer(sentences.iter().copied());
+        let queued = out.iter().position(|(p, _)| *p == conf);
+        let text = match queued {
+            Some(i) => Some(out[i].1.clone()),
+            None => read_if_exists(&conf)?,
+        };
+        let written = match &text {
+            Some(t) => merge(t, &schema),
+            None => Some(annotation_conf(&schema)),
+        };
+        match (written, queued) {
+            (Some(w), Some(i)) => out[i].1 = w,
+            (Some(w), None) => out.push((conf, w)),
+            (None, _) => {}
+        }
     }
     Ok(out)
+}
+
+/// The `annotation.conf` brat uses for documents in `doc_dir`: the nearest one up to `top`,
+/// on disk or about to be written; `top`'s own when there is none.
+fn governing_conf(top: &Path, doc_dir: &Path, queued: &[(PathBuf, String)]) -> PathBuf {
+    let mut d = doc_dir.to_path_buf();
+    loop {
+        let c = d.join("annotation.conf");
+        if c.exists() || queued.iter().any(|(p, _)| *p == c) {
+            return c;
+        }
+        if d == top || !d.pop() || !d.starts_with(top) {
+            return top.join("annotation.conf");
+        }
+    }
 }
 
 fn read_if_exists(p: &Path) -> Result<Option<String>> {
@@ -590,28 +623,37 @@ fn read_if_exists(p: &Path) -> Result<Option<String>> {
         .map_err(|e| CorpusError::io(p, e))
 }
 
-/// The `*.conf` files at the top of a source collection.
-fn conf_files(root: &Path) -> Result<Vec<(String, String)>> {
-    let dir = if root.as_os_str().is_empty() {
+/// The `*.conf` files of a source collection in the folders (relative to `root`) that hold
+/// documents being written, and the folders above them: only where brat would look.
+fn conf_files(root: &Path, doc_dirs: &[PathBuf]) -> Result<Vec<(PathBuf, String)>> {
+    let top = if root.as_os_str().is_empty() {
         Path::new(".")
     } else {
         root
     };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for d in doc_dirs {
+        let mut d = d.clone();
+        loop {
+            if !dirs.contains(&d) {
+                dirs.push(d.clone());
+            }
+            if !d.pop() {
+                break;
+            }
+        }
+    }
     let mut out = Vec::new();
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_file() && p.extension().is_some_and(|x| x == "conf") {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            out.push((
-                name,
-                std::fs::read_to_string(&p).map_err(|e| CorpusError::io(&p, e))?,
-            ));
+    for rel in dirs {
+        let Ok(entries) = std::fs::read_dir(top.join(&rel)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_file() && p.extension().is_some_and(|x| x == "conf") {
+                let text = std::fs::read_to_string(&p).map_err(|e| CorpusError::io(&p, e))?;
+                out.push((rel.join(e.file_name()), text));
+            }
         }
     }
     out.sort();
