@@ -181,3 +181,59 @@ fn a_json_array_of_records_reads_like_json_lines_and_survives_spert_json() {
         assert_eq!(a["id"], b["id"]);
     }
 }
+
+#[test]
+fn label_ids_become_names_through_the_projects_label_file() {
+    // The same two records exported with label ids and with label names by doccano.
+    let tmp = tempfile::tempdir().unwrap();
+    let labels = tmp.path().join("labels.json");
+    let export = |ids: &[(u64, &str)]| {
+        let items: Vec<Value> = ids
+            .iter()
+            .map(|(id, t)| serde_json::json!({"id": id, "text": t, "task_type": "Span"}))
+            .collect();
+        std::fs::write(&labels, Value::Array(items).to_string()).unwrap();
+    };
+    export(&[(12, "LOC"), (13, "PER"), (14, "ORG")]);
+    let out = tmp.path().join("named.doccano.jsonl");
+    let src = fixture("transformer_labeling.jsonl");
+    let run = common::run(&[
+        "convert",
+        src.to_str().unwrap(),
+        out.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let named = records(&fixture("transformer_labeling_text_label.jsonl"));
+    for (a, b) in records(&out).iter().zip(&named) {
+        let mine: BTreeSet<(u64, u64, String)> = a["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["start_offset"].as_u64().unwrap(),
+                    e["end_offset"].as_u64().unwrap(),
+                    e["label"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let theirs: BTreeSet<(u64, u64, String)> =
+            spans(b).into_iter().map(|(s, e, l, _)| (s, e, l)).collect();
+        assert_eq!(mine, theirs);
+    }
+    export(&[(12, "LOC")]);
+    let run = common::run(&[
+        "validate",
+        src.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        common::stderr(&run).contains("label id 13 is not in the label file"),
+        "{}",
+        common::stderr(&run)
+    );
+}

@@ -5,13 +5,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 use relarc::corpus::formats::conll::{self, ConllOptions, Scheme};
-use relarc::corpus::formats::Options;
+use relarc::corpus::formats::{doccano, Options};
 use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{split, stats, Corpus, Format, Schema};
 
 use super::{checks, format_arg, CliResult};
 
-/// How CoNLL columns are read and written.
+/// How CoNLL columns and doccano label ids are read and written.
 #[derive(Args, Debug, Default)]
 pub struct ColumnArgs {
     /// CoNLL: the column of the token, counted from 1 (found from the content by default).
@@ -25,6 +25,10 @@ pub struct ColumnArgs {
     /// default, else iob2.
     #[arg(long)]
     pub scheme: Option<String>,
+    /// doccano 1.x: the project's label export (`[{"id": 12, "text": "LOC"}]`) to turn label
+    /// ids into names (kept as ids otherwise).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
 }
 
 impl ColumnArgs {
@@ -49,6 +53,7 @@ impl ColumnArgs {
                 tag_column: column("--tag-column", self.tag_column)?,
                 scheme,
             },
+            doccano_labels: self.labels.as_deref().map(doccano::label_names).transpose()?,
         })
     }
 }

@@ -22,7 +22,30 @@ use crate::fsio::atomic_write;
 use crate::text::Token;
 use std::sync::Arc;
 
+/// Label names by label id, from a doccano label export (`[{"id": 12, "text": "LOC"}, ...]`).
+pub type LabelNames = HashMap<String, String>;
+
+/// Reads a doccano label export.
+pub fn label_names(path: &Path) -> Result<LabelNames> {
+    let text = read_text(path)?;
+    let bad = |m: String| CorpusError::malformed(Place::file(path), m);
+    let items: Vec<Value> =
+        serde_json::from_str(&text).map_err(|e| bad(format!("not a JSON array of labels: {e}")))?;
+    items
+        .iter()
+        .map(|l| match (l.get("id"), l.get("text").and_then(Value::as_str)) {
+            (Some(id), Some(name)) => Ok((id.to_string(), name.to_string())),
+            _ => Err(bad(format!("a label needs `id` and `text`, found {l}"))),
+        })
+        .collect()
+}
+
 pub fn read(path: &Path) -> Result<Vec<Sentence>> {
+    read_with(path, None)
+}
+
+/// Reads records; label ids of 1.x `annotations` become names through `labels` when given.
+pub fn read_with(path: &Path, labels: Option<&LabelNames>) -> Result<Vec<Sentence>> {
     let text = read_text(path)?;
     let mut sentences = Vec::new();
     if text.trim_start().starts_with('[') {
@@ -38,7 +61,7 @@ pub fn read(path: &Path) -> Result<Vec<Sentence>> {
         };
         let mut problems = Collected::new(path);
         for (i, item) in items.into_iter().enumerate() {
-            match record(item, Place::file(path).sentence(i, None), None) {
+            match record(item, Place::file(path).sentence(i, None), None, labels) {
                 Ok(s) => sentences.push(s),
                 Err(e) => problems.keep(e)?,
             }
@@ -55,7 +78,7 @@ pub fn read(path: &Path) -> Result<Vec<Sentence>> {
         let place = Place::file(path).line(line).sentence(sentences.len(), None);
         match stream.next() {
             None => break,
-            Some(Ok(value)) => match record(value, place, Some(line)) {
+            Some(Ok(value)) => match record(value, place, Some(line), labels) {
                 Ok(s) => sentences.push(s),
                 Err(e) => problems.keep(e)?,
             },
@@ -77,14 +100,19 @@ struct CharEntity {
     rest: Map<String, Value>,
 }
 
-fn record(value: Value, mut place: Place, line: Option<usize>) -> Result<Sentence> {
+fn record(
+    value: Value,
+    mut place: Place,
+    line: Option<usize>,
+    labels: Option<&LabelNames>,
+) -> Result<Sentence> {
     let Value::Object(mut obj) = value else {
         return Err(CorpusError::malformed(place, "a record must be a JSON object"));
     };
     place.sentence_id = obj
         .get("id")
         .map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string()));
-    let r = Record { place };
+    let r = Record { place, labels };
     let text = match obj.get_mut("text").map(Value::take) {
         Some(Value::String(s)) => s,
         Some(_) => return Err(r.bad("`text` must be a string".into())),
@@ -199,12 +227,13 @@ fn source_of(
     }
 }
 
-/// One record being read, for its error messages.
-struct Record {
+/// One record being read, for its error messages, with the label names to use.
+struct Record<'a> {
     place: Place,
+    labels: Option<&'a LabelNames>,
 }
 
-impl Record {
+impl Record<'_> {
     fn bad(&self, msg: String) -> CorpusError {
         CorpusError::malformed(self.place.clone(), msg)
     }
@@ -224,7 +253,13 @@ impl Record {
             };
             if let Some(Value::Number(n)) = e.get("label") {
                 let id = n.to_string();
-                e.insert("label".into(), Value::from(id));
+                let name = match self.labels {
+                    Some(names) => names.get(&id).cloned().ok_or_else(|| {
+                        self.bad(format!("entity {i}: label id {id} is not in the label file"))
+                    })?,
+                    None => id,
+                };
+                e.insert("label".into(), Value::from(name));
             }
             let field = |m: FieldError| self.bad(format!("entity {i}: {m}"));
             let label = get_label(&e, "label").map_err(field)?;

@@ -128,6 +128,8 @@ fn is_txt(path: &Path) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub conll: conll::ConllOptions,
+    /// doccano 1.x label ids to names.
+    pub doccano_labels: Option<doccano::LabelNames>,
 }
 
 fn unknown_format(path: &Path) -> CorpusError {
@@ -171,7 +173,7 @@ pub fn read_with(path: &Path, format: Format, opts: &Options) -> Result<Vec<Sent
         Format::Json => spert::read_json(path),
         Format::Jsonl => spert::read_jsonl(path),
         Format::Brat => brat::read(path),
-        Format::Doccano => doccano::read(path),
+        Format::Doccano => doccano::read_with(path, opts.doccano_labels.as_ref()),
         Format::Conll => conll::read_with(path, &opts.conll),
     }
 }
