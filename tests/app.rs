@@ -308,3 +308,51 @@ fn opening_another_corpus_with_unsaved_edits_asks_first() {
         h.state().state.status
     );
 }
+
+/// The CoNLL04 model on ADE data: the panel says the types do not fit, offers the ADE model
+/// and does not predict.
+#[test]
+fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("ade.json");
+    std::fs::write(
+        &file,
+        r#"[{"tokens": ["Metformin", "caused", "lactic", "acidosis", "."], "entities": [{"type": "Drug", "start": 0, "end": 1}, {"type": "Adverse-Effect", "start": 2, "end": 4}], "relations": [{"type": "Adverse-Effect", "head": 1, "tail": 0}]}]"#,
+    )
+    .unwrap();
+    let corpus = Corpus::load(&file).unwrap();
+    let state = AppState::with_corpus(
+        corpus,
+        Some(file),
+        relarc::corpus::Format::Json,
+        tmp.path().join("rec"),
+    );
+    let mut app = RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: None,
+            save: None,
+        }),
+    );
+    app.initial_model = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default"));
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label_contains("are not this corpus's (Adverse-Effect, Drug)");
+    h.get_by_label("Load models/ade");
+    h.get_by_label("Predict corpus").click();
+    h.run();
+    assert!(
+        h.state().model.as_ref().unwrap().predicting.is_none(),
+        "the button is off"
+    );
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::R);
+    h.run();
+    let status = h.state().state.status.clone().unwrap();
+    assert!(status.text.contains("load a model for these types"), "{status:?}");
+    h.get_by_label("Load models/ade").click();
+    h.run();
+    assert!(
+        h.query_by_label("Load models/ade").is_none(),
+        "the ADE model fits"
+    );
+}

@@ -139,6 +139,8 @@ pub struct ModelController {
     pub model_info: Option<String>,
     /// Folder of the current model on disk (loaded from, or where training saved it).
     pub model_dir: Option<PathBuf>,
+    /// Its entity types, read from its folder (to tell whether it fits the corpus).
+    pub model_types: Option<Vec<String>>,
     pub training: Option<TrainingRun>,
     pub curves: Curves,
     pub events_seen: usize,
@@ -159,6 +161,7 @@ impl ModelController {
             settings: TrainSettings::default(),
             model_info: None,
             model_dir: None,
+            model_types: None,
             training: None,
             curves: Curves::default(),
             events_seen: 0,
@@ -167,6 +170,13 @@ impl ModelController {
             live: Live::default(),
             device: format!("{:?}", Device::cuda_if_available()),
         }
+    }
+
+    /// When the model's entity types share none with the corpus's: both lists.
+    pub fn type_mismatch(&self, corpus_types: &[String]) -> Option<(Vec<String>, Vec<String>)> {
+        let model = self.model_types.as_ref()?;
+        let shared = model.iter().any(|t| corpus_types.contains(t));
+        (!shared && !corpus_types.is_empty()).then(|| (model.clone(), corpus_types.to_vec()))
     }
 
     pub fn is_training(&self) -> bool {
@@ -178,6 +188,7 @@ impl ModelController {
     }
 
     pub fn load(&mut self, dir: PathBuf) {
+        self.model_types = crate::model::shipped::entity_types(&dir);
         self.model_dir = Some(dir.clone());
         self.worker.send(Request::Load(dir));
     }
@@ -214,6 +225,7 @@ impl ModelController {
             }
         };
         self.model_dir = job.out.clone();
+        self.model_types = job.out.as_deref().and_then(crate::model::shipped::entity_types);
         self.curves = Curves::default();
         self.last_outcome = None;
         self.training = Some(TrainingRun {

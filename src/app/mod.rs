@@ -193,7 +193,17 @@ impl RelarcApp {
                 ctl.start_training(&mut self.state, &models);
             }
             CancelTraining => ctl.cancel(),
-            PredictCorpus => ctl.predict_corpus(&self.state),
+            PredictCorpus => match ctl.type_mismatch(&self.state.corpus.schema.entity_types) {
+                // Predictions of other types would read as all wrong: say why instead.
+                Some((model, corpus)) => {
+                    self.state.status = Some(Status::error(format!(
+                        "this model predicts {} but the corpus has {}: load a model for these types",
+                        model.join(", "),
+                        corpus.join(", ")
+                    )))
+                }
+                None => ctl.predict_corpus(&self.state),
+            },
             ExportPredictions => {
                 if let Some(p) = self.dialogs.save("predictions.json") {
                     self.state.export_predictions(&p);

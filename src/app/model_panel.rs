@@ -9,7 +9,8 @@ use super::command::{CommandSender, UiCommand, ViewMode};
 use super::controller::{Curves, ModelController, TrainingRun};
 use super::state::AppState;
 use super::FileDialogs;
-use crate::model::ModelConfig;
+use crate::model::{shipped, ModelConfig};
+use std::path::PathBuf;
 
 /// The whole right-hand panel.
 pub fn show(
@@ -20,6 +21,9 @@ pub fn show(
     tx: &CommandSender,
 ) {
     header(ui, ctl, tx);
+    if let Some(dir) = mismatch(ui, ctl, state) {
+        ctl.load(dir);
+    }
     ui.separator();
     training_form(ui, ctl, dialogs);
     training_buttons(ui, ctl, tx);
@@ -67,6 +71,30 @@ fn header(ui: &mut Ui, ctl: &ModelController, tx: &CommandSender) {
             tx,
         );
     });
+}
+
+/// Says when the model cannot predict the corpus's types, and offers the shipped models that
+/// can; returns the one picked.
+fn mismatch(ui: &mut Ui, ctl: &ModelController, state: &AppState) -> Option<PathBuf> {
+    let (model, corpus) = ctl.type_mismatch(&state.corpus.schema.entity_types)?;
+    ui.colored_label(
+        ui.visuals().warn_fg_color,
+        format!(
+            "This model's types ({}) are not this corpus's ({}): its predictions and metrics would mean nothing here.",
+            model.join(", "),
+            corpus.join(", ")
+        ),
+    );
+    let fitting = shipped::fitting_model(&corpus).filter(|m| {
+        shipped::entity_types(m).is_some_and(|t| t.iter().any(|x| corpus.contains(x)))
+            && Some(m) != ctl.model_dir.as_ref()
+    })?;
+    let name = fitting
+        .file_name()
+        .map_or(String::new(), |n| n.to_string_lossy().to_string());
+    ui.button(format!("Load models/{name}"))
+        .clicked()
+        .then_some(fitting)
 }
 
 fn training_form(ui: &mut Ui, ctl: &mut ModelController, dialogs: &mut dyn FileDialogs) {
@@ -160,7 +188,8 @@ fn curves(ui: &mut Ui, curves: &Curves) {
 
 fn predictions(ui: &mut Ui, ctl: &ModelController, state: &AppState, tx: &CommandSender) {
     ui.horizontal(|ui| {
-        let can_predict = ctl.model_info.is_some() && ctl.predicting.is_none();
+        let fits = ctl.type_mismatch(&state.corpus.schema.entity_types).is_none();
+        let can_predict = ctl.model_info.is_some() && ctl.predicting.is_none() && fits;
         command_button(ui, can_predict, "Predict corpus", UiCommand::PredictCorpus, tx);
         if let Some((d, t)) = ctl.predicting {
             ui.add(egui::ProgressBar::new(d as f32 / t.max(1) as f32).text(format!("{d}/{t}")));
