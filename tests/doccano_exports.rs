@@ -160,7 +160,8 @@ fn a_json_array_of_records_reads_like_json_lines_and_survives_spert_json() {
     );
     convert(&array, &spert);
     convert(&spert, &back);
-    // SpERT JSON holds tokens, not the spaces between them: compare entities by their text.
+    // SpERT JSON holds sentences of tokens, not the spaces between them nor which sentences
+    // made one record: compare every entity by its text, and the records' ids.
     let covered = |r: &Value| {
         let chars: Vec<char> = r["text"].as_str().unwrap().chars().collect();
         spans(r)
@@ -174,12 +175,22 @@ fn a_json_array_of_records_reads_like_json_lines_and_survives_spert_json() {
                     l,
                 )
             })
-            .collect::<BTreeSet<_>>()
+            .collect::<Vec<_>>()
     };
-    for (a, b) in items.iter().zip(&records(&back)) {
-        assert_eq!(covered(a), covered(b));
-        assert_eq!(a["id"], b["id"]);
-    }
+    let all = |rs: &[Value]| {
+        let mut v: Vec<(String, String)> = rs.iter().flat_map(covered).collect();
+        v.sort();
+        v
+    };
+    let back = records(&back);
+    assert_eq!(all(&items), all(&back));
+    let ids = |rs: &[Value]| {
+        rs.iter()
+            .map(|r| r["id"].clone())
+            .filter(|v| !v.is_null())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&items), ids(&back));
 }
 
 #[test]
@@ -236,4 +247,29 @@ fn label_ids_become_names_through_the_projects_label_file() {
         "{}",
         common::stderr(&run)
     );
+}
+
+#[test]
+fn a_record_of_several_sentences_is_split_and_written_back_whole() {
+    let c = relarc::corpus::Corpus::load(&fixture("transformer_labeling_text_label.jsonl")).unwrap();
+    let texts: Vec<String> = c.sentences.iter().map(|s| s.tokens.join(" ")).collect();
+    assert_eq!(
+        texts[0],
+        "SOCCER - JAPAN GET LUCKY WIN , CHINA IN SURPRISE DEFEAT ."
+    );
+    assert_eq!(texts[1], "Nadim Ladki");
+    assert_eq!(
+        c.sentences[0].id().as_deref(),
+        Some("2578"),
+        "the record's fields go with its first sentence"
+    );
+    let per: Vec<usize> = c.sentences.iter().map(|s| s.entities.len()).collect();
+    assert_eq!(per[..3], [2, 1, 2], "each sentence has its own entities");
+    // Written back: one record per record read, and read again: the same sentences.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.doccano.jsonl");
+    c.save(&out).unwrap();
+    assert_eq!(records(&out).len(), 2);
+    let again = relarc::corpus::Corpus::load(&out).unwrap();
+    assert_eq!(again.sentences, c.sentences);
 }

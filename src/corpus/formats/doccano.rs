@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::offsets::{char_span_to_tokens, join_tokens, tokens_for};
+use super::offsets::{char_span_to_tokens, join_tokens, sentence_groups, tokens_for, Sentences};
 use super::read_text;
 use super::spert::{get_index, get_label, ordered_object, put_common, take_common};
 use crate::corpus::error::{Collected, CorpusError, FieldError, Place, Result};
@@ -62,7 +62,7 @@ pub fn read_with(path: &Path, labels: Option<&LabelNames>) -> Result<Vec<Sentenc
         let mut problems = Collected::new(path);
         for (i, item) in items.into_iter().enumerate() {
             match record(item, Place::file(path).sentence(i, None), None, labels) {
-                Ok(s) => sentences.push(s),
+                Ok(s) => sentences.extend(s),
                 Err(e) => problems.keep(e)?,
             }
         }
@@ -79,7 +79,7 @@ pub fn read_with(path: &Path, labels: Option<&LabelNames>) -> Result<Vec<Sentenc
         match stream.next() {
             None => break,
             Some(Ok(value)) => match record(value, place, Some(line), labels) {
-                Ok(s) => sentences.push(s),
+                Ok(s) => sentences.extend(s),
                 Err(e) => problems.keep(e)?,
             },
             Some(Err(e)) => {
@@ -105,7 +105,7 @@ fn record(
     mut place: Place,
     line: Option<usize>,
     labels: Option<&LabelNames>,
-) -> Result<Sentence> {
+) -> Result<Vec<Sentence>> {
     let Value::Object(mut obj) = value else {
         return Err(CorpusError::malformed(place, "a record must be a JSON object"));
     };
@@ -122,6 +122,9 @@ fn record(
         Some(Value::Array(items)) => items.into_iter().map(|t| t.as_str().map(String::from)).collect(),
         _ => None,
     };
+    let starts: Option<Vec<usize>> = obj
+        .remove(SENTENCES_KEY)
+        .and_then(|v| serde_json::from_value(v).ok());
     let mut char_entities = r.entity_objects(obj.get_mut("entities").map(Value::take), "entities")?;
     char_entities.extend(r.legacy_labels(obj.remove("label"), "label")?);
     char_entities.extend(r.legacy_labels(obj.remove("labels"), "labels")?);
@@ -151,7 +154,132 @@ fn record(
         source: None,
     };
     s.source = Some(source_of(&s, text, &tokens, read_ids, rel_ids, line));
-    Ok(s)
+    // A record relarc wrote from one sentence has its tokens; from several, their starts.
+    let split = match (starts, given.is_some()) {
+        (Some(starts), _) => Some(Split::At(starts)),
+        (None, true) => None,
+        (None, false) => Some(Split::Find(Sentences::from_env())),
+    };
+    Ok(match split {
+        Some(how) => split_record(s, &tokens, how),
+        None => vec![s],
+    })
+}
+
+/// The field where relarc keeps where the sentences of a record start.
+const SENTENCES_KEY: &str = "relarc_sentences";
+
+enum Split {
+    /// At these character offsets (as relarc wrote them).
+    At(Vec<usize>),
+    /// With the sentence splitter.
+    Find(Sentences),
+}
+
+/// A record's sentences: split at line breaks and sentence ends (never inside an entity or a
+/// relation), each keeping its place in the record's text. The record's fields go with the
+/// first.
+fn split_record(s: Sentence, tokens: &[Token], how: Split) -> Vec<Sentence> {
+    let chars: Vec<char> = s
+        .source
+        .as_ref()
+        .map(|x| x.doc.text.chars().collect())
+        .unwrap_or_default();
+    let groups: Vec<std::ops::Range<usize>> = match how {
+        Split::At(starts) => {
+            let firsts: Vec<usize> = starts
+                .iter()
+                .filter_map(|&c| tokens.iter().position(|t| t.start >= c))
+                .collect();
+            firsts
+                .iter()
+                .enumerate()
+                .map(|(k, &f)| f..firsts.get(k + 1).copied().unwrap_or(tokens.len()))
+                .collect()
+        }
+        Split::Find(mode) => {
+            let span = |e: &Entity| (tokens[e.start].start, tokens[e.end - 1].end);
+            let mut protected: Vec<(usize, usize)> = s.entities.iter().map(span).collect();
+            for r in &s.relations {
+                let (a, b) = (span(&s.entities[r.head]), span(&s.entities[r.tail]));
+                protected.push((a.0.min(b.0), a.1.max(b.1)));
+            }
+            protected.sort_unstable();
+            sentence_groups(tokens, &chars, &protected, mode)
+        }
+    };
+    if groups.len() <= 1 {
+        return vec![s];
+    }
+    let src = s.source.clone().expect("a record has its source");
+    let doc = Arc::new(SourceDoc {
+        sentence_starts: groups.iter().map(|g| tokens[g.start].start).collect(),
+        ..(*src.doc).clone()
+    });
+    let mut fields = Some(s.extra.clone());
+    groups
+        .into_iter()
+        .map(|g| part(&s, &src, &doc, tokens, g, fields.take().unwrap_or_default()))
+        .collect()
+}
+
+/// The sentence of a record's tokens `g`, with its entities, relations and read ids.
+fn part(
+    s: &Sentence,
+    src: &SourceSpan,
+    doc: &Arc<SourceDoc>,
+    tokens: &[Token],
+    g: std::ops::Range<usize>,
+    extra: Map<String, Value>,
+) -> Sentence {
+    let inside: Vec<usize> = (0..s.entities.len())
+        .filter(|&e| g.contains(&s.entities[e].start))
+        .collect();
+    let new_index = |e: usize| inside.iter().position(|&x| x == e);
+    let entities = inside
+        .iter()
+        .map(|&e| Entity {
+            start: s.entities[e].start - g.start,
+            end: s.entities[e].end - g.start,
+            ..s.entities[e].clone()
+        })
+        .collect();
+    let relations = s
+        .relations
+        .iter()
+        .filter_map(|r| {
+            Some(Relation {
+                head: new_index(r.head)?,
+                tail: new_index(r.tail)?,
+                ..r.clone()
+            })
+        })
+        .collect();
+    let ids = ReadIds {
+        entities: src
+            .ids
+            .entities
+            .iter()
+            .filter(|x| g.contains(&x.2))
+            .map(|(id, l, a, b)| (id.clone(), l.clone(), a - g.start, b - g.start))
+            .collect(),
+        relations: src.ids.relations.clone(),
+    };
+    Sentence {
+        tokens: s.tokens[g.clone()].to_vec(),
+        entities,
+        relations,
+        extra,
+        source_line: s.source_line,
+        source: Some(SourceSpan {
+            doc: Arc::clone(doc),
+            start: tokens[g.start].start,
+            end: tokens[g.end - 1].end,
+            tokens: tokens[g].iter().map(|t| (t.start, t.end)).collect(),
+            kept_aside: 0,
+            ids,
+        }),
+    }
 }
 
 /// doccano 1.x `annotations` of one annotator: `RELARC_DOCCANO_USER`, else the lowest user
@@ -423,22 +551,30 @@ fn text_and_offsets(s: &Sentence) -> (String, Vec<(usize, usize)>) {
     join_tokens(&s.tokens)
 }
 
-/// Ids for the record's entities and relations: the ones read, fresh numbers for the rest.
-fn record_ids(s: &Sentence) -> (Vec<Value>, Vec<Value>) {
-    let none = ReadIds::default();
-    let read = s.source.as_ref().map_or(&none, |x| &x.ids);
-    let numbers = read
-        .entities
+/// The first fresh number for a record's new annotations: after the highest id read.
+fn first_free_id(group: &[&Sentence]) -> i64 {
+    group
         .iter()
-        .map(|x| &x.0)
-        .chain(read.relations.iter().map(|x| &x.0));
-    let mut next = numbers
+        .filter_map(|s| s.source.as_ref())
+        .flat_map(|x| {
+            x.ids
+                .entities
+                .iter()
+                .map(|e| &e.0)
+                .chain(x.ids.relations.iter().map(|r| &r.0))
+        })
         .filter_map(|id| id.parse::<i64>().ok())
         .max()
-        .map_or(0, |m| m + 1);
+        .map_or(0, |m| m + 1)
+}
+
+/// Ids for a sentence's entities and relations: the ones read, fresh numbers for the rest.
+fn record_ids(s: &Sentence, next: &mut i64) -> (Vec<Value>, Vec<Value>) {
+    let none = ReadIds::default();
+    let read = s.source.as_ref().map_or(&none, |x| &x.ids);
     let (e, r) = read.assign(s, &mut |_| {
-        next += 1;
-        (next - 1).to_string()
+        *next += 1;
+        (*next - 1).to_string()
     });
     // An id read as a JSON string keeps its quotes in its text form.
     let value = |id: String| serde_json::from_str::<Value>(&id).unwrap_or(Value::String(id));
@@ -448,64 +584,106 @@ fn record_ids(s: &Sentence) -> (Vec<Value>, Vec<Value>) {
     )
 }
 
-fn record_value(s: &Sentence) -> Value {
-    let (text, offsets) = text_and_offsets(s);
-    let (entity_ids, relation_ids) = record_ids(s);
-    let span = |start: usize, end: usize| -> (usize, usize) {
-        let from = offsets.get(start).map_or(0, |o| o.0);
-        let to = end
-            .checked_sub(1)
-            .and_then(|e| offsets.get(e))
-            .map_or(from, |o| o.1);
-        (from, to)
-    };
-    let mut text = Some(text);
-    Value::Object(ordered_object(
-        s,
-        &["text", "tokens", "entities", "relations"],
-        |k| match k {
-            "text" => text.take().map(Value::from),
-            "tokens" => Some(Value::from(s.tokens.clone())),
-            "entities" => Some(Value::Array(
-                s.entities
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| {
-                        let (from, to) = span(e.start, e.end);
-                        let mut o = Map::new();
-                        o.insert("id".into(), entity_ids[i].clone());
-                        o.insert("label".into(), Value::from(e.label.as_str()));
-                        o.insert("start_offset".into(), Value::from(from));
-                        o.insert("end_offset".into(), Value::from(to));
-                        put_common(&mut o, e.provenance, e.score, &e.extra);
-                        Value::Object(o)
-                    })
-                    .collect(),
-            )),
-            "relations" => Some(Value::Array(
-                s.relations
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| {
-                        let mut o = Map::new();
-                        o.insert("id".into(), relation_ids[i].clone());
-                        o.insert("from_id".into(), entity_ids[r.head].clone());
-                        o.insert("to_id".into(), entity_ids[r.tail].clone());
-                        o.insert("type".into(), Value::from(r.label.as_str()));
-                        put_common(&mut o, r.provenance, r.score, &r.extra);
-                        Value::Object(o)
-                    })
-                    .collect(),
-            )),
-            _ => None,
-        },
-    ))
+/// The sentences written as one record: those read from one record, when all are here in
+/// order with their text; otherwise one each.
+fn records(sentences: &[Sentence]) -> Vec<Vec<&Sentence>> {
+    let mut out: Vec<Vec<&Sentence>> = Vec::new();
+    let mut i = 0;
+    while i < sentences.len() {
+        let n = whole_record(&sentences[i..]).unwrap_or(1);
+        out.push(sentences[i..i + n].iter().collect());
+        i += n;
+    }
+    out
+}
+
+/// How many sentences from the start of `rest` make up the record they were read from.
+fn whole_record(rest: &[Sentence]) -> Option<usize> {
+    let doc = &rest.first()?.source.as_ref()?.doc;
+    let n = doc.sentence_starts.len();
+    if doc.format != crate::corpus::Format::Doccano || n < 2 || rest.len() < n {
+        return None;
+    }
+    let chars: Vec<char> = doc.text.chars().collect();
+    let fits = rest[..n].iter().zip(&doc.sentence_starts).all(|(s, &start)| {
+        s.source
+            .as_ref()
+            .is_some_and(|x| Arc::ptr_eq(&x.doc, doc) && x.start == start && x.matches(&s.tokens, &chars))
+    });
+    fits.then_some(n)
+}
+
+/// A record's text and, per sentence, its tokens' offsets in it.
+fn record_text(group: &[&Sentence]) -> (String, Vec<Vec<(usize, usize)>>) {
+    match group {
+        [s] => {
+            let (text, offsets) = text_and_offsets(s);
+            (text, vec![offsets])
+        }
+        _ => {
+            let src = |s: &Sentence| s.source.clone().expect("a record's sentences have a source");
+            let text = src(group[0]).doc.text.clone();
+            (text, group.iter().map(|s| src(s).tokens).collect())
+        }
+    }
+}
+
+fn record_value(group: &[&Sentence]) -> Value {
+    let first = group[0];
+    let (text, offsets) = record_text(group);
+    let mut next = first_free_id(group);
+    let mut entities = Vec::new();
+    let mut relations = Vec::new();
+    for (s, offsets) in group.iter().zip(&offsets) {
+        let (entity_ids, relation_ids) = record_ids(s, &mut next);
+        for (e, id) in s.entities.iter().zip(&entity_ids) {
+            let mut o = Map::new();
+            o.insert("id".into(), id.clone());
+            o.insert("label".into(), Value::from(e.label.as_str()));
+            let from = offsets.get(e.start).map_or(0, |o| o.0);
+            let to = e
+                .end
+                .checked_sub(1)
+                .and_then(|k| offsets.get(k))
+                .map_or(from, |o| o.1);
+            o.insert("start_offset".into(), Value::from(from));
+            o.insert("end_offset".into(), Value::from(to));
+            put_common(&mut o, e.provenance, e.score, &e.extra);
+            entities.push(Value::Object(o));
+        }
+        for (r, id) in s.relations.iter().zip(&relation_ids) {
+            let mut o = Map::new();
+            o.insert("id".into(), id.clone());
+            o.insert("from_id".into(), entity_ids[r.head].clone());
+            o.insert("to_id".into(), entity_ids[r.tail].clone());
+            o.insert("type".into(), Value::from(r.label.as_str()));
+            put_common(&mut o, r.provenance, r.score, &r.extra);
+            relations.push(Value::Object(o));
+        }
+    }
+    let tokens: Vec<&String> = group.iter().flat_map(|s| &s.tokens).collect();
+    let (mut text, mut entities, mut relations) = (Some(text), Some(entities), Some(relations));
+    let mut obj = ordered_object(first, &["text", "tokens", "entities", "relations"], |k| match k {
+        "text" => text.take().map(Value::from),
+        "tokens" => Some(Value::from(tokens.iter().map(|t| t.as_str()).collect::<Vec<_>>())),
+        "entities" => entities.take().map(Value::Array),
+        "relations" => relations.take().map(Value::Array),
+        _ => None,
+    });
+    if group.len() > 1 {
+        let starts: Vec<usize> = group
+            .iter()
+            .filter_map(|s| s.source.as_ref().map(|x| x.start))
+            .collect();
+        obj.insert(SENTENCES_KEY.into(), Value::from(starts));
+    }
+    Value::Object(obj)
 }
 
 pub fn write(path: &Path, sentences: &[Sentence]) -> Result<()> {
     atomic_write(path, |w| {
-        for s in sentences {
-            serde_json::to_writer(&mut *w, &record_value(s))?;
+        for group in records(sentences) {
+            serde_json::to_writer(&mut *w, &record_value(&group))?;
             w.write_all(b"\n")?;
         }
         Ok(())

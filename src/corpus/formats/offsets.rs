@@ -90,3 +90,62 @@ pub enum SpanError {
     #[error("characters {from}..{to} cover no token")]
     NoToken { from: usize, to: usize },
 }
+
+/// How a document's text (a brat document, a doccano record) is split into sentences.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sentences {
+    /// At line breaks and sentence-final punctuation.
+    Split,
+    /// At line breaks only.
+    Lines,
+}
+
+impl Sentences {
+    /// `RELARC_BRAT_SENTENCES=lines` keeps one sentence per line.
+    pub fn from_env() -> Sentences {
+        match std::env::var("RELARC_BRAT_SENTENCES").as_deref() {
+            Ok("lines") => Sentences::Lines,
+            _ => Sentences::Split,
+        }
+    }
+}
+
+/// Token index ranges of the sentences.
+pub(crate) fn sentence_groups(
+    tokens: &[Token],
+    chars: &[char],
+    protected: &[(usize, usize)],
+    mode: Sentences,
+) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let mut start = 0;
+    let (mut next, mut reach) = (0, 0);
+    for i in 1..tokens.len() {
+        let (prev, t) = (&tokens[i - 1], &tokens[i]);
+        while next < protected.len() && protected[next].0 < prev.end {
+            reach = reach.max(protected[next].1);
+            next += 1;
+        }
+        let line_break = chars[prev.end..t.start].contains(&'\n');
+        let stop = mode == Sentences::Split && ends_sentence(&prev.text) && starts_sentence(&t.text);
+        if (line_break || stop) && reach <= t.start {
+            groups.push(start..i);
+            start = i;
+        }
+    }
+    if !tokens.is_empty() {
+        groups.push(start..tokens.len());
+    }
+    groups
+}
+
+fn ends_sentence(token: &str) -> bool {
+    !token.is_empty() && token.chars().all(|c| matches!(c, '.' | '!' | '?'))
+}
+
+fn starts_sentence(token: &str) -> bool {
+    token
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || c.is_numeric() || matches!(c, '"' | '\'' | '(' | '[' | '“'))
+}

@@ -19,8 +19,8 @@ mod write;
 
 use std::path::{Path, PathBuf};
 
+pub use crate::corpus::formats::offsets::Sentences;
 pub use conf::annotation_conf;
-pub use read::Sentences;
 pub use write::write;
 
 use crate::corpus::error::{Collected, CorpusError, Result};

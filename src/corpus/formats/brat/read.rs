@@ -11,29 +11,10 @@ use serde_json::{Map, Value};
 use super::sidecar::{self, Sidecar};
 use super::standoff::{self, flat};
 use crate::corpus::error::{Collected, CorpusError, Place, Result};
-use crate::corpus::formats::offsets::char_span_to_tokens;
+use crate::corpus::formats::offsets::{char_span_to_tokens, sentence_groups, Sentences};
 use crate::corpus::source::{AnnLine, SourceDoc, SourceSpan};
 use crate::corpus::{Entity, Relation, Sentence};
 use crate::text::{tokenize_with_boundaries, Token};
-
-/// How a document's text is split into sentences.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sentences {
-    /// At line breaks and sentence-final punctuation.
-    Split,
-    /// At line breaks only.
-    Lines,
-}
-
-impl Sentences {
-    /// `RELARC_BRAT_SENTENCES=lines` keeps one sentence per line.
-    pub fn from_env() -> Sentences {
-        match std::env::var("RELARC_BRAT_SENTENCES").as_deref() {
-            Ok("lines") => Sentences::Lines,
-            _ => Sentences::Split,
-        }
-    }
-}
 
 /// Reads the document `name` (`sub/doc`) of the collection at `root`.
 pub(super) fn document(root: &Path, name: &str, ann_path: &Path, mode: Sentences) -> Result<Vec<Sentence>> {
@@ -132,46 +113,6 @@ fn protected(lines: &[AnnLine]) -> Vec<(usize, usize)> {
     }
     out.sort_unstable();
     out
-}
-
-/// Token index ranges of the sentences.
-fn sentence_groups(
-    tokens: &[Token],
-    chars: &[char],
-    protected: &[(usize, usize)],
-    mode: Sentences,
-) -> Vec<std::ops::Range<usize>> {
-    let mut groups = Vec::new();
-    let mut start = 0;
-    let (mut next, mut reach) = (0, 0);
-    for i in 1..tokens.len() {
-        let (prev, t) = (&tokens[i - 1], &tokens[i]);
-        while next < protected.len() && protected[next].0 < prev.end {
-            reach = reach.max(protected[next].1);
-            next += 1;
-        }
-        let line_break = chars[prev.end..t.start].contains(&'\n');
-        let stop = mode == Sentences::Split && ends_sentence(&prev.text) && starts_sentence(&t.text);
-        if (line_break || stop) && reach <= t.start {
-            groups.push(start..i);
-            start = i;
-        }
-    }
-    if !tokens.is_empty() {
-        groups.push(start..tokens.len());
-    }
-    groups
-}
-
-fn ends_sentence(token: &str) -> bool {
-    !token.is_empty() && token.chars().all(|c| matches!(c, '.' | '!' | '?'))
-}
-
-fn starts_sentence(token: &str) -> bool {
-    token
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_uppercase() || c.is_numeric() || matches!(c, '"' | '\'' | '(' | '[' | '“'))
 }
 
 /// One document being turned into sentences.
