@@ -21,7 +21,8 @@ fn convert(args: &[&str]) -> String {
 }
 
 /// (fixture, token column, tag column): each read with its columns found from the content.
-const FILES: [(&str, usize, usize); 5] = [
+const FILES: [(&str, usize, usize); 6] = [
+    ("conll2002_ned_testa_excerpt.conll", 0, 2),
     ("conll2003_doccano_transformer.user1", 0, 3),
     ("doccano_example.conll", 0, 1),
     ("flair_trivial_train.txt", 0, 1),

@@ -275,7 +275,8 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
             let line = e.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1;
             Err(CorpusError::malformed(
                 super::Place::file(path).line(line),
-                format!("not valid UTF-8 (byte {offset})"),
+                // CoNLL-2002's own files, for one, are Latin-1.
+                format!("not valid UTF-8 (byte {offset}); if it is Latin-1, convert it first: iconv -f latin1 -t utf-8"),
             ))
         }
     }
