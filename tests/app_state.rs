@@ -320,3 +320,27 @@ fn a_search_shows_its_first_match_and_steps_through_the_matches() {
     s.apply(UiCommand::PrevSentence);
     assert_eq!(s.current, matches[0]);
 }
+
+#[test]
+fn a_reject_is_undone_and_redone_and_is_not_an_unsaved_edit() {
+    let (_t, _file, mut s) = opened_copy();
+    let mut predicted = s.corpus.sentences[0].clone();
+    predicted.relations.clear();
+    s.predictions = s.corpus.sentences.iter().map(|_| None).collect();
+    s.predictions[0] = Some(predicted.clone());
+    let n = predicted.entities.len();
+    s.apply(Command::RejectEntity(0));
+    assert_eq!(s.predictions[0].as_ref().unwrap().entities.len(), n - 1);
+    assert!(!s.dirty, "a reject changes no file");
+    s.apply(UiCommand::Undo);
+    assert_eq!(s.predictions[0].as_ref().unwrap(), &predicted);
+    assert!(!s.dirty);
+    s.apply(UiCommand::Redo);
+    assert_eq!(s.predictions[0].as_ref().unwrap().entities.len(), n - 1);
+    // A gold edit after it is unsaved; undoing that edit is not.
+    s.apply(Command::SelectEntity(0));
+    s.apply(UiCommand::DeleteSelected);
+    assert!(s.dirty);
+    s.apply(UiCommand::Undo);
+    assert!(!s.dirty, "{:?}", s.status);
+}

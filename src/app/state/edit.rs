@@ -21,6 +21,14 @@ pub(super) struct Step {
     sentence: usize,
     before: Sentence,
     after: Sentence,
+    /// The sentence's prediction before and after, for a reject (gold stays as it is).
+    prediction: Option<(Sentence, Sentence)>,
+}
+
+impl Step {
+    fn changes_gold(&self) -> bool {
+        self.prediction.is_none()
+    }
 }
 
 #[derive(Default)]
@@ -294,10 +302,52 @@ impl AppState {
             sentence: i,
             before,
             after,
+            prediction: None,
         });
         self.history.redo.clear();
         self.changed();
         true
+    }
+
+    /// Changes the current sentence's prediction as one undoable step (a reject).
+    fn edit_prediction(&mut self, f: impl FnOnce(&mut Sentence)) {
+        let i = self.current;
+        let (Some(Some(p)), Some(gold)) = (self.predictions.get_mut(i), self.corpus.sentences.get(i)) else {
+            return;
+        };
+        let before = p.clone();
+        f(p);
+        if *p == before {
+            return;
+        }
+        let after = p.clone();
+        if self.saved_depth.is_some_and(|d| self.history.undo.len() < d) {
+            self.saved_depth = None;
+        }
+        self.history.undo.push(Step {
+            sentence: i,
+            before: gold.clone(),
+            after: gold.clone(),
+            prediction: Some((before, after)),
+        });
+        self.history.redo.clear();
+        self.generation += 1;
+        self.recompute_dirty();
+    }
+
+    /// Unsaved edits are the gold changes between the saved point and now; rejects alone
+    /// change no file.
+    fn recompute_dirty(&mut self) {
+        let n = self.history.undo.len();
+        self.dirty = match self.saved_depth {
+            None => true,
+            Some(d) if n >= d => self.history.undo[d..].iter().any(Step::changes_gold),
+            Some(d) => {
+                let undone = d - n;
+                let r = &self.history.redo;
+                r.len() < undone || r[r.len() - undone..].iter().any(Step::changes_gold)
+            }
+        };
     }
 
     pub(super) fn undo(&mut self) {
@@ -306,11 +356,14 @@ impl AppState {
             return;
         };
         self.corpus.sentences[step.sentence] = step.before.clone();
+        if let (Some((before, _)), Some(slot)) = (&step.prediction, self.predictions.get_mut(step.sentence)) {
+            *slot = Some(before.clone());
+        }
         self.current = step.sentence;
         self.history.redo.push(step);
         self.selection = Selection::None;
         self.changed();
-        self.dirty = self.saved_depth != Some(self.history.undo.len());
+        self.recompute_dirty();
     }
 
     pub(super) fn redo(&mut self) {
@@ -319,11 +372,14 @@ impl AppState {
             return;
         };
         self.corpus.sentences[step.sentence] = step.after.clone();
+        if let (Some((_, after)), Some(slot)) = (&step.prediction, self.predictions.get_mut(step.sentence)) {
+            *slot = Some(after.clone());
+        }
         self.current = step.sentence;
         self.history.undo.push(step);
         self.selection = Selection::None;
         self.changed();
-        self.dirty = self.saved_depth != Some(self.history.undo.len());
+        self.recompute_dirty();
     }
 
     pub(super) fn accept_entity(&mut self, i: usize) {
@@ -362,23 +418,21 @@ impl AppState {
     }
 
     pub(super) fn reject_entity(&mut self, i: usize) {
-        if let Some(Some(p)) = self.predictions.get_mut(self.current) {
+        self.edit_prediction(|p| {
             if i < p.entities.len() {
                 let mut drop = vec![false; p.entities.len()];
                 drop[i] = true;
                 p.remove_entities(&drop);
             }
-        }
-        self.generation += 1;
+        });
     }
 
     pub(super) fn reject_relation(&mut self, i: usize) {
-        if let Some(Some(p)) = self.predictions.get_mut(self.current) {
+        self.edit_prediction(|p| {
             if i < p.relations.len() {
                 p.relations.remove(i);
             }
-        }
-        self.generation += 1;
+        });
     }
 
     pub(super) fn add_sentence(&mut self, sentence: Sentence) {
