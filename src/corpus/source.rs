@@ -143,6 +143,22 @@ fn pick<'a>(
     Some(id)
 }
 
+/// The characters of source documents, computed once per document while its sentences come
+/// one after another (a long document has many sentences; each needs its characters).
+#[derive(Default)]
+pub struct DocChars {
+    last: Option<(Arc<SourceDoc>, Vec<char>)>,
+}
+
+impl DocChars {
+    pub fn of(&mut self, doc: &Arc<SourceDoc>) -> &[char] {
+        if !self.last.as_ref().is_some_and(|(d, _)| Arc::ptr_eq(d, doc)) {
+            self.last = Some((Arc::clone(doc), doc.text.chars().collect()));
+        }
+        &self.last.as_ref().expect("just set").1
+    }
+}
+
 /// Where a sentence lies in its source document.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceSpan {

@@ -16,7 +16,7 @@ use super::offsets::{char_span_to_tokens, join_tokens, sentence_groups, tokens_f
 use super::read_text;
 use super::spert::{get_index, get_label, ordered_object, put_common, take_common};
 use crate::corpus::error::{Collected, CorpusError, FieldError, Place, Result};
-use crate::corpus::source::{ReadIds, SourceDoc, SourceSpan};
+use crate::corpus::source::{DocChars, ReadIds, SourceDoc, SourceSpan};
 use crate::corpus::{Entity, Relation, Sentence};
 use crate::fsio::atomic_write;
 use crate::text::Token;
@@ -535,10 +535,10 @@ impl Record<'_> {
 
 /// The record's text and each token's offsets in it: the text it was read from when its
 /// tokens still spell it, else the tokens joined by spaces.
-fn text_and_offsets(s: &Sentence) -> (String, Vec<(usize, usize)>) {
+fn text_and_offsets(s: &Sentence, docs: &mut DocChars) -> (String, Vec<(usize, usize)>) {
     if let Some(src) = &s.source {
-        let chars: Vec<char> = src.doc.text.chars().collect();
-        if src.matches(&s.tokens, &chars) && src.end <= chars.len() {
+        let chars = docs.of(&src.doc);
+        if src.matches(&s.tokens, chars) && src.end <= chars.len() {
             let text = chars[src.start..src.end].iter().collect();
             let offsets = src
                 .tokens
@@ -586,11 +586,11 @@ fn record_ids(s: &Sentence, next: &mut i64) -> (Vec<Value>, Vec<Value>) {
 
 /// The sentences written as one record: those read from one record, when all are here in
 /// order with their text; otherwise one each.
-fn records(sentences: &[Sentence]) -> Vec<Vec<&Sentence>> {
+fn records<'a>(sentences: &'a [Sentence], docs: &mut DocChars) -> Vec<Vec<&'a Sentence>> {
     let mut out: Vec<Vec<&Sentence>> = Vec::new();
     let mut i = 0;
     while i < sentences.len() {
-        let n = whole_record(&sentences[i..]).unwrap_or(1);
+        let n = whole_record(&sentences[i..], docs).unwrap_or(1);
         out.push(sentences[i..i + n].iter().collect());
         i += n;
     }
@@ -598,26 +598,26 @@ fn records(sentences: &[Sentence]) -> Vec<Vec<&Sentence>> {
 }
 
 /// How many sentences from the start of `rest` make up the record they were read from.
-fn whole_record(rest: &[Sentence]) -> Option<usize> {
+fn whole_record(rest: &[Sentence], docs: &mut DocChars) -> Option<usize> {
     let doc = &rest.first()?.source.as_ref()?.doc;
     let n = doc.sentence_starts.len();
     if doc.format != crate::corpus::Format::Doccano || n < 2 || rest.len() < n {
         return None;
     }
-    let chars: Vec<char> = doc.text.chars().collect();
+    let chars = docs.of(doc);
     let fits = rest[..n].iter().zip(&doc.sentence_starts).all(|(s, &start)| {
         s.source
             .as_ref()
-            .is_some_and(|x| Arc::ptr_eq(&x.doc, doc) && x.start == start && x.matches(&s.tokens, &chars))
+            .is_some_and(|x| Arc::ptr_eq(&x.doc, doc) && x.start == start && x.matches(&s.tokens, chars))
     });
     fits.then_some(n)
 }
 
 /// A record's text and, per sentence, its tokens' offsets in it.
-fn record_text(group: &[&Sentence]) -> (String, Vec<Vec<(usize, usize)>>) {
+fn record_text(group: &[&Sentence], docs: &mut DocChars) -> (String, Vec<Vec<(usize, usize)>>) {
     match group {
         [s] => {
-            let (text, offsets) = text_and_offsets(s);
+            let (text, offsets) = text_and_offsets(s, docs);
             (text, vec![offsets])
         }
         _ => {
@@ -628,9 +628,9 @@ fn record_text(group: &[&Sentence]) -> (String, Vec<Vec<(usize, usize)>>) {
     }
 }
 
-fn record_value(group: &[&Sentence]) -> Value {
+fn record_value(group: &[&Sentence], docs: &mut DocChars) -> Value {
     let first = group[0];
-    let (text, offsets) = record_text(group);
+    let (text, offsets) = record_text(group, docs);
     let mut next = first_free_id(group);
     let mut entities = Vec::new();
     let mut relations = Vec::new();
@@ -682,8 +682,9 @@ fn record_value(group: &[&Sentence]) -> Value {
 
 pub fn write(path: &Path, sentences: &[Sentence]) -> Result<()> {
     atomic_write(path, |w| {
-        for group in records(sentences) {
-            serde_json::to_writer(&mut *w, &record_value(&group))?;
+        let mut docs = DocChars::default();
+        for group in records(sentences, &mut docs) {
+            serde_json::to_writer(&mut *w, &record_value(&group, &mut docs))?;
             w.write_all(b"\n")?;
         }
         Ok(())

@@ -143,18 +143,14 @@ fn unknown_format(path: &Path) -> CorpusError {
 /// doccano records (`text`, no `tokens`) or SpERT sentences, in a JSON array or JSON lines.
 fn sniff_json(path: &Path, spert: Format) -> Result<Format> {
     let text = read_text(path)?;
-    let first_record = if text.trim_start().starts_with('[') {
-        // A JSON array: its first element.
-        serde_json::from_str::<Vec<&serde_json::value::RawValue>>(&text)
-            .ok()
-            .and_then(|a| a.first().and_then(|r| serde_json::from_str(r.get()).ok()))
-    } else {
-        // JSON lines, or objects pretty-printed over several lines.
-        serde_json::Deserializer::from_str(&text)
-            .into_iter::<serde_json::Value>()
-            .next()
-            .and_then(|v| v.ok())
-    };
+    // The first record only (of an array, or of JSON lines or objects over several lines):
+    // a corpus read after this is parsed once, not twice.
+    let trimmed = text.trim_start();
+    let records = trimmed.strip_prefix('[').unwrap_or(trimmed);
+    let first_record = serde_json::Deserializer::from_str(records)
+        .into_iter::<serde_json::Value>()
+        .next()
+        .and_then(|v| v.ok());
     let is_doccano = first_record
         .and_then(|v| {
             v.as_object()

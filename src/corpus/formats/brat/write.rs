@@ -127,8 +127,15 @@ struct Current {
     id: String,
     label: String,
     /// Offsets for entities; argument ids for relations.
-    key: (String, String),
+    key: Key,
     note: Option<String>,
+}
+
+/// What places an annotation: an entity's character offsets, a relation's argument ids.
+#[derive(PartialEq)]
+enum Key {
+    Span(usize, usize),
+    Args(String, String),
 }
 
 /// The ids of a document: the ones read, and fresh ones past the highest.
@@ -208,7 +215,7 @@ fn current(
             ents.push(Current {
                 id,
                 label: e.label.clone(),
-                key: (from.to_string(), to.to_string()),
+                key: Key::Span(from, to),
                 note: note_of(&e.extra),
             });
         }
@@ -225,7 +232,7 @@ fn current(
             rels.push(Current {
                 id,
                 label: r.label.clone(),
-                key: (h, t),
+                key: Key::Args(h, t),
                 note: note_of(&r.extra),
             });
         }
@@ -233,14 +240,15 @@ fn current(
     (ents, rels)
 }
 
-fn entity_line(c: &Current, chars: &[char]) -> String {
-    let (from, to): (usize, usize) = (c.key.0.parse().unwrap_or(0), c.key.1.parse().unwrap_or(0));
-    let covered: String = chars[from..to].iter().collect();
-    format!("{}\t{} {from} {to}\t{}", c.id, c.label, flat(&covered))
-}
-
-fn relation_line(c: &Current) -> String {
-    format!("{}\t{} Arg1:{} Arg2:{}", c.id, c.label, c.key.0, c.key.1)
+/// An annotation's line, as brat writes it.
+fn line_of(c: &Current, chars: &[char]) -> String {
+    match &c.key {
+        Key::Span(from, to) => {
+            let covered: String = chars[*from..*to].iter().collect();
+            format!("{}\t{} {from} {to}\t{}", c.id, c.label, flat(&covered))
+        }
+        Key::Args(h, t) => format!("{}\t{} Arg1:{h} Arg2:{t}", c.id, c.label),
+    }
 }
 
 /// A document read from brat, written over its own text.
@@ -366,11 +374,8 @@ impl<'a> DocLines<'a> {
         }
         let eol_cr = self.doc.lines.iter().any(|l| raw(l).ends_with('\r'));
         let mut added = Vec::new();
-        for c in self.ents.values().filter(|c| !written.contains(c.id.as_str())) {
-            added.push((c.id.clone(), entity_line(c, chars)));
-        }
-        for c in self.rels.values().filter(|c| !written.contains(c.id.as_str())) {
-            added.push((c.id.clone(), relation_line(c)));
+        for c in self.all.iter().filter(|c| !written.contains(c.id.as_str())) {
+            added.push((c.id.clone(), line_of(c, chars)));
         }
         added.sort_by_key(|(id, _)| id_order(id));
         for c in &self.all {
@@ -407,8 +412,8 @@ impl<'a> DocLines<'a> {
             } => {
                 let c = self.ents.get(id.as_str())?;
                 written.insert(id);
-                let same = &c.label == label && c.key == (from.to_string(), to.to_string());
-                Some(if same { raw.clone() } else { entity_line(c, chars) })
+                let same = &c.label == label && c.key == Key::Span(*from, *to);
+                Some(if same { raw.clone() } else { line_of(c, chars) })
             }
             AnnLine::Relation {
                 id,
@@ -419,8 +424,8 @@ impl<'a> DocLines<'a> {
             } => {
                 let c = self.rels.get(id.as_str())?;
                 written.insert(id);
-                let same = &c.label == label && c.key == (arg1.clone(), arg2.clone());
-                Some(if same { raw.clone() } else { relation_line(c) })
+                let same = &c.label == label && c.key == Key::Args(arg1.clone(), arg2.clone());
+                Some(if same { raw.clone() } else { line_of(c, chars) })
             }
             AnnLine::Note {
                 id,
@@ -490,13 +495,14 @@ fn generated(g: &Group, notes: &mut Vec<String>) -> (String, String, Option<Stri
     let mut text = String::new();
     let mut starts = Vec::new();
     let mut token_offsets: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut start = 0;
     for s in &g.sentences {
         let (line, offsets) = join_tokens(&s.tokens);
-        let start = text.chars().count();
         starts.push(start);
         token_offsets.push(offsets.iter().map(|&(a, b)| (a + start, b + start)).collect());
         text.push_str(&line);
         text.push('\n');
+        start += line.chars().count() + 1;
     }
     let mut side = SidecarOut::default();
     side.spaced();
@@ -512,12 +518,8 @@ fn generated(g: &Group, notes: &mut Vec<String>) -> (String, String, Option<Stri
     let (ents, rels) = current(&g.sentences, &offsets, &mut ids, false, &mut side);
     let chars: Vec<char> = text.chars().collect();
     let mut ann = String::new();
-    for c in &ents {
-        ann.push_str(&entity_line(c, &chars));
-        ann.push('\n');
-    }
-    for c in &rels {
-        ann.push_str(&relation_line(c));
+    for c in ents.iter().chain(&rels) {
+        ann.push_str(&line_of(c, &chars));
         ann.push('\n');
     }
     for c in ents.iter().chain(&rels) {
