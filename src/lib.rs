@@ -15,6 +15,7 @@ pub mod fsio;
 pub mod model;
 mod omp;
 pub mod pretrained;
+pub mod study;
 pub mod text;
 pub mod threads;
 pub mod train;

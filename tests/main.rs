@@ -30,4 +30,5 @@ mod model_crf;
 mod pretrained;
 mod roundtrip;
 mod stats_match;
+mod studies;
 mod train;

@@ -4,6 +4,7 @@ mod bench_cmd;
 mod checks;
 mod corpus_cmds;
 mod model_cmds;
+mod study_cmds;
 mod train_cmds;
 
 use std::process::ExitCode;
@@ -56,6 +57,16 @@ pub enum Command {
     Cv(train_cmds::CvArgs),
     /// The CoNLL04 protocol: epochs chosen on dev, then N seeds on train+dev, scored on test.
     Trials(train_cmds::TrialsArgs),
+    /// The paper's Table 3: the baseline and its variants without task-specific layers,
+    /// parameter-matched, over several seeds.
+    Ablate(study_cmds::AblateArgs),
+    /// The layer-count search: every shared / NER / RE layer combination ranked on dev.
+    Search(study_cmds::SearchArgs),
+    /// Run one job of a study plan (the index from --index, SLURM_ARRAY_TASK_ID or
+    /// JOB_COMPLETION_INDEX); a finished job is not run again.
+    Job(study_cmds::JobArgs),
+    /// Build a study's table from its finished jobs and say which are missing.
+    Collect(study_cmds::CollectArgs),
     /// Print a model's architecture and trainable parameter count per part.
     Info(model_cmds::InfoArgs),
     /// Static word vectors: coverage of a corpus, conversion to relarc's fast-loading form.
@@ -85,6 +96,10 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Eval(a)) => train_cmds::eval(a),
         Some(Command::Cv(a)) => train_cmds::cv(a),
         Some(Command::Trials(a)) => train_cmds::trials(a),
+        Some(Command::Ablate(a)) => study_cmds::ablate(a),
+        Some(Command::Search(a)) => study_cmds::search(a),
+        Some(Command::Job(a)) => study_cmds::job(a),
+        Some(Command::Collect(a)) => study_cmds::collect_cmd(a),
         Some(Command::Bench(a)) => bench_cmd::bench(a),
         Some(Command::Doctor) => doctor(),
         None => open_app(cli),

@@ -156,7 +156,7 @@ pub struct TrialsArgs {
 
 impl TrainingArgs {
     /// Numbers in range; said before any corpus or model is read.
-    fn check(&self) -> checks::Checked {
+    pub(super) fn check(&self) -> checks::Checked {
         checks::at_least_one("--epochs", self.epochs)?;
         checks::at_least_one("--patience", self.patience)?;
         match self.threshold {
@@ -185,7 +185,7 @@ pub fn device(name: &str) -> Res<Device> {
     }
 }
 
-fn config(a: &TrainingArgs) -> Res<ModelConfig> {
+pub(super) fn config(a: &TrainingArgs) -> Res<ModelConfig> {
     if a.preset.is_none() && a.config.is_none() {
         return Err(format!(
             "give --preset (one of {:?}) or --config FILE",
@@ -219,7 +219,7 @@ fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {
 }
 
 /// Runs a job on the trainer thread with a progress bar; returns the outcome.
-fn run_job(job: TrainJob, label: &str) -> Result<TrainOutcome, Failure> {
+pub(super) fn run_job(job: TrainJob, label: &str) -> Result<TrainOutcome, Failure> {
     let trainer = Trainer::spawn(None);
     trainer.start(job);
     let mut progress = JobProgress::new(label);
@@ -583,7 +583,7 @@ pub fn eval(a: EvalArgs) -> CliResult {
 /// What the protocols report as they go, on stderr.
 /// Prints a protocol's progress, with the time left at the pace of the runs trained so far
 /// by this command (runs kept from an earlier one took no time here).
-fn progress_printer() -> impl FnMut(Progress) + Send {
+pub(super) fn progress_printer() -> impl FnMut(Progress) + Send {
     let started = std::time::Instant::now();
     let mut trained = 0;
     move |p| {
@@ -629,7 +629,7 @@ fn show_progress_line(p: Progress, left: &dyn Fn(usize, usize) -> String) {
     }
 }
 
-fn command_line() -> String {
+pub(super) fn command_line() -> String {
     std::env::args().collect::<Vec<_>>().join(" ")
 }
 

@@ -59,6 +59,9 @@ pub enum ProtocolError {
     Train(#[from] TrainError),
     #[error("{}: this folder holds a different run (its {what} differs); give another --out, or delete the folder to start over", path.display())]
     DifferentRun { path: PathBuf, what: &'static str },
+    /// A study's own error, carried through `run_jobs`.
+    #[error("{0}")]
+    Study(String),
     #[error("{}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -72,7 +75,7 @@ pub enum ProtocolError {
 /// several run on threads of their own, each limited to its share of the thread policy,
 /// which `work` passes on to its training. After a failure no further job starts, and the
 /// failure of the lowest index is returned.
-fn run_jobs<T: Send>(
+pub(crate) fn run_jobs<T: Send>(
     n: usize,
     jobs: usize,
     work: &(dyn Fn(usize, Option<usize>) -> Result<T, ProtocolError> + Sync),
@@ -109,7 +112,7 @@ fn run_jobs<T: Send>(
 /// Computes the frozen encoder's features of `sentences` once, with all the process's
 /// threads, before several jobs start at once: each would otherwise miss the cache and
 /// compute the same features beside the others.
-fn warm_shared_features(
+pub(crate) fn warm_shared_features(
     plan: (&ModelConfig, tch::Device),
     sentences: &[&[String]],
     progress: &Mutex<&mut ProgressSink>,
