@@ -344,3 +344,38 @@ fn a_halving_search_over_cv_folds_runs_here_rung_after_rung() {
     assert_eq!(result["job"]["epochs"], 2);
     assert!(out.join("best_config.json").exists());
 }
+
+#[test]
+fn affinity_compares_every_layer_and_suggests_a_split() {
+    let Some(data) = common::data_dir() else { return };
+    let t = Tiny::new(&data);
+    let out = t.path("affinity");
+    let mut args = vec![
+        "affinity",
+        "--preset",
+        "conll04-learned",
+        "--train",
+        &t.train,
+        "--dev",
+        &t.dev,
+    ];
+    args.extend([
+        "--epochs", "1", "--depth", "2", "--tokens", "100", "--device", "cpu",
+    ]);
+    args.extend(["--out", out.to_str().unwrap()]);
+    let (table, _) = ok(&strings(&args));
+    assert!(table.contains("| 2 |"), "{table}");
+    let report = read_json(&out.join("affinity.json"));
+    let layers: Vec<f64> = report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(layers.len(), 2);
+    assert!(layers.iter().all(|x| (-1.0..=1.0).contains(x)), "{layers:?}");
+    assert_eq!(report["tokens"], 100);
+    let shared = report["suggested_shared"].as_u64().unwrap();
+    assert!((1..=2).contains(&shared));
+    assert_eq!(report["suggested"][1].as_u64().unwrap(), 2 - shared);
+}

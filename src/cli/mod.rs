@@ -67,6 +67,9 @@ pub enum Command {
     Job(study_cmds::JobArgs),
     /// Build a study's table from its finished jobs and say which are missing.
     Collect(study_cmds::CollectArgs),
+    /// Task affinity: train NER-only and RE-only models, compare their layers on dev, and
+    /// suggest how many layers to share.
+    Affinity(study_cmds::AffinityArgs),
     /// Print a model's architecture and trainable parameter count per part.
     Info(model_cmds::InfoArgs),
     /// Static word vectors: coverage of a corpus, conversion to relarc's fast-loading form.
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Search(a)) => study_cmds::search(a),
         Some(Command::Job(a)) => study_cmds::job(a),
         Some(Command::Collect(a)) => study_cmds::collect_cmd(a),
+        Some(Command::Affinity(a)) => study_cmds::affinity(a),
         Some(Command::Bench(a)) => bench_cmd::bench(a),
         Some(Command::Doctor) => doctor(),
         None => open_app(cli),

@@ -300,3 +300,63 @@ fn report(study: &Study) -> CliResult {
     eprintln!("table in {}", study.out.join("study_table.md").display());
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Args, Debug)]
+pub struct AffinityArgs {
+    #[command(flatten)]
+    pub common: TrainingArgs,
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Dev sentences whose tokens the two models' layers are compared on.
+    #[arg(long)]
+    pub dev: PathBuf,
+    /// BiRNN layers of the single-task models (default: the preset's shared layers plus its
+    /// deeper task-specific stack).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Dev tokens compared (the dissimilarity matrices grow with its square).
+    #[arg(long, default_value_t = 400)]
+    pub tokens: usize,
+    #[arg(long, default_value = "runs/affinity")]
+    pub out: PathBuf,
+}
+
+pub fn affinity(a: AffinityArgs) -> CliResult {
+    use relarc::study::affinity::{measure, AffinityPlan};
+    a.common.check()?;
+    checks::at_least_one("--tokens", a.tokens)?;
+    let base = config(&a.common)?;
+    let depth = a
+        .depth
+        .unwrap_or(base.shared_layers + base.ner_layers.max(base.re_layers));
+    checks::at_least_one("--depth", depth)?;
+    let flat = |p: &Path| -> Res<Vec<relarc::corpus::Sentence>> {
+        let mut c = Corpus::load(p)?;
+        relarc::corpus::overlap::remove_overlaps_all(&mut c.sentences);
+        Ok(c.sentences)
+    };
+    let plan = AffinityPlan {
+        base,
+        depth,
+        options: super::train_cmds::options(&a.common, a.common.seed)?,
+        train: flat(&a.train)?,
+        dev: flat(&a.dev)?,
+        max_tokens: a.tokens,
+        command: command_line(),
+    };
+    let report = measure(&plan, &run_job)?;
+    println!("| layer | affinity (RSA, Spearman) |\n|---|---|");
+    for (l, x) in report.layers.iter().enumerate() {
+        println!("| {} | {x:.3} |", l + 1);
+    }
+    let (s, n, r) = report.suggested;
+    println!(
+        "\nSuggested: share {s} of {depth} layers (shared {s}, NER-specific {n}, RE-specific {r}), compared on {} dev tokens after {} epochs.",
+        report.tokens, report.epochs
+    );
+    std::fs::create_dir_all(&a.out)?;
+    let path = a.out.join("affinity.json");
+    relarc::fsio::atomic_write_bytes(&path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+    eprintln!("report in {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -207,7 +207,7 @@ pub(super) fn config(a: &TrainingArgs) -> Res<ModelConfig> {
     Ok(config)
 }
 
-fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {
+pub(super) fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {
     Ok(TrainOptions {
         epochs: a.epochs,
         patience: a.patience,

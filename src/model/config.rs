@@ -102,6 +102,14 @@ fn validate_inputs(inputs: &Inputs) -> Result<(), InvalidConfig> {
     Ok(())
 }
 
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     pub rnn: RnnKind,
@@ -126,6 +134,10 @@ pub struct ModelConfig {
     pub re_threshold: f64,
     /// λr in `L = L_NER + λr · L_RE`.
     pub re_weight: f64,
+    /// The weight of L_NER (1 in the paper; 0 trains the RE task alone, as `relarc affinity`
+    /// does). Written only when it is not 1, so earlier models' files are unchanged.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub ner_weight: f64,
     pub optimizer: Optimizer,
     pub learning_rate: f64,
     pub batch_size: usize,
@@ -156,6 +168,7 @@ impl ModelConfig {
             re_dropout: 0.5,
             re_threshold: 0.9,
             re_weight: 5.0,
+            ner_weight: 1.0,
             optimizer: Optimizer::Adam,
             learning_rate: 5e-4,
             batch_size: 16,
@@ -245,6 +258,12 @@ impl ModelConfig {
             "re_weight",
             self.re_weight,
             self.re_weight.is_finite() && self.re_weight >= 0.0,
+            "a finite number, 0 or more",
+        )?;
+        check(
+            "ner_weight",
+            self.ner_weight,
+            self.ner_weight.is_finite() && self.ner_weight >= 0.0,
             "a finite number, 0 or more",
         )?;
         let lr = self.learning_rate;

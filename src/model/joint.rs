@@ -23,6 +23,7 @@ pub struct JointModel {
     pub re: ReHead,
     rnn_dropout: f64,
     pub re_weight: f64,
+    pub ner_weight: f64,
     pub num_relations: i64,
 }
 
@@ -73,6 +74,7 @@ impl JointModel {
             re_rnn,
             rnn_dropout: cfg.rnn_dropout,
             re_weight: cfg.re_weight,
+            ner_weight: cfg.ner_weight,
             num_relations,
         }
     }
@@ -88,6 +90,18 @@ impl JointModel {
                 )
                 .0
         })
+    }
+
+    /// The output of every shared BiRNN layer (packed tokens × features), in evaluation mode:
+    /// what `relarc affinity` compares between single-task models.
+    pub fn shared_outputs(&self, batch: &Batch) -> Vec<Tensor> {
+        let mut x = self.inputs.forward(batch, false);
+        let mut outputs = Vec::with_capacity(self.shared.len());
+        for layer in &self.shared {
+            x = self.run(std::slice::from_ref(layer), x, batch, false);
+            outputs.push(x.shallow_clone());
+        }
+        outputs
     }
 
     pub fn encode(&self, batch: &Batch, train: bool) -> Encoded {
@@ -161,7 +175,7 @@ impl JointModel {
             }
         };
         Loss {
-            total: &ner + &re * self.re_weight,
+            total: &ner * self.ner_weight + &re * self.re_weight,
             ner,
             re,
         }

@@ -5,6 +5,7 @@
 //! same files, and a finished job (its `result.json` written last) is never run again.
 
 pub mod ablate;
+pub mod affinity;
 pub mod collect;
 pub mod job;
 pub mod plan;
@@ -55,6 +56,8 @@ pub enum StudyError {
     Train(#[from] crate::train::TrainError),
     #[error(transparent)]
     Failed(#[from] crate::train::Failure),
+    #[error(transparent)]
+    Predict(#[from] crate::model::predict::PredictError),
 }
 
 fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StudyError + '_ {
