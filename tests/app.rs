@@ -334,7 +334,7 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
             save: None,
         }),
     );
-    app.initial_model = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default"));
+    app.initial_model = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/conll04"));
     let mut h = harness(app);
     h.run();
     h.get_by_label_contains("are not this corpus's (Adverse-Effect, Drug)");

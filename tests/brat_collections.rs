@@ -303,7 +303,7 @@ fn sentences_split_at_stops_but_never_inside_an_entity() {
 
 #[test]
 fn predictions_written_into_a_collection_open_against_the_original_text() {
-    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/conll04");
     if common::resource("all-mpnet-base-v2").is_none() || common::resource("glove-6b-50d").is_none() {
         eprintln!("skipped: the shipped model's pre-trained inputs are not fetched");
         return;

@@ -32,7 +32,7 @@ fn shipped(name: &str) -> std::path::PathBuf {
 
 #[test]
 fn the_shipped_model_finds_poe_boston_and_live_in() {
-    let Some(text) = shipped_prediction("default", "In 1809, author Edgar Allan Poe was born in Boston.")
+    let Some(text) = shipped_prediction("conll04", "In 1809, author Edgar Allan Poe was born in Boston.")
     else {
         return;
     };
@@ -50,7 +50,7 @@ fn the_relation_threshold_chosen_on_dev_is_the_best_there_and_eval_agrees() {
     use relarc::model::Model;
     use relarc::train::run::evaluate_model;
     use relarc::train::threshold::choose_on_dev;
-    let dir = shipped("default");
+    let dir = shipped("conll04");
     let Some(data) = common::data_dir() else { return };
     if !pretrained_inputs_present() {
         return;

@@ -137,7 +137,7 @@ fn training_arguments_are_checked_before_any_training() {
             "--preset",
             "ade",
             "--init",
-            "models/default",
+            "models/conll04",
             "--train",
             &gold,
             "--out",

@@ -26,7 +26,7 @@ pub struct Cli {
     /// Without a subcommand: a corpus to open in the desktop app (the demo corpus otherwise).
     pub path: Option<std::path::PathBuf>,
     /// Without a subcommand: a model folder to load (otherwise the shipped model in models/
-    /// whose entity types fit the corpus, models/default for none).
+    /// whose entity types fit the corpus, models/conll04 for none).
     #[arg(long)]
     pub model: Option<std::path::PathBuf>,
     /// Threads for libtorch and relarc's kernels (default: the cores available to this

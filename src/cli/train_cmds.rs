@@ -77,7 +77,7 @@ pub struct TrainArgs {
 #[derive(Args, Debug)]
 pub struct PredictArgs {
     /// The model folder; without it, the shipped model (models/) whose entity types fit the
-    /// input corpus best (models/default for raw text).
+    /// input corpus best (models/conll04 for raw text).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// A corpus to annotate (any format).

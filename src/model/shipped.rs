@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// The model used when nothing decides between them.
-const DEFAULT: &str = "default";
+const DEFAULT: &str = "conll04";
 
 /// The `models/` folders: in the current folder, and beside the source.
 fn roots() -> Vec<PathBuf> {
@@ -23,8 +23,10 @@ pub fn shipped_models() -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(&root) else {
             continue;
         };
+        // `models/default` is a link to `models/conll04`, kept for the old path: listed once.
         let mut dirs: Vec<PathBuf> = entries
             .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| !t.is_symlink()))
             .map(|e| e.path())
             .filter(|p| p.join("config.json").exists())
             .collect();
@@ -66,11 +68,24 @@ mod tests {
         let ade = ["Adverse-Effect".to_string(), "Drug".to_string()];
         assert!(fitting_model(&ade).unwrap().ends_with("models/ade"));
         let conll04 = ["Loc".to_string(), "Peop".to_string()];
-        assert!(fitting_model(&conll04).unwrap().ends_with("models/default"));
+        assert!(fitting_model(&conll04).unwrap().ends_with("models/conll04"));
         assert!(
-            fitting_model(&[]).unwrap().ends_with("models/default"),
+            fitting_model(&[]).unwrap().ends_with("models/conll04"),
             "raw text: the default"
         );
         assert_eq!(entity_types(&fitting_model(&ade).unwrap()).unwrap(), ade);
+    }
+
+    #[test]
+    fn the_old_default_path_still_names_the_conll04_model_which_is_listed_once() {
+        let names: Vec<String> = shipped_models()
+            .iter()
+            .map(|m| m.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        assert_eq!(names.iter().filter(|n| *n == "conll04").count(), 1, "{names:?}");
+        assert!(!names.contains(&"default".to_string()), "{names:?}");
+        let old = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/default");
+        assert_eq!(entity_types(&old), entity_types(&old.with_file_name("conll04")));
+        assert!(entity_types(&old).is_some());
     }
 }
