@@ -356,3 +356,57 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
         "the ADE model fits"
     );
 }
+
+#[test]
+fn side_panels_collapse_and_leave_the_sentence_room_at_800_by_500() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let app = RelarcApp::new(
+        state,
+        Box::new(Scripted {
+            open: None,
+            save: None,
+        }),
+    );
+    let mut h = Harness::builder()
+        .with_size([800.0, 500.0])
+        .build_ui_state(|ui, app: &mut RelarcApp| app.show(ui), app);
+    h.run();
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(800.0, 500.0));
+    let poe = h.get_by_label("entity Peop: Edgar Allan Poe").rect();
+    let boston = h.get_by_label("entity Loc: Boston").rect();
+    assert!(
+        window.contains_rect(poe) && window.contains_rect(boston),
+        "{poe:?} {boston:?}"
+    );
+    // Between the two side panels, with room for the sentence.
+    let list = h.get_by_label("edits").rect();
+    let model = h.get_by_label("Load model...").rect();
+    assert!(
+        poe.min.x > list.max.x,
+        "{poe:?} is under the sentence list ({list:?})"
+    );
+    assert!(
+        boston.max.x < model.min.x,
+        "{boston:?} is under the model panel ({model:?})"
+    );
+    assert!(
+        model.min.x - list.max.x >= 0.4 * 800.0 - 40.0,
+        "{list:?} {model:?}"
+    );
+
+    // Ctrl+B and Ctrl+J hide them; the sentence stays.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::B);
+    h.run();
+    assert!(h.query_by_label("edits").is_none());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::J);
+    h.run();
+    assert!(h.query_by_label("Load model...").is_none());
+    h.get_by_label("entity Peop: Edgar Allan Poe");
+    // The View menu brings them back.
+    h.get_by_label("View").click();
+    h.run();
+    h.get_by_label_contains("Show or hide the sentence list").click();
+    h.run();
+    h.get_by_label("edits");
+}

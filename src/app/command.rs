@@ -33,6 +33,8 @@ pub enum UiCommand {
     TogglePalette,
     ToggleStats,
     ToggleMetrics,
+    ToggleSentenceList,
+    ToggleModelPanel,
     // Selection
     CursorLeft,
     CursorRight,
@@ -111,6 +113,8 @@ impl UiCommand {
             TogglePalette => "Command palette",
             ToggleStats => "Corpus statistics",
             ToggleMetrics => "Prediction metrics",
+            ToggleSentenceList => "Show or hide the sentence list",
+            ToggleModelPanel => "Show or hide the model panel",
             CursorLeft => "Move cursor left",
             CursorRight => "Move cursor right",
             ExtendLeft => "Extend selection left",
@@ -159,6 +163,9 @@ impl UiCommand {
             TogglePalette => keys![sc(CMD_SHIFT, Key::P)],
             ToggleStats => keys![sc(CMD_SHIFT, Key::I)],
             ToggleMetrics => keys![sc(CMD_SHIFT, Key::M)],
+            // As the side bar and the panel of common editors.
+            ToggleSentenceList => keys![sc(CMD, Key::B)],
+            ToggleModelPanel => keys![sc(CMD, Key::J)],
             CursorLeft => keys![sc(NONE, Key::ArrowLeft)],
             CursorRight => keys![sc(NONE, Key::ArrowRight)],
             ExtendLeft => keys![sc(SHIFT, Key::ArrowLeft)],
@@ -192,9 +199,8 @@ impl UiCommand {
     pub fn handler(self) -> Handler {
         use UiCommand::*;
         match self {
-            Open | SaveAs | Quit | FocusSearch | TogglePalette | ToggleStats | ToggleMetrics => {
-                Handler::Shell
-            }
+            Open | SaveAs | Quit | FocusSearch | TogglePalette | ToggleStats | ToggleMetrics
+            | ToggleSentenceList | ToggleModelPanel => Handler::Shell,
             LoadModel | SaveModel | Train | CancelTraining | PredictCorpus | ExportPredictions => {
                 Handler::Model
             }

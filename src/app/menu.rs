@@ -38,6 +38,8 @@ pub fn bar(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
                 ToggleStats,
                 ToggleMetrics,
                 TogglePalette,
+                ToggleSentenceList,
+                ToggleModelPanel,
             ] {
                 item(ui, c, tx);
             }

@@ -73,6 +73,9 @@ struct Prefs {
 
 const PREFS_KEY: &str = "relarc-prefs";
 
+/// The most of the window's width each side panel takes.
+const SIDE_SHARE: f32 = 0.3;
+
 pub struct RelarcApp {
     pub state: AppState,
     view: SentenceView,
@@ -86,6 +89,9 @@ pub struct RelarcApp {
     /// A model folder to load once the model controller exists.
     pub initial_model: Option<PathBuf>,
     live_view: SentenceView,
+    /// Whether the sentence list (left) and the model panel (right) are shown.
+    show_sentences: bool,
+    show_model: bool,
     tx: CommandSender,
     rx: Receiver<Command>,
 }
@@ -104,6 +110,8 @@ impl RelarcApp {
             model: None,
             initial_model: None,
             live_view: SentenceView::default(),
+            show_sentences: true,
+            show_model: true,
             tx,
             rx,
         }
@@ -154,6 +162,8 @@ impl RelarcApp {
             TogglePalette => self.windows.palette = !self.windows.palette,
             ToggleStats => self.windows.stats = !self.windows.stats,
             ToggleMetrics => self.windows.metrics = !self.windows.metrics,
+            ToggleSentenceList => self.show_sentences = !self.show_sentences,
+            ToggleModelPanel => self.show_model = !self.show_model,
             other => unreachable!("{other:?} is not the shell's"),
         }
     }
@@ -288,20 +298,29 @@ impl RelarcApp {
     fn panels(&mut self, ui: &mut Ui) {
         egui::Panel::top("menu").show(ui, |ui| menu::bar(ui, &self.state, &self.tx));
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        egui::Panel::left("sentences")
-            .resizable(true)
-            .default_size(300.0)
-            .show(ui, |ui| {
-                sentence_list::show(ui, &mut self.state, &mut self.focus_search, &self.tx)
-            });
-        egui::Panel::right("model")
-            .resizable(true)
-            .default_size(320.0)
-            .show(ui, |ui| {
-                ScrollArea::vertical()
-                    .id_salt("model-scroll")
-                    .show(ui, |ui| self.model_side(ui));
-            });
+        // Each side panel takes at most this share of the width, so the sentence keeps at
+        // least 40% of it in a small window (800 px: 320 px).
+        let side = (ui.available_width() * SIDE_SHARE).max(120.0);
+        if self.show_sentences {
+            egui::Panel::left("sentences")
+                .resizable(true)
+                .default_size(300.0f32.min(side))
+                .max_size(side)
+                .show(ui, |ui| {
+                    sentence_list::show(ui, &mut self.state, &mut self.focus_search, &self.tx)
+                });
+        }
+        if self.show_model {
+            egui::Panel::right("model")
+                .resizable(true)
+                .default_size(320.0f32.min(side))
+                .max_size(side)
+                .show(ui, |ui| {
+                    ScrollArea::vertical()
+                        .id_salt("model-scroll")
+                        .show(ui, |ui| self.model_side(ui));
+                });
+        }
         egui::CentralPanel::default().show(ui, |ui| central::show(ui, &self.state, &mut self.view, &self.tx));
     }
 

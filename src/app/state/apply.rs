@@ -59,8 +59,9 @@ impl AppState {
             ShowDiff => self.view_mode = ViewMode::Diff,
             AcceptAll => self.accept_all(),
             // Dialogs, windows and the model belong to the shell and the model controller.
-            Open | SaveAs | Quit | FocusSearch | TogglePalette | ToggleStats | ToggleMetrics | LoadModel
-            | SaveModel | Train | CancelTraining | PredictCorpus | ExportPredictions => {}
+            Open | SaveAs | Quit | FocusSearch | TogglePalette | ToggleStats | ToggleMetrics
+            | ToggleSentenceList | ToggleModelPanel | LoadModel | SaveModel | Train | CancelTraining
+            | PredictCorpus | ExportPredictions => {}
         }
     }
 
