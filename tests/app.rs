@@ -410,3 +410,37 @@ fn side_panels_collapse_and_leave_the_sentence_room_at_800_by_500() {
     h.run();
     h.get_by_label("edits");
 }
+
+#[test]
+fn statistics_are_a_table_with_a_row_per_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::I);
+    h.run();
+    h.get_by_label("entity type");
+    h.get_by_label("mean tokens");
+    h.get_by_label("relation type");
+    // The Peop row: its cells are separate labels, on one line.
+    let peop = h.get_all_by_label("Peop").map(|n| n.rect()).collect::<Vec<_>>();
+    let header = h.get_by_label("mean tokens").rect();
+    let state = &h.state().state;
+    let corpus = &state.corpus;
+    let count = corpus
+        .sentences
+        .iter()
+        .flat_map(|s| &s.entities)
+        .filter(|e| e.label == "Peop")
+        .count();
+    let count_cell = h
+        .get_all_by_label(&count.to_string())
+        .map(|n| n.rect())
+        .collect::<Vec<_>>();
+    assert!(
+        peop.iter().any(|p| count_cell
+            .iter()
+            .any(|c| (c.center().y - p.center().y).abs() < 2.0 && c.min.x > p.max.x)),
+        "no row with Peop and its count {count}"
+    );
+    assert!(peop.iter().any(|p| p.min.y > header.max.y));
+}

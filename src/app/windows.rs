@@ -145,11 +145,84 @@ pub fn statistics(ctx: &egui::Context, w: &mut Windows, state: &mut AppState) {
     if !w.stats {
         return;
     }
-    let text = state.stats().to_string();
+    let st = state.stats().clone();
     egui::Window::new("Corpus statistics")
         .open(&mut w.stats)
+        .vscroll(true)
         .show(ctx, |ui| {
-            ui.monospace(text);
+            stats_tables(ui, &st);
+        });
+}
+
+/// The corpus in figures: totals, then a row per entity type and per relation type.
+fn stats_tables(ui: &mut egui::Ui, st: &crate::corpus::stats::Stats) {
+    let mut totals = vec![
+        ("sentences", st.sentences.to_string()),
+        ("tokens", st.tokens.to_string()),
+        ("longest sentence (tokens)", st.max_len.to_string()),
+        ("entities", st.entities.to_string()),
+        ("relations", st.relations.to_string()),
+        ("overlapping entity pairs", st.overlap_pairs.to_string()),
+        ("nested pairs", st.nested_pairs.to_string()),
+        ("duplicate sentences", st.duplicate_copies.to_string()),
+    ];
+    let kept: usize = st.kept_aside.values().sum();
+    if kept > 0 {
+        totals.push(("kept aside (not modelled)", kept.to_string()));
+    }
+    table(
+        ui,
+        "stats-totals",
+        &["", "count"],
+        totals.into_iter().map(|(k, v)| vec![k.to_string(), v]),
+    );
+    ui.separator();
+    let entities = st.entity_types.iter().map(|(label, n)| {
+        let longest = st.entity_lengths.get(label).map_or(0, |l| l.1);
+        let mean = st.mean_length(label).unwrap_or(0.0);
+        vec![
+            label.clone(),
+            n.to_string(),
+            format!("{mean:.2}"),
+            longest.to_string(),
+        ]
+    });
+    table(
+        ui,
+        "stats-entities",
+        &["entity type", "count", "mean tokens", "longest"],
+        entities,
+    );
+    ui.separator();
+    let relations = st
+        .relation_types
+        .iter()
+        .map(|(label, n)| vec![label.clone(), n.to_string()]);
+    table(ui, "stats-relations", &["relation type", "count"], relations);
+}
+
+/// A grid with a header row, numbers right-aligned.
+fn table(ui: &mut egui::Ui, id: &str, header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    egui::Grid::new(id)
+        .striped(true)
+        .num_columns(header.len())
+        .show(ui, |ui| {
+            for h in header {
+                ui.strong(*h);
+            }
+            ui.end_row();
+            for row in rows {
+                for (i, cell) in row.iter().enumerate() {
+                    if i == 0 {
+                        ui.label(cell);
+                    } else {
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            ui.label(cell)
+                        });
+                    }
+                }
+                ui.end_row();
+            }
         });
 }
 

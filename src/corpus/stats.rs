@@ -42,6 +42,9 @@ pub struct Stats {
     /// (brat events, attributes, ...), by kind.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub kept_aside: BTreeMap<String, usize>,
+    /// Per entity type: tokens over all its spans, and its longest span (not in STATS.json).
+    #[serde(skip)]
+    pub entity_lengths: BTreeMap<String, (usize, usize)>,
 }
 
 pub fn compute<'a>(sentences: impl IntoIterator<Item = &'a Sentence>) -> Stats {
@@ -71,6 +74,13 @@ pub fn compute<'a>(sentences: impl IntoIterator<Item = &'a Sentence>) -> Stats {
 }
 
 impl Stats {
+    /// The mean length in tokens of `label`'s spans.
+    pub fn mean_length(&self, label: &str) -> Option<f64> {
+        let count = *self.entity_types.get(label)?;
+        let (total, _) = self.entity_lengths.get(label)?;
+        (count > 0).then(|| *total as f64 / count as f64)
+    }
+
     fn add_sentence(&mut self, s: &Sentence) {
         self.sentences += 1;
         self.tokens += s.tokens.len();
@@ -81,6 +91,10 @@ impl Stats {
         self.sent_no_rel += s.relations.is_empty() as usize;
         for e in &s.entities {
             *self.entity_types.entry(e.label.clone()).or_default() += 1;
+            let len = e.end.saturating_sub(e.start);
+            let (total, longest) = self.entity_lengths.entry(e.label.clone()).or_default();
+            *total += len;
+            *longest = (*longest).max(len);
         }
         self.add_overlaps(s);
         self.add_relations(s);
