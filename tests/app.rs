@@ -444,3 +444,19 @@ fn statistics_are_a_table_with_a_row_per_type() {
     );
     assert!(peop.iter().any(|p| p.min.y > header.max.y));
 }
+
+#[test]
+fn ctrl_plus_and_minus_zoom_the_whole_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Plus);
+    h.run();
+    h.run();
+    assert!(h.ctx.zoom_factor() > 1.0, "{}", h.ctx.zoom_factor());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Minus);
+    h.run();
+    assert!(h.ctx.zoom_factor() < 1.0, "{}", h.ctx.zoom_factor());
+}
