@@ -460,3 +460,36 @@ fn ctrl_plus_and_minus_zoom_the_whole_window() {
     h.run();
     assert!(h.ctx.zoom_factor() < 1.0, "{}", h.ctx.zoom_factor());
 }
+
+#[test]
+fn the_bio_row_shows_each_tokens_tag_gold_and_predicted_in_the_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    assert!(h.query_by_label("gold BIO tag of token 4: B-Peop").is_none());
+    press(&mut h, Key::B);
+    // "In 1809 , author Edgar Allan Poe ...": Edgar begins Peop, Allan continues it.
+    let b = h.get_by_label("gold BIO tag of token 4: B-Peop").rect();
+    h.get_by_label("gold BIO tag of token 5: I-Peop");
+    h.get_by_label("gold BIO tag of token 0: O");
+    let token = h.get_by_label("token 4: Edgar").rect();
+    assert!(b.min.y > token.max.y, "the tag is under its token");
+    // In the diff, the prediction's tags come in a second row.
+    let state = &mut h.state_mut().state;
+    let mut predicted = state.corpus.sentences[state.current].clone();
+    for e in &mut predicted.entities {
+        if e.label == "Peop" {
+            e.label = "Loc".into();
+        }
+    }
+    let current = state.current;
+    state.predictions = vec![None; state.corpus.sentences.len()];
+    state.predictions[current] = Some(predicted);
+    h.run();
+    press(&mut h, Key::D);
+    let p = h.get_by_label("predicted BIO tag of token 4: B-Loc").rect();
+    assert!(p.min.y >= b.max.y - 0.5);
+    h.get_by_label("gold BIO tag of token 4: B-Peop");
+    press(&mut h, Key::B);
+    assert!(h.query_by_label("predicted BIO tag of token 4: B-Loc").is_none());
+}

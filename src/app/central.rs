@@ -21,6 +21,7 @@ pub fn show(ui: &mut Ui, state: &AppState, view: &mut SentenceView, tx: &Command
     };
     heading(ui, state.current, sentence, tx);
     let gold_shown = state.view_mode == ViewMode::Gold || state.prediction().is_none();
+    view.bio = bio_rows(state, sentence);
     ScrollArea::vertical().id_salt("sentence-scroll").show(ui, |ui| {
         let cmds = match (state.view_mode, state.prediction()) {
             (ViewMode::Gold, _) | (_, None) => gold(ui, state, sentence, &types, view),
@@ -35,6 +36,22 @@ pub fn show(ui: &mut Ui, state: &AppState, view: &mut SentenceView, tx: &Command
             selection_tools(ui, state, sentence, tx);
         }
     });
+}
+
+/// The BIO rows the view shows: none, gold's, or in the diff gold's and the prediction's.
+fn bio_rows(state: &AppState, gold: &Sentence) -> Vec<view::BioRow> {
+    if !state.show_bio {
+        return Vec::new();
+    }
+    let gold_row = view::BioRow::of("gold", gold);
+    match (state.view_mode, state.prediction()) {
+        (ViewMode::Diff, Some(p)) => {
+            let predicted = view::BioRow::of("predicted", p).against(&gold_row);
+            vec![gold_row, predicted]
+        }
+        (ViewMode::Predicted, Some(p)) => vec![view::BioRow::of("predicted", p)],
+        _ => vec![gold_row],
+    }
 }
 
 fn recovery_offer(ui: &mut Ui, state: &AppState, tx: &CommandSender) {

@@ -58,6 +58,7 @@ pub enum UiCommand {
     ShowGold,
     ShowPredicted,
     ShowDiff,
+    ToggleBio,
     AcceptAll,
     // Model
     LoadModel,
@@ -135,6 +136,7 @@ impl UiCommand {
             ShowGold => "Show gold annotations",
             ShowPredicted => "Show predictions",
             ShowDiff => "Show the difference",
+            ToggleBio => "Show or hide BIO tags under the tokens",
             AcceptAll => "Accept every prediction of the sentence",
             LoadModel => "Load model...",
             SaveModel => "Save model as...",
@@ -186,6 +188,7 @@ impl UiCommand {
             ShowGold => keys![sc(NONE, Key::G)],
             ShowPredicted => keys![sc(NONE, Key::P)],
             ShowDiff => keys![sc(NONE, Key::D)],
+            ToggleBio => keys![sc(NONE, Key::B)],
             AcceptAll => keys![sc(SHIFT, Key::A)],
             LoadModel => keys![sc(CMD, Key::L)],
             SaveModel => keys![sc(CMD_SHIFT, Key::L)],
@@ -207,7 +210,7 @@ impl UiCommand {
             Save | Undo | Redo | NextSentence | PrevSentence | CursorLeft | CursorRight | ExtendLeft
             | ExtendRight | ClearSelection | DeleteSelected | StartRelation | ReverseRelation | Type1
             | Type2 | Type3 | Type4 | Type5 | Type6 | Type7 | Type8 | Type9 | ShowGold | ShowPredicted
-            | ShowDiff | AcceptAll => Handler::State,
+            | ShowDiff | ToggleBio | AcceptAll => Handler::State,
         }
     }
 

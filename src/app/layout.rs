@@ -21,6 +21,9 @@ pub struct Params {
     pub line_gap: f32,
     /// Horizontal room kept free around an arc's label.
     pub arc_label_pad: f32,
+    /// Rows of BIO tags under the type labels (0, 1 for gold, 2 with the predicted ones).
+    pub bio_rows: usize,
+    pub bio_row_height: f32,
 }
 
 impl Default for Params {
@@ -35,6 +38,8 @@ impl Default for Params {
             arc_margin: 10.0,
             line_gap: 10.0,
             arc_label_pad: 4.0,
+            bio_rows: 0,
+            bio_row_height: 16.0,
         }
     }
 }
@@ -52,6 +57,8 @@ pub struct Input<'a> {
 pub struct Line {
     pub top: f32,
     pub token_top: f32,
+    /// Top of the first BIO tag row.
+    pub bio_top: f32,
     pub bottom: f32,
     pub levels: usize,
 }
@@ -86,6 +93,18 @@ pub struct Layout {
     pub entities: Vec<Vec<(usize, Rect)>>,
     pub arcs: Vec<Vec<ArcPiece>>,
     pub size: Vec2,
+}
+
+impl Layout {
+    /// Where token `k`'s tag of BIO row `row` goes.
+    pub fn bio_rect(&self, k: usize, row: usize, p: &Params) -> Rect {
+        let line = &self.lines[self.token_line[k]];
+        let top = line.bio_top + row as f32 * p.bio_row_height;
+        Rect::from_min_size(
+            pos2(self.tokens[k].min.x, top),
+            vec2(self.tokens[k].width(), p.bio_row_height),
+        )
+    }
 }
 
 /// End (exclusive) of the run of entities that starts at `i`, extended while an entity
@@ -369,10 +388,12 @@ fn line_geometry(levels: &[usize], p: &Params) -> (Vec<Line>, f32) {
             n as f32 * p.level_height + p.arc_margin
         };
         let token_top = top + arc_area;
-        let bottom = token_top + p.token_height + p.box_pad + p.label_height + p.line_gap;
+        let bio_top = token_top + p.token_height + p.box_pad + p.label_height;
+        let bottom = bio_top + p.bio_rows as f32 * p.bio_row_height + p.line_gap;
         lines.push(Line {
             top,
             token_top,
+            bio_top,
             bottom,
             levels: n,
         });
@@ -504,6 +525,43 @@ mod tests {
         assert_eq!(l.arcs[0].len(), 1);
         assert_eq!(l.arcs[0][0].arrow_at_right, Some(true));
         check(&l, &input);
+    }
+
+    #[test]
+    fn bio_rows_sit_under_the_type_labels_and_above_the_next_line() {
+        let widths = vec![60.0; 30];
+        let input = Input {
+            token_widths: &widths,
+            entities: &[(4, 7), (20, 21)],
+            relations: &[(0, 1, 50.0)],
+        };
+        let p = Params {
+            max_width: 600.0,
+            bio_rows: 2,
+            ..Params::default()
+        };
+        let l = layout(&input, &p);
+        assert!(l.lines.len() > 1);
+        check(&l, &input);
+        for k in 0..widths.len() {
+            let gold = l.bio_rect(k, 0, &p);
+            let predicted = l.bio_rect(k, 1, &p);
+            let line = &l.lines[l.token_line[k]];
+            // Below the token's box and its type label, the predicted row below gold's.
+            assert!(gold.min.y >= l.tokens[k].max.y + p.box_pad + p.label_height - 0.01);
+            assert!(predicted.min.y >= gold.max.y - 0.01);
+            assert!(predicted.max.y <= line.bottom - p.line_gap + 0.01);
+            if let Some(next) = l.lines.get(l.token_line[k] + 1) {
+                assert!(predicted.max.y <= next.top + 0.01);
+            }
+            if k + 1 < widths.len() && l.token_line[k + 1] == l.token_line[k] {
+                assert!(!gold.intersects(l.bio_rect(k + 1, 0, &p).shrink(0.5)));
+            }
+        }
+        // Without BIO rows the lines are that much shorter.
+        let plain = layout(&input, &Params { bio_rows: 0, ..p });
+        let grown = l.lines[0].bottom - l.lines[0].top - (plain.lines[0].bottom - plain.lines[0].top);
+        assert!((grown - 2.0 * p.bio_row_height).abs() < 0.01);
     }
 
     #[test]

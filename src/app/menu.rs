@@ -35,6 +35,7 @@ pub fn bar(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
                 ShowGold,
                 ShowPredicted,
                 ShowDiff,
+                ToggleBio,
                 ToggleStats,
                 ToggleMetrics,
                 TogglePalette,

@@ -33,6 +33,39 @@ pub struct SentenceView {
     drag_anchor: Option<usize>,
     drag_from_entity: Option<usize>,
     pub hovered_entity: Option<usize>,
+    /// BIO tag rows to draw under the tokens (none unless the BIO view is on).
+    pub bio: Vec<BioRow>,
+}
+
+/// One row of BIO tags, a tag per token; `differs` marks the tags that are not gold's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BioRow {
+    pub name: &'static str,
+    pub tags: Vec<String>,
+    pub differs: Vec<bool>,
+}
+
+impl BioRow {
+    /// The tags the model's CRF is trained on for `s`: overlapping entities resolved as in
+    /// training (the longer span kept).
+    pub fn of(name: &'static str, s: &Sentence) -> BioRow {
+        let mut flat = s.clone();
+        crate::corpus::overlap::remove_overlaps(&mut flat);
+        let tags = crate::corpus::bio::encode(flat.tokens.len(), &flat.entities)
+            .map(|t| t.iter().map(|t| t.to_string()).collect())
+            .unwrap_or_else(|_| vec!["?".into(); flat.tokens.len()]);
+        BioRow {
+            name,
+            differs: vec![false; tags.len()],
+            tags,
+        }
+    }
+
+    /// This row with its tags that differ from `gold`'s marked.
+    pub fn against(mut self, gold: &BioRow) -> BioRow {
+        self.differs = self.tags.iter().zip(&gold.tags).map(|(a, b)| a != b).collect();
+        self
+    }
 }
 
 /// Accessibility label of an entity.
@@ -110,18 +143,30 @@ impl SentenceView {
             relation_head,
             marks,
         };
-        let mut f = Frame::new(ui, s, &m, self.hovered_entity);
+        let bio: Vec<&BioRow> = self
+            .bio
+            .iter()
+            .filter(|r| r.tags.len() == s.tokens.len())
+            .collect();
+        let mut f = Frame::new(ui, s, &m, self.hovered_entity, &bio);
         f.tokens(ui, &mut self.drag_anchor);
         self.hovered_entity = f.entities(ui, &mut self.drag_from_entity);
         f.drag_relation(ui, &mut self.drag_from_entity);
         f.arcs(ui);
         f.token_text(ui);
+        f.bio_rows(ui, &bio);
         f.commands
     }
 }
 
 impl<'a> Frame<'a> {
-    fn new(ui: &mut Ui, s: &'a Sentence, m: &'a Marking<'a>, hovered: Option<usize>) -> Frame<'a> {
+    fn new(
+        ui: &mut Ui,
+        s: &'a Sentence,
+        m: &'a Marking<'a>,
+        hovered: Option<usize>,
+        bio: &[&BioRow],
+    ) -> Frame<'a> {
         let font = FontId::proportional(15.0);
         let small = FontId::proportional(11.0);
         let painter = ui.painter().clone();
@@ -132,7 +177,17 @@ impl<'a> Frame<'a> {
                 .size()
                 .x
         };
-        let widths: Vec<f32> = s.tokens.iter().map(|t| width(t, &font)).collect();
+        // A token is as wide as its widest BIO tag, so that tags never run into each other.
+        let widths: Vec<f32> = s
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                bio.iter()
+                    .map(|r| width(&r.tags[k], &small))
+                    .fold(width(t, &font), f32::max)
+            })
+            .collect();
         let spans: Vec<(usize, usize)> = s.entities.iter().map(|e| (e.start, e.end)).collect();
         let rels: Vec<(usize, usize, f32)> = s
             .relations
@@ -147,6 +202,7 @@ impl<'a> Frame<'a> {
             .collect();
         let params = Params {
             max_width: (ui.available_width() - 16.0).max(120.0),
+            bio_rows: bio.len(),
             ..Params::default()
         };
         let input = Input {
@@ -445,6 +501,30 @@ impl<'a> Frame<'a> {
                 self.font.clone(),
                 colour,
             );
+        }
+    }
+}
+
+impl Frame<'_> {
+    /// The BIO rows under the tokens; a predicted tag that is not gold's in the error colour.
+    fn bio_rows(&self, ui: &mut Ui, rows: &[&BioRow]) {
+        let weak = ui.visuals().weak_text_color();
+        let wrong = ui.visuals().error_fg_color;
+        for (row, r) in rows.iter().enumerate() {
+            for (k, tag) in r.tags.iter().enumerate() {
+                let rect = self.at(self.lay.bio_rect(k, row, &self.params));
+                let colour = if r.differs[k] { wrong } else { weak };
+                self.painter.text(
+                    rect.left_center(),
+                    Align2::LEFT_CENTER,
+                    tag,
+                    self.small.clone(),
+                    colour,
+                );
+                let label = format!("{} BIO tag of token {k}: {tag}", r.name);
+                ui.interact(rect, self.id.with(("bio", row, k)), Sense::hover())
+                    .widget_info(|| WidgetInfo::labeled(Role::Label, true, label.clone()));
+            }
         }
     }
 }

@@ -57,6 +57,7 @@ impl AppState {
             ShowGold => self.view_mode = ViewMode::Gold,
             ShowPredicted => self.view_mode = ViewMode::Predicted,
             ShowDiff => self.view_mode = ViewMode::Diff,
+            ToggleBio => self.show_bio = !self.show_bio,
             AcceptAll => self.accept_all(),
             // Dialogs, windows and the model belong to the shell and the model controller.
             Open | SaveAs | Quit | FocusSearch | TogglePalette | ToggleStats | ToggleMetrics

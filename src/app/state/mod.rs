@@ -63,6 +63,9 @@ pub struct AppState {
     /// The model's annotations of each sentence, where it has predicted them.
     pub predictions: Vec<Option<Sentence>>,
     pub view_mode: ViewMode,
+    /// Show each token's BIO tag under it (gold, and predicted in the diff), as the paper's
+    /// Figure 1 and the model's CRF see them.
+    pub show_bio: bool,
     /// θr of the model that made the predictions, for the uncertainty order.
     pub threshold: f64,
     report: Option<(u64, crate::eval::Report)>,
@@ -114,6 +117,7 @@ impl AppState {
             last_autosave: None,
             predictions: Vec::new(),
             view_mode: ViewMode::Gold,
+            show_bio: false,
             threshold: 0.9,
             report: None,
         }
