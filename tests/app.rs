@@ -336,6 +336,10 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
     );
     app.initial_model = Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/conll04"));
     let mut h = harness(app);
+    // While the default model loads, the panel says so rather than "no model loaded".
+    h.step();
+    h.get_by_label_contains("loading ");
+    assert!(h.query_by_label("no model loaded").is_none());
     h.run();
     h.get_by_label_contains("are not this corpus's (Adverse-Effect, Drug)");
     h.get_by_label("Load models/ade");
@@ -492,4 +496,26 @@ fn the_bio_row_shows_each_tokens_tag_gold_and_predicted_in_the_diff() {
     h.get_by_label("gold BIO tag of token 4: B-Peop");
     press(&mut h, Key::B);
     assert!(h.query_by_label("predicted BIO tag of token 4: B-Loc").is_none());
+}
+
+#[test]
+fn a_long_message_stays_in_the_window_and_opens_in_full_on_a_click() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    let long = format!(
+        "could not read {}: {}",
+        "/a/very/long/path/".repeat(12),
+        "the reason ".repeat(20)
+    );
+    h.state_mut().state.status = Some(relarc::app::status::Status::error(long.clone()));
+    h.run();
+    let bar = h.get_by_label(&long).rect();
+    assert!(bar.max.x <= 1300.0, "{bar:?} runs off the window");
+    h.get_by_label(&long).click();
+    h.run();
+    h.get_by_label("Message");
+    h.get_by_label("Copy");
+    press(&mut h, Key::Escape);
+    assert!(h.query_by_label("Copy").is_none());
 }

@@ -82,6 +82,13 @@ fn train_predict_accept_an_arc_and_save() {
         !m.is_training() && m.predicting.is_none() && a.state.prediction().is_some()
     });
     let m = h.state().model.as_ref().unwrap();
+    // The status says the prediction ended, not that it is still going on.
+    let status = &h.state().state.status.as_ref().unwrap().text;
+    assert!(
+        status.starts_with("trained ") && status.contains("predicted "),
+        "{status}"
+    );
+    assert!(!status.contains("predicting"), "{status}");
     assert!(m.events_seen > 40, "progress events arrived");
     assert!(!m.curves.loss.is_empty() && !m.curves.dev_ner.is_empty());
     assert!(

@@ -147,6 +147,11 @@ pub struct ModelController {
     pub last_outcome: Option<String>,
     /// Sentences predicted of the corpus so far, while it is predicted.
     pub predicting: Option<(usize, usize)>,
+    /// A model is being loaded (from `model_dir`).
+    pub loading: bool,
+    /// What the status bar says before "predicted N sentences" when the corpus prediction
+    /// ends (the training summary, after training).
+    predicted_prefix: String,
     pub live: Live,
     pub device: String,
 }
@@ -167,6 +172,8 @@ impl ModelController {
             events_seen: 0,
             last_outcome: None,
             predicting: None,
+            loading: false,
+            predicted_prefix: String::new(),
             live: Live::default(),
             device: format!("{:?}", Device::cuda_if_available()),
         }
@@ -190,6 +197,7 @@ impl ModelController {
     pub fn load(&mut self, dir: PathBuf) {
         self.model_types = crate::model::shipped::entity_types(&dir);
         self.model_dir = Some(dir.clone());
+        self.loading = true;
         self.worker.send(Request::Load(dir));
     }
 
@@ -197,7 +205,12 @@ impl ModelController {
         self.worker.send(Request::Save(dir));
     }
 
-    pub fn predict_corpus(&mut self, state: &AppState) {
+    pub fn predict_corpus(&mut self, state: &mut AppState) {
+        let total = state.corpus.sentences.len();
+        state.status = Some(Status::info(format!(
+            "{}predicting the corpus ({total} sentences)",
+            self.predicted_prefix
+        )));
         let items: Vec<(usize, Vec<String>)> = state
             .corpus
             .sentences
@@ -363,7 +376,7 @@ impl ModelController {
             outcome.seconds,
             outcome.best_epoch,
         );
-        state.status = Some(Status::info(format!("{summary}; predicting the corpus")));
+        self.predicted_prefix = format!("{summary}; ");
         self.last_outcome = Some(summary);
         self.worker.send(Request::Set(Box::new(outcome.model)));
         self.predict_corpus(state);
@@ -376,6 +389,7 @@ impl ModelController {
                 threshold,
             } => {
                 self.model_info = Some(description);
+                self.loading = false;
                 state.threshold = threshold;
             }
             Reply::Predicted {
@@ -390,8 +404,12 @@ impl ModelController {
                     .collect();
                 state.set_predictions(items);
                 self.predicting = (done < total).then_some((done, total));
-                if done == total && state.view_mode == ViewMode::Gold {
-                    state.view_mode = ViewMode::Diff;
+                if done == total {
+                    let prefix = std::mem::take(&mut self.predicted_prefix);
+                    state.status = Some(Status::info(format!("{prefix}predicted {total} sentences")));
+                    if state.view_mode == ViewMode::Gold {
+                        state.view_mode = ViewMode::Diff;
+                    }
                 }
             }
             Reply::Predicted {
@@ -402,7 +420,10 @@ impl ModelController {
             Reply::Saved(dir) => {
                 state.status = Some(Status::info(format!("model saved to {}", dir.display())))
             }
-            Reply::Error(e) => state.status = Some(Status::error(e)),
+            Reply::Error(e) => {
+                self.loading = false;
+                state.status = Some(Status::error(e))
+            }
         }
     }
 

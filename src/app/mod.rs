@@ -212,7 +212,7 @@ impl RelarcApp {
                         corpus.join(", ")
                     )))
                 }
-                None => ctl.predict_corpus(&self.state),
+                None => ctl.predict_corpus(&mut self.state),
             },
             ExportPredictions => {
                 if let Some(p) = self.dialogs.save("predictions.json") {
@@ -253,6 +253,7 @@ impl RelarcApp {
         windows::command_palette(&ctx, &mut self.windows, &self.state, &self.tx);
         windows::metrics(&ctx, &mut self.windows, &mut self.state, &self.tx);
         windows::statistics(&ctx, &mut self.windows, &mut self.state);
+        windows::message(&ctx, &mut self.windows, self.state.status.as_ref());
         self.close_guard(&ctx);
         self.open_guard(&ctx);
         self.drain(&ctx);
@@ -347,11 +348,16 @@ impl RelarcApp {
             }
             if let Some(status) = &self.state.status {
                 let text = egui::RichText::new(&status.text);
-                ui.label(if status.is_error() {
+                let text = if status.is_error() {
                     text.color(ui.visuals().error_fg_color)
                 } else {
                     text
-                });
+                };
+                // Cut to the bar's width; the whole message opens on a click.
+                let label = ui.add(egui::Label::new(text).truncate().sense(egui::Sense::click()));
+                if label.on_hover_text("click to read the whole message").clicked() {
+                    self.windows.message = true;
+                }
             }
         });
     }

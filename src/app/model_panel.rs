@@ -57,9 +57,10 @@ fn command_button(ui: &mut Ui, enabled: bool, label: &str, c: UiCommand, tx: &Co
 fn header(ui: &mut Ui, ctl: &ModelController, tx: &CommandSender) {
     ui.heading("Model");
     ui.label(format!("device: {}", ctl.device));
-    match &ctl.model_info {
-        Some(info) => ui.label(info),
-        None => ui.weak("no model loaded"),
+    match (&ctl.model_info, &ctl.model_dir) {
+        (_, Some(dir)) if ctl.loading => ui.weak(format!("loading {}…", dir.display())),
+        (Some(info), _) => ui.label(info),
+        (None, _) => ui.weak("no model loaded"),
     };
     ui.horizontal(|ui| {
         command_button(ui, true, "Load model...", UiCommand::LoadModel, tx);

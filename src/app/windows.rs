@@ -17,12 +17,20 @@ pub struct Windows {
     pub confirm_quit: bool,
     /// A corpus to open once the user has said what to do with the unsaved edits.
     pub confirm_open: Option<std::path::PathBuf>,
+    /// The status bar's message in full, in a window of its own.
+    pub message: bool,
 }
 
 impl Windows {
-    /// Closes the palette, else the metrics, else the statistics; false when none is open.
+    /// Closes the message, else the palette, else the metrics, else the statistics; false when
+    /// none is open.
     pub fn close_top(&mut self) -> bool {
-        for open in [&mut self.palette, &mut self.metrics, &mut self.stats] {
+        for open in [
+            &mut self.message,
+            &mut self.palette,
+            &mut self.metrics,
+            &mut self.stats,
+        ] {
             if *open {
                 *open = false;
                 return true;
@@ -222,6 +230,23 @@ fn table(ui: &mut egui::Ui, id: &str, header: &[&str], rows: impl Iterator<Item 
                     }
                 }
                 ui.end_row();
+            }
+        });
+}
+
+/// The status bar's message in full, wrapped, for messages longer than the bar.
+pub fn message(ctx: &egui::Context, w: &mut Windows, status: Option<&crate::app::status::Status>) {
+    let Some(status) = status.filter(|_| w.message) else {
+        w.message = false;
+        return;
+    };
+    egui::Window::new("Message")
+        .open(&mut w.message)
+        .default_width(480.0)
+        .show(ctx, |ui| {
+            ui.add(egui::Label::new(&status.text).wrap());
+            if ui.button("Copy").clicked() {
+                ui.ctx().copy_text(status.text.clone());
             }
         });
 }
