@@ -344,3 +344,99 @@ fn a_reject_is_undone_and_redone_and_is_not_an_unsaved_edit() {
     s.apply(UiCommand::Undo);
     assert!(!s.dirty, "{:?}", s.status);
 }
+
+/// ADE's nested sentences, gold and as a diff against boundary errors, laid out at the width
+/// the sentence gets in a 1280-px window: no two type tags meet, no two outlines on one
+/// level meet.
+mod nested_layout {
+    use relarc::app::layout::{layout, Input, Layout, Params};
+    use relarc::corpus::{Corpus, Sentence};
+    use relarc::eval::compare::diff;
+
+    fn check(l: &Layout, what: &str) {
+        let tags: Vec<_> = l.tags.iter().flatten().collect();
+        for (i, a) in tags.iter().enumerate() {
+            for b in &tags[i + 1..] {
+                assert!(!a.intersects(**b), "{what}: tags meet: {a:?} {b:?}");
+            }
+        }
+        let boxes: Vec<(usize, usize, egui::Rect)> = l
+            .entities
+            .iter()
+            .enumerate()
+            .flat_map(|(e, b)| b.iter().map(move |(line, r)| (l.entity_levels[e], *line, *r)))
+            .collect();
+        for (i, a) in boxes.iter().enumerate() {
+            for b in &boxes[i + 1..] {
+                if a.0 == b.0 && a.1 == b.1 {
+                    assert!(!a.2.intersects(b.2), "{what}: outlines on level {} meet", a.0);
+                }
+            }
+        }
+    }
+
+    fn lay_out(s: &Sentence) -> Layout {
+        let widths: Vec<f32> = s.tokens.iter().map(|t| 8.0 * t.chars().count() as f32).collect();
+        let spans: Vec<(usize, usize)> = s.entities.iter().map(|e| (e.start, e.end)).collect();
+        let tags: Vec<f32> = s
+            .entities
+            .iter()
+            .map(|e| 7.0 * e.label.len() as f32 + 6.0)
+            .collect();
+        let rels: Vec<(usize, usize, f32)> = s
+            .relations
+            .iter()
+            .map(|r| (r.head, r.tail, 7.0 * r.label.len() as f32 + 8.0))
+            .collect();
+        let input = Input {
+            token_widths: &widths,
+            entities: &spans,
+            relations: &rels,
+            tag_widths: &tags,
+        };
+        layout(
+            &input,
+            &Params {
+                max_width: 640.0,
+                ..Params::default()
+            },
+        )
+    }
+
+    #[test]
+    fn ade_nested_sentences_and_their_boundary_error_diffs_stack_apart() {
+        let Some(data) = crate::common::data_dir() else {
+            return;
+        };
+        let ade = Corpus::load(&data.join("ade/ade_full.json")).unwrap();
+        let nested: Vec<&Sentence> = ade
+            .sentences
+            .iter()
+            .filter(|s| {
+                s.entities
+                    .iter()
+                    .enumerate()
+                    .any(|(i, a)| s.entities[i + 1..].iter().any(|b| a.overlaps(b)))
+            })
+            .collect();
+        assert!(nested.len() >= 100, "{} nested sentences", nested.len());
+        let mut stacked = 0;
+        for (k, gold) in nested.iter().enumerate() {
+            let l = lay_out(gold);
+            check(&l, &format!("nested sentence {k}"));
+            stacked += l.entity_levels.iter().any(|&v| v > 0) as usize;
+            // A prediction one token off at every entity's end: the diff holds both.
+            let mut predicted = (*gold).clone();
+            for e in &mut predicted.entities {
+                e.end = (e.end + 1).min(gold.tokens.len());
+            }
+            let d = diff(gold, &predicted);
+            check(&lay_out(&d.sentence), &format!("diff of nested sentence {k}"));
+        }
+        assert_eq!(
+            stacked,
+            nested.len(),
+            "every nested sentence has a stacked entity"
+        );
+    }
+}

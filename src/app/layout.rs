@@ -1,7 +1,10 @@
 //! Where tokens, entity boxes and relation arcs go in the sentence view, computed in plain
 //! code so it can be tested: tokens wrap to the width, keeping an entity on one line when it
 //! fits; arcs are stacked in levels above each line so that no two share a height where they
-//! overlap; an arc between lines is drawn as two pieces, one on each end's line.
+//! overlap; an arc between lines is drawn as two pieces, one on each end's line. Entities
+//! that overlap (nested spans, a diff's boundary errors) or whose type tags would touch are
+//! stacked as brat does: the inner one a box with its tag just under the tokens, each outer
+//! one a taller box (a bracket around the inner tags) with its tag on a row of its own.
 
 use egui::{pos2, vec2, Pos2, Rect, Vec2};
 
@@ -51,6 +54,8 @@ pub struct Input<'a> {
     pub entities: &'a [(usize, usize)],
     /// (head entity, tail entity, label width).
     pub relations: &'a [(usize, usize, f32)],
+    /// Width of each entity's type tag (missing ones count as 0).
+    pub tag_widths: &'a [f32],
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -89,8 +94,13 @@ pub struct Layout {
     pub tokens: Vec<Rect>,
     pub token_line: Vec<usize>,
     pub lines: Vec<Line>,
-    /// One box per line an entity spans.
+    /// One box per line an entity spans: down to its tag row, so an outer entity's box
+    /// brackets the tags of those inside it.
     pub entities: Vec<Vec<(usize, Rect)>>,
+    /// Each entity's stacking level: 0 just under the tokens, 1 below that, ...
+    pub entity_levels: Vec<usize>,
+    /// Where each box's type tag goes (one per box).
+    pub tags: Vec<Vec<Rect>>,
     pub arcs: Vec<Vec<ArcPiece>>,
     pub size: Vec2,
 }
@@ -130,7 +140,14 @@ pub fn layout(input: &Input, p: &Params) -> Layout {
     let anchors = arc_anchors(input, &segments);
     let mut pieces = arc_pieces(input, &segments, &anchors, p);
     let levels = assign_levels(&mut pieces, placed.lines, p);
-    let (lines, height) = line_geometry(&levels, p);
+    let entity_levels = stack_entities(input, &segments);
+    let mut tag_rows = vec![1usize; placed.lines];
+    for (segs, &level) in segments.iter().zip(&entity_levels) {
+        for s in segs {
+            tag_rows[s.line] = tag_rows[s.line].max(level + 1);
+        }
+    }
+    let (lines, height) = line_geometry(&levels, &tag_rows, p);
     let tokens: Vec<Rect> = (0..placed.xs.len())
         .map(|k| {
             let top = lines[placed.line_of[k]].token_top;
@@ -140,7 +157,8 @@ pub fn layout(input: &Input, p: &Params) -> Layout {
             )
         })
         .collect();
-    let entities = entity_boxes(&segments, &lines, p);
+    let entities = entity_boxes(&segments, &entity_levels, &lines, p);
+    let tags = tag_rects(input, &entities, p);
     let arcs = place_arcs(pieces, input.relations.len(), &lines, p);
     let width = tokens
         .iter()
@@ -153,6 +171,8 @@ pub fn layout(input: &Input, p: &Params) -> Layout {
         size: vec2(width, height),
         lines,
         entities,
+        entity_levels,
+        tags,
         arcs,
     }
 }
@@ -333,9 +353,20 @@ fn arc_pieces(input: &Input, segments: &[Vec<Segment>], anchors: &[Anchor], p: &
     pieces
 }
 
+/// Where a piece's label is centred: over the piece's middle, moved inwards where it would
+/// stick out of the sentence's width (a piece running to a wrapped line's left edge).
+fn label_centre(a: &ArcPiece, p: &Params) -> f32 {
+    let mid = (a.x0 + a.x1) / 2.0;
+    let half = a.label_width / 2.0 + p.arc_label_pad;
+    if 2.0 * half >= p.max_width {
+        return p.max_width / 2.0;
+    }
+    mid.clamp(half, p.max_width - half)
+}
+
 /// The x interval a piece takes on its level, its label included.
 fn extent(a: &ArcPiece, p: &Params) -> (f32, f32) {
-    let mid = (a.x0 + a.x1) / 2.0;
+    let mid = label_centre(a, p);
     let half = if a.label.is_some() {
         a.label_width / 2.0 + p.arc_label_pad
     } else {
@@ -378,17 +409,17 @@ fn assign_levels(pieces: &mut [ArcPiece], lines: usize, p: &Params) -> Vec<usize
 }
 
 /// Phase 5: each line's arc area, tokens and tags, top to bottom; and the total height.
-fn line_geometry(levels: &[usize], p: &Params) -> (Vec<Line>, f32) {
+fn line_geometry(levels: &[usize], tag_rows: &[usize], p: &Params) -> (Vec<Line>, f32) {
     let mut lines = Vec::with_capacity(levels.len());
     let mut top = 0.0;
-    for &n in levels {
+    for (&n, &rows) in levels.iter().zip(tag_rows) {
         let arc_area = if n == 0 {
             p.arc_margin / 2.0
         } else {
             n as f32 * p.level_height + p.arc_margin
         };
         let token_top = top + arc_area;
-        let bio_top = token_top + p.token_height + p.box_pad + p.label_height;
+        let bio_top = token_top + p.token_height + p.box_pad + rows as f32 * p.label_height;
         let bottom = bio_top + p.bio_rows as f32 * p.bio_row_height + p.line_gap;
         lines.push(Line {
             top,
@@ -402,18 +433,82 @@ fn line_geometry(levels: &[usize], p: &Params) -> (Vec<Line>, f32) {
     (lines, top)
 }
 
-fn entity_boxes(segments: &[Vec<Segment>], lines: &[Line], p: &Params) -> Vec<Vec<(usize, Rect)>> {
+/// An entity's horizontal room on a line: its box, or its tag where that is wider.
+fn footprint(s: &Segment, tag_width: f32) -> (f32, f32) {
+    (s.x0, s.x1.max(s.x0 + tag_width))
+}
+
+/// Phase 2b: a level per entity, inner (shorter) spans first, each on the lowest level where
+/// its room on every line it covers is free; entities sharing a token or whose tags would
+/// touch get different levels.
+fn stack_entities(input: &Input, segments: &[Vec<Segment>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..segments.len()).collect();
+    let len = |e: usize| input.entities[e].1.saturating_sub(input.entities[e].0);
+    order.sort_by_key(|&e| (len(e), input.entities[e].0, e));
+    // (level, line, x0, x1) of what is placed.
+    let mut taken: Vec<(usize, usize, f32, f32)> = Vec::new();
+    let mut levels = vec![0; segments.len()];
+    for e in order {
+        let tag = input.tag_widths.get(e).copied().unwrap_or(0.0);
+        let free = |level: usize| {
+            segments[e].iter().all(|s| {
+                let (a0, a1) = footprint(s, tag);
+                !taken
+                    .iter()
+                    .any(|&(l, line, b0, b1)| l == level && line == s.line && a0 < b1 && b0 < a1)
+            })
+        };
+        let level = (0..).find(|&l| free(l)).expect("some level is free");
+        levels[e] = level;
+        for s in &segments[e] {
+            let (x0, x1) = footprint(s, tag);
+            taken.push((level, s.line, x0, x1));
+        }
+    }
+    levels
+}
+
+fn entity_boxes(
+    segments: &[Vec<Segment>],
+    levels: &[usize],
+    lines: &[Line],
+    p: &Params,
+) -> Vec<Vec<(usize, Rect)>> {
     segments
         .iter()
-        .map(|segs| {
+        .zip(levels)
+        .map(|(segs, &level)| {
             segs.iter()
                 .map(|s| {
                     let tt = lines[s.line].token_top;
-                    let r = Rect::from_min_max(
-                        pos2(s.x0, tt - p.box_pad),
-                        pos2(s.x1, tt + p.token_height + p.box_pad),
-                    );
+                    let bottom = tt + p.token_height + p.box_pad + level as f32 * p.label_height;
+                    // Outer boxes reach a little further out, so nested outlines do not merge
+                    // (within the gap between tokens, so neighbours on a level stay apart).
+                    let inset = if level > 0 {
+                        (p.token_gap / 2.0 - p.box_pad - 0.5).max(0.0)
+                    } else {
+                        0.0
+                    };
+                    let r =
+                        Rect::from_min_max(pos2(s.x0 - inset, tt - p.box_pad), pos2(s.x1 + inset, bottom));
                     (s.line, r)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Each box's tag: under it, as wide as its text (or the box).
+fn tag_rects(input: &Input, boxes: &[Vec<(usize, Rect)>], p: &Params) -> Vec<Vec<Rect>> {
+    boxes
+        .iter()
+        .enumerate()
+        .map(|(e, segs)| {
+            let tag = input.tag_widths.get(e).copied().unwrap_or(0.0);
+            segs.iter()
+                .map(|(_, r)| {
+                    let width = r.width().max(tag);
+                    Rect::from_min_size(pos2(r.min.x, r.max.y + 1.0), vec2(width, p.label_height - 1.0))
                 })
                 .collect()
         })
@@ -428,7 +523,7 @@ fn place_arcs(pieces: Vec<ArcPiece>, relations: usize, lines: &[Line], p: &Param
         a.y = box_top - p.arc_margin / 2.0 - (a.level as f32 + 0.5) * p.level_height;
         a.left_leg = a.left_leg.map(|_| box_top);
         a.right_leg = a.right_leg.map(|_| box_top);
-        a.label = a.label.map(|_| pos2((a.x0 + a.x1) / 2.0, a.y));
+        a.label = a.label.map(|_| pos2(label_centre(&a, p), a.y));
         arcs[a.relation].push(a);
     }
     arcs
@@ -453,7 +548,65 @@ mod tests {
         a0 < b1 && b0 < a1
     }
 
+    /// No two type tags meet; no two entity outlines on one level meet.
+    fn check_entities(layout: &Layout) {
+        let tags: Vec<(usize, Rect)> = layout
+            .tags
+            .iter()
+            .enumerate()
+            .flat_map(|(e, t)| t.iter().map(move |r| (e, *r)))
+            .collect();
+        for (i, (a, ra)) in tags.iter().enumerate() {
+            for (b, rb) in &tags[i + 1..] {
+                assert!(
+                    !ra.intersects(*rb),
+                    "the tags of entities {a} and {b} meet: {ra:?} {rb:?}"
+                );
+            }
+        }
+        let boxes: Vec<(usize, usize, Rect)> = layout
+            .entities
+            .iter()
+            .enumerate()
+            .flat_map(|(e, b)| b.iter().map(move |(line, r)| (e, *line, *r)))
+            .collect();
+        for (i, (a, la, ra)) in boxes.iter().enumerate() {
+            for (b, lb, rb) in &boxes[i + 1..] {
+                if la == lb && layout.entity_levels[*a] == layout.entity_levels[*b] {
+                    assert!(!ra.intersects(*rb), "entities {a} and {b} share a level and meet");
+                }
+            }
+        }
+        // Every tag lies under the tokens of its line and above the next line.
+        for (e, segs) in layout.entities.iter().enumerate() {
+            for (k, (line, _)) in segs.iter().enumerate() {
+                let l = &layout.lines[*line];
+                let tag = layout.tags[e][k];
+                assert!(
+                    tag.min.y >= l.token_top && tag.max.y <= l.bio_top + 0.01,
+                    "{tag:?} {l:?}"
+                );
+            }
+        }
+    }
+
     fn check(layout: &Layout, input: &Input) {
+        check_entities(layout);
+        // Every label lies within the sentence's width.
+        for a in layout.arcs.iter().flatten() {
+            if let Some(c) = a.label {
+                assert!(
+                    c.x - a.label_width / 2.0 >= -0.01,
+                    "label of {} sticks out left",
+                    a.relation
+                );
+                assert!(
+                    c.x + a.label_width / 2.0 <= layout.size.x + 0.01,
+                    "label of {} sticks out right",
+                    a.relation
+                );
+            }
+        }
         let all: Vec<&ArcPiece> = layout.arcs.iter().flatten().collect();
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
@@ -519,11 +672,68 @@ mod tests {
             token_widths: &widths,
             entities: &[(4, 7), (10, 11)],
             relations: &[(0, 1, 50.0)],
+            tag_widths: &[],
         };
         let l = layout(&input, &Params::default());
         assert_eq!(l.lines.len(), 1);
         assert_eq!(l.arcs[0].len(), 1);
         assert_eq!(l.arcs[0][0].arrow_at_right, Some(true));
+        check(&l, &input);
+    }
+
+    #[test]
+    fn overlapping_spans_are_stacked_with_their_own_tags() {
+        let widths = vec![40.0; 12];
+        // Three spans sharing token 3, a same-span pair (a diff's retyped entity), and a
+        // one-token entity whose tag is wider than its token beside another.
+        let entities = [(2, 5), (3, 4), (3, 6), (8, 9), (8, 9), (10, 11), (11, 12)];
+        let tag_widths = [50.0, 90.0, 60.0, 40.0, 40.0, 110.0, 30.0];
+        let input = Input {
+            token_widths: &widths,
+            entities: &entities,
+            relations: &[(1, 3, 40.0), (0, 5, 40.0)],
+            tag_widths: &tag_widths,
+        };
+        let l = layout(&input, &Params::default());
+        check(&l, &input);
+        // The innermost span is a box just under the tokens; the two around it below it.
+        assert_eq!(l.entity_levels[1], 0);
+        assert!(l.entity_levels[0] >= 1 && l.entity_levels[2] >= 1);
+        assert_ne!(l.entity_levels[0], l.entity_levels[2]);
+        assert_ne!(l.entity_levels[3], l.entity_levels[4]);
+        // The outer boxes bracket the inner tag.
+        let inner_tag = l.tags[1][0];
+        assert!(l.entities[0][0].1.max.y >= inner_tag.max.y);
+        // A narrow line wraps them and still keeps them apart.
+        let narrow = layout(
+            &input,
+            &Params {
+                max_width: 200.0,
+                ..Params::default()
+            },
+        );
+        check(&narrow, &input);
+    }
+
+    #[test]
+    fn a_label_at_a_wrapped_lines_left_edge_stays_inside() {
+        // Ten 50-px tokens on 300 px: the tail (token 6) starts the second line, and the
+        // arc's long label would be centred over its 20-px stretch there.
+        let widths = vec![50.0; 10];
+        let input = Input {
+            token_widths: &widths,
+            entities: &[(1, 2), (6, 7)],
+            relations: &[(0, 1, 140.0)],
+            tag_widths: &[],
+        };
+        let l = layout(
+            &input,
+            &Params {
+                max_width: 300.0,
+                ..Params::default()
+            },
+        );
+        assert_eq!(l.token_line[6], 1);
         check(&l, &input);
     }
 
@@ -534,6 +744,7 @@ mod tests {
             token_widths: &widths,
             entities: &[(4, 7), (20, 21)],
             relations: &[(0, 1, 50.0)],
+            tag_widths: &[],
         };
         let p = Params {
             max_width: 600.0,
@@ -576,6 +787,7 @@ mod tests {
             token_widths: &widths,
             entities: &entities,
             relations: &relations,
+            tag_widths: &[],
         };
         let p = Params {
             max_width: 700.0,
@@ -607,6 +819,7 @@ mod tests {
             token_widths: &widths,
             entities: &[(3, 6)],
             relations: &[],
+            tag_widths: &[],
         };
         let l = layout(&input, &p);
         assert_eq!(l.entities[0].len(), 1, "one box");
@@ -618,6 +831,7 @@ mod tests {
             token_widths: &widths,
             entities: &[(1, 9)],
             relations: &[],
+            tag_widths: &[],
         };
         let l = layout(&input, &p);
         let boxes = &l.entities[0];
@@ -645,6 +859,7 @@ mod tests {
             token_widths: &widths,
             entities: &[(0, 1), (10, 11), (2, 3)],
             relations: &[(0, 1, 30.0), (1, 2, 30.0), (0, 2, 30.0)],
+            tag_widths: &[],
         };
         let l = layout(&input, &p);
         assert_ne!(l.token_line[0], l.token_line[10]);
@@ -661,6 +876,7 @@ mod tests {
             token_widths: &widths,
             entities: &[(0, 3), (0, 1)],
             relations: &[(0, 1, 20.0)],
+            tag_widths: &[],
         };
         let l = layout(&input, &Params::default());
         check(&l, &input);
@@ -669,6 +885,7 @@ mod tests {
                 token_widths: &[],
                 entities: &[],
                 relations: &[],
+                tag_widths: &[],
             },
             &Params::default(),
         );

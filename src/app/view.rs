@@ -205,10 +205,16 @@ impl<'a> Frame<'a> {
             bio_rows: bio.len(),
             ..Params::default()
         };
+        let tag_widths: Vec<f32> = s
+            .entities
+            .iter()
+            .map(|e| width(&shown_label(&e.label, e.provenance), &small) + 6.0)
+            .collect();
         let input = Input {
             token_widths: &widths,
             entities: &spans,
             relations: &rels,
+            tag_widths: &tag_widths,
         };
         let lay = layout(&input, &params);
         let (rect, _) = ui.allocate_exact_size(lay.size + vec2(16.0, 8.0), Sense::hover());
@@ -299,7 +305,10 @@ impl<'a> Frame<'a> {
     /// pointer is over.
     fn entities(&mut self, ui: &mut Ui, drag_from: &mut Option<usize>) -> Option<usize> {
         let mut hover = None;
-        for e in 0..self.lay.entities.len() {
+        // Outer (taller) boxes first, so the inner ones are painted over them.
+        let mut order: Vec<usize> = (0..self.lay.entities.len()).collect();
+        order.sort_by_key(|&e| std::cmp::Reverse(self.lay.entity_levels[e]));
+        for e in order {
             for k in 0..self.lay.entities[e].len() {
                 let resp = self.entity_segment(ui, e, k);
                 if resp.hovered() || resp.dragged() {
@@ -331,7 +340,15 @@ impl<'a> Frame<'a> {
             .and_then(|m| m.0.get(e).copied())
             .map_or(colour, mark_colour);
         let r = self.at(self.lay.entities[e][k].1);
-        self.painter.rect_filled(r, 4.0, colour.gamma_multiply(0.18));
+        // The tint covers the tokens only: an outer box's lower part brackets inner tags.
+        let tokens = Rect::from_min_max(
+            r.min,
+            pos2(
+                r.max.x,
+                r.min.y + self.params.token_height + 2.0 * self.params.box_pad,
+            ),
+        );
+        self.painter.rect_filled(tokens, 4.0, colour.gamma_multiply(0.18));
         let width = if is_selected || self.m.marks.is_some() {
             2.5
         } else {
@@ -339,7 +356,7 @@ impl<'a> Frame<'a> {
         };
         self.painter
             .rect_stroke(r, 4.0, Stroke::new(width, outline), StrokeKind::Outside);
-        let tag = self.tag_rect(e, r);
+        let tag = self.at(self.lay.tags[e][k]);
         if k == 0 {
             let text = shown_label(&en.label, en.provenance);
             self.painter.text(
@@ -356,21 +373,6 @@ impl<'a> Frame<'a> {
             resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
         }
         resp
-    }
-
-    /// Entities with the same span (a diff of a retyped entity, say) share the space under the
-    /// box side by side.
-    fn tag_rect(&self, e: usize, r: Rect) -> Rect {
-        let en = &self.s.entities[e];
-        let same: Vec<usize> = (0..self.s.entities.len())
-            .filter(|&o| self.s.entities[o].same_span(en))
-            .collect();
-        let slot = same.iter().position(|&o| o == e).unwrap_or(0) as f32;
-        let width = r.width() / same.len().max(1) as f32;
-        Rect::from_min_size(
-            pos2(r.min.x + slot * width, r.max.y + 1.0),
-            vec2(width, self.params.label_height),
-        )
     }
 
     /// A drag from a type tag: a line to the pointer, and a relation when it ends on another.
