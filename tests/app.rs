@@ -519,3 +519,21 @@ fn a_long_message_stays_in_the_window_and_opens_in_full_on_a_click() {
     press(&mut h, Key::Escape);
     assert!(h.query_by_label("Copy").is_none());
 }
+
+#[test]
+fn the_diff_legend_explains_glyphs_and_line_styles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    let state = &mut h.state_mut().state;
+    let mut predicted = state.corpus.sentences[state.current].clone();
+    predicted.entities[0].label = "Loc".into();
+    let current = state.current;
+    state.predictions = vec![None; state.corpus.sentences.len()];
+    state.predictions[current] = Some(predicted);
+    h.run();
+    press(&mut h, Key::D);
+    h.get_by_label("= right (solid)");
+    h.get_by_label_contains("+ spurious (dashed");
+    h.get_by_label("− missed (dotted)");
+}

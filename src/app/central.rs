@@ -145,7 +145,7 @@ fn difference(
     types: &[String],
     view: &mut SentenceView,
 ) -> Vec<Command> {
-    ui.weak("green: right, orange: spurious (click: accept, right-click: reject), red: missed. Shift+A accepts all.");
+    diff_legend(ui);
     let d = diff(gold, p);
     let marks = Some((d.entity_marks.as_slice(), d.relation_marks.as_slice()));
     let cmds = view.show(ui, &d.sentence, types, &Selection::None, None, marks);
@@ -160,6 +160,24 @@ fn difference(
             _ => None,
         })
         .collect()
+}
+
+/// What the diff's glyphs, line styles and colours mean.
+fn diff_legend(ui: &mut Ui) {
+    ui.horizontal_wrapped(|ui| {
+        for (mark, text) in [
+            (Mark::Correct, "right (solid)"),
+            (
+                Mark::Spurious,
+                "spurious (dashed; click: accept, right-click: reject)",
+            ),
+            (Mark::Missed, "missed (dotted)"),
+        ] {
+            let style = view::mark_style(mark);
+            ui.label(RichText::new(format!("{} {text}", style.glyph)).color(style.colour));
+        }
+        ui.weak("Shift+A accepts all.");
+    });
 }
 
 /// Buttons for what can be done with the selection, for mouse users.

@@ -93,11 +93,64 @@ fn faded(c: Color32, fade: bool) -> Color32 {
     }
 }
 
-fn mark_colour(m: Mark) -> Color32 {
+/// How an outline or arc is stroked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineStyle {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+/// How the diff view tells right, spurious and missed apart: by colour (from the Okabe–Ito
+/// palette, chosen to stay apart for protan, deutan and tritan colour vision), by line style
+/// (which survives any colour vision, and print) and by a glyph before the type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MarkStyle {
+    pub colour: Color32,
+    pub line: LineStyle,
+    pub glyph: &'static str,
+}
+
+pub fn mark_style(m: Mark) -> MarkStyle {
     match m {
-        Mark::Correct => Color32::from_rgb(0x3c, 0xb0, 0x4a),
-        Mark::Spurious => Color32::from_rgb(0xf0, 0x90, 0x20),
-        Mark::Missed => Color32::from_rgb(0xe0, 0x3c, 0x3c),
+        Mark::Correct => MarkStyle {
+            colour: Color32::from_rgb(0x00, 0x9e, 0x73),
+            line: LineStyle::Solid,
+            glyph: "=",
+        },
+        Mark::Spurious => MarkStyle {
+            colour: Color32::from_rgb(0xe6, 0x9f, 0x00),
+            line: LineStyle::Dashed,
+            glyph: "+",
+        },
+        Mark::Missed => MarkStyle {
+            colour: Color32::from_rgb(0xd5, 0x5e, 0x00),
+            line: LineStyle::Dotted,
+            glyph: "−",
+        },
+    }
+}
+
+fn mark_colour(m: Mark) -> Color32 {
+    mark_style(m).colour
+}
+
+/// Strokes `path` (a polyline) in `style`.
+fn stroke_path(painter: &egui::Painter, path: &[Pos2], stroke: Stroke, style: LineStyle) {
+    match style {
+        LineStyle::Solid => {
+            painter.add(Shape::line(path.to_vec(), stroke));
+        }
+        LineStyle::Dashed => {
+            for w in path.windows(2) {
+                painter.extend(Shape::dashed_line(w, stroke, 5.0, 3.0));
+            }
+        }
+        LineStyle::Dotted => {
+            for w in path.windows(2) {
+                painter.extend(Shape::dotted_line(w, stroke.color, 3.5, stroke.width * 0.8));
+            }
+        }
     }
 }
 
@@ -108,6 +161,28 @@ struct Marking<'a> {
     relation_head: Option<usize>,
     /// Diff marks of the entities and relations, in the diff view.
     marks: Option<(&'a [Mark], &'a [Mark])>,
+}
+
+impl Marking<'_> {
+    /// An entity's tag text: its type (with `*` once edited), after the diff's glyph.
+    fn entity_text(&self, s: &Sentence, e: usize) -> String {
+        let en = &s.entities[e];
+        let glyph = self.marks.and_then(|m| m.0.get(e).copied());
+        with_glyph(glyph, shown_label(&en.label, en.provenance))
+    }
+
+    fn relation_text(&self, s: &Sentence, r: usize) -> String {
+        let rel = &s.relations[r];
+        let glyph = self.marks.and_then(|m| m.1.get(r).copied());
+        with_glyph(glyph, shown_label(&rel.label, rel.provenance))
+    }
+}
+
+fn with_glyph(mark: Option<Mark>, text: String) -> String {
+    match mark {
+        Some(m) => format!("{} {text}", mark_style(m).glyph),
+        None => text,
+    }
 }
 
 /// One frame's drawing of a sentence: its layout placed at `origin`, and what it needs to
@@ -192,13 +267,8 @@ impl<'a> Frame<'a> {
         let rels: Vec<(usize, usize, f32)> = s
             .relations
             .iter()
-            .map(|r| {
-                (
-                    r.head,
-                    r.tail,
-                    width(&shown_label(&r.label, r.provenance), &small) + 8.0,
-                )
-            })
+            .enumerate()
+            .map(|(i, r)| (r.head, r.tail, width(&m.relation_text(s, i), &small) + 8.0))
             .collect();
         let params = Params {
             max_width: (ui.available_width() - 16.0).max(120.0),
@@ -208,7 +278,8 @@ impl<'a> Frame<'a> {
         let tag_widths: Vec<f32> = s
             .entities
             .iter()
-            .map(|e| width(&shown_label(&e.label, e.provenance), &small) + 6.0)
+            .enumerate()
+            .map(|(i, _)| width(&m.entity_text(s, i), &small) + 6.0)
             .collect();
         let input = Input {
             token_widths: &widths,
@@ -334,11 +405,8 @@ impl<'a> Frame<'a> {
         let colour = faded(type_colour(self.type_index(&en.label)), !self.entity_lit(e));
         let is_selected = *self.m.selection == Selection::Entity(e) || self.m.relation_head == Some(e);
         // In the diff view the outline says right, spurious or missed.
-        let outline = self
-            .m
-            .marks
-            .and_then(|m| m.0.get(e).copied())
-            .map_or(colour, mark_colour);
+        let mark = self.m.marks.and_then(|m| m.0.get(e).copied()).map(mark_style);
+        let outline = mark.map_or(colour, |m| faded(m.colour, !self.entity_lit(e)));
         let r = self.at(self.lay.entities[e][k].1);
         // The tint covers the tokens only: an outer box's lower part brackets inner tags.
         let tokens = Rect::from_min_max(
@@ -354,17 +422,37 @@ impl<'a> Frame<'a> {
         } else {
             1.2
         };
-        self.painter
-            .rect_stroke(r, 4.0, Stroke::new(width, outline), StrokeKind::Outside);
+        match mark {
+            Some(m) if m.line != LineStyle::Solid => {
+                let r = r.expand(width / 2.0);
+                let corners = [
+                    r.left_top(),
+                    r.right_top(),
+                    r.right_bottom(),
+                    r.left_bottom(),
+                    r.left_top(),
+                ];
+                stroke_path(&self.painter, &corners, Stroke::new(width, outline), m.line);
+            }
+            _ => {
+                self.painter
+                    .rect_stroke(r, 4.0, Stroke::new(width, outline), StrokeKind::Outside);
+            }
+        }
         let tag = self.at(self.lay.tags[e][k]);
         if k == 0 {
-            let text = shown_label(&en.label, en.provenance);
+            let text = self.m.entity_text(self.s, e);
+            // In the diff the glyph carries the mark and the type stays in a neutral colour.
+            let tag_colour = match mark {
+                Some(_) => faded(ui.visuals().text_color(), !self.entity_lit(e)),
+                None => colour,
+            };
             self.painter.text(
                 tag.center(),
                 Align2::CENTER_CENTER,
                 text,
                 self.small.clone(),
-                colour,
+                tag_colour,
             );
         }
         let resp = ui.interact(tag, self.id.with(("entity", e, k)), Sense::click_and_drag());
@@ -415,14 +503,19 @@ impl<'a> Frame<'a> {
             };
             let c = faded(c, !self.touches(r));
             let stroke = Stroke::new(if is_selected { 2.5 } else { 1.2 }, c);
+            let style = match self.m.marks.and_then(|m| m.1.get(r).copied()) {
+                Some(mark) => mark_style(mark).line,
+                None if self.s.relations[r].provenance == Provenance::Predicted => LineStyle::Dashed,
+                None => LineStyle::Solid,
+            };
             for k in 0..self.lay.arcs[r].len() {
-                self.arc_piece(r, k, stroke);
+                self.arc_piece(r, k, stroke, style);
                 self.arc_label(ui, r, k, c, is_selected);
             }
         }
     }
 
-    fn arc_piece(&self, r: usize, k: usize, stroke: Stroke) {
+    fn arc_piece(&self, r: usize, k: usize, stroke: Stroke, style: LineStyle) {
         let piece = &self.lay.arcs[r][k];
         let o = self.origin;
         let (x0, x1, y) = (o.x + piece.x0, o.x + piece.x1, o.y + piece.y);
@@ -435,13 +528,7 @@ impl<'a> Frame<'a> {
         if let Some(leg) = piece.right_leg {
             path.push(pos2(x1, o.y + leg));
         }
-        if self.s.relations[r].provenance == Provenance::Predicted {
-            for w in path.windows(2) {
-                self.painter.extend(Shape::dashed_line(w, stroke, 4.0, 3.0));
-            }
-        } else {
-            self.painter.add(Shape::line(path, stroke));
-        }
+        stroke_path(&self.painter, &path, stroke, style);
         let Some(right) = piece.arrow_at_right else { return };
         let (x, leg) = if right {
             (x1, piece.right_leg)
@@ -466,7 +553,7 @@ impl<'a> Frame<'a> {
         self.painter.text(
             lp,
             Align2::CENTER_CENTER,
-            shown_label(&rel.label, rel.provenance),
+            self.m.relation_text(self.s, r),
             self.small.clone(),
             c,
         );
@@ -536,5 +623,71 @@ fn shown_label(label: &str, provenance: Provenance) -> String {
     match provenance {
         Provenance::Edited | Provenance::Accepted => format!("{label}*"),
         _ => label.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// sRGB seen with full protan, deutan or tritan colour vision (Machado, Oliveira and
+    /// Fernandes 2009, severity 1, applied in linear RGB).
+    fn simulate(c: Color32, m: &[[f32; 3]; 3]) -> [f32; 3] {
+        let lin = |v: u8| {
+            let v = v as f32 / 255.0;
+            if v <= 0.04045 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let srgb = |v: f32| {
+            let v = v.clamp(0.0, 1.0);
+            255.0
+                * if v <= 0.003_130_8 {
+                    12.92 * v
+                } else {
+                    1.055 * v.powf(1.0 / 2.4) - 0.055
+                }
+        };
+        let l = [lin(c.r()), lin(c.g()), lin(c.b())];
+        let row = |i: usize| srgb(m[i][0] * l[0] + m[i][1] * l[1] + m[i][2] * l[2]);
+        [row(0), row(1), row(2)]
+    }
+
+    #[test]
+    fn right_spurious_and_missed_differ_in_colour_for_every_colour_vision_style_and_glyph() {
+        const VISIONS: [[[f32; 3]; 3]; 4] = [
+            [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            [
+                [0.152286, 1.052583, -0.204868],
+                [0.114503, 0.786281, 0.099216],
+                [-0.003882, -0.048116, 1.051998],
+            ],
+            [
+                [0.367322, 0.860646, -0.227968],
+                [0.280085, 0.672501, 0.047413],
+                [-0.011820, 0.042940, 0.968881],
+            ],
+            [
+                [1.255528, -0.076749, -0.178779],
+                [-0.078411, 0.930809, 0.147602],
+                [0.004733, 0.691367, 0.303900],
+            ],
+        ];
+        let marks = [Mark::Correct, Mark::Spurious, Mark::Missed];
+        let styles: Vec<MarkStyle> = marks.iter().map(|&m| mark_style(m)).collect();
+        for (i, a) in styles.iter().enumerate() {
+            for b in &styles[i + 1..] {
+                assert_ne!(a.line, b.line);
+                assert_ne!(a.glyph, b.glyph);
+                for m in &VISIONS {
+                    let (x, y) = (simulate(a.colour, m), simulate(b.colour, m));
+                    let d = x.iter().zip(&y).map(|(p, q)| (p - q).powi(2)).sum::<f32>().sqrt();
+                    // The palette before this one (green, orange, red) came to 36 for protans.
+                    assert!(d > 50.0, "{a:?} and {b:?} are {d:.0} apart");
+                }
+            }
+        }
     }
 }
