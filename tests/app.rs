@@ -359,6 +359,24 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
         h.query_by_label("Load models/ade").is_none(),
         "the ADE model fits"
     );
+    // Once loaded, the panel names the model: folder, inputs, types, when and on what.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while h.state().model.as_ref().unwrap().loading {
+        assert!(std::time::Instant::now() < deadline, "models/ade did not load");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        h.step();
+    }
+    h.run();
+    for part in [
+        "entity types: Adverse-Effect, Drug",
+        "models/ade",
+        "relation types: Adverse-Effect",
+        "inputs: 13 layers × 768 of",
+        "trained: 2026-11-29",
+        "train split_0_train.json (3845 sentences)",
+    ] {
+        h.get_by_label_contains(part);
+    }
 }
 
 #[test]

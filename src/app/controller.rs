@@ -198,6 +198,9 @@ impl ModelController {
         self.model_types = crate::model::shipped::entity_types(&dir);
         self.model_dir = Some(dir.clone());
         self.loading = true;
+        // The last training's summary and curves were another model's.
+        self.last_outcome = None;
+        self.curves = Curves::default();
         self.worker.send(Request::Load(dir));
     }
 
@@ -387,9 +390,13 @@ impl ModelController {
             Reply::Loaded {
                 description,
                 threshold,
+                dir,
             } => {
                 self.model_info = Some(description);
-                self.loading = false;
+                // An earlier load finishing while a later one is on its way is not the end.
+                if dir.is_none() || dir == self.model_dir {
+                    self.loading = false;
+                }
                 state.threshold = threshold;
             }
             Reply::Predicted {

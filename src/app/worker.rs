@@ -30,6 +30,8 @@ pub enum Reply {
     Loaded {
         description: String,
         threshold: f64,
+        /// The folder it was loaded from (None: a model trained in this session).
+        dir: Option<PathBuf>,
     },
     Predicted {
         tag: Tag,
@@ -46,14 +48,13 @@ pub struct Worker {
     pub replies: Receiver<Reply>,
 }
 
-fn describe(m: &Model) -> String {
-    format!(
-        "{} entity types, {} relation types, {} trainable parameters, on {:?}",
-        m.vocab.entity_types.len(),
-        m.vocab.relation_types.len(),
-        m.num_trainable_parameters(),
-        m.device()
-    )
+/// The model's card as lines for the panel.
+fn describe(m: &Model, dir: Option<&std::path::Path>) -> String {
+    crate::model::card::card(m, dir)
+        .into_iter()
+        .map(|(what, value)| format!("{what}: {value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The model thread's side: the model it holds, and the way back to the app.
@@ -97,10 +98,10 @@ impl Serving {
     fn handle(&mut self, req: Request) {
         match req {
             Request::Load(dir) => match Model::load(&dir, Device::cuda_if_available()) {
-                Ok(m) => self.set(m),
+                Ok(m) => self.set(m, Some(&dir)),
                 Err(e) => self.send(Reply::Error(e.to_string())),
             },
-            Request::Set(m) => self.set(*m),
+            Request::Set(m) => self.set(*m, None),
             Request::Save(dir) => match self.model.as_ref().map(|m| m.save(&dir)) {
                 Some(Ok(())) => self.send(Reply::Saved(dir)),
                 Some(Err(e)) => self.send(Reply::Error(e.to_string())),
@@ -110,10 +111,11 @@ impl Serving {
         }
     }
 
-    fn set(&mut self, m: Model) {
+    fn set(&mut self, m: Model, dir: Option<&std::path::Path>) {
         self.send(Reply::Loaded {
-            description: describe(&m),
+            description: describe(&m, dir),
             threshold: m.config.re_threshold,
+            dir: dir.map(std::path::Path::to_path_buf),
         });
         self.model = Some(m);
     }

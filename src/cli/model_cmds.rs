@@ -106,7 +106,7 @@ pub fn info(a: InfoArgs) -> CliResult {
         "preset {}: {:?} BiRNNs of {} per direction; shared {}, NER-specific {}, RE-specific {}",
         a.preset, cfg.rnn, cfg.rnn_size, cfg.shared_layers, cfg.ner_layers, cfg.re_layers
     );
-    println!("inputs: {}", describe_inputs(&cfg).join(", "));
+    println!("inputs: {}", relarc::model::card::inputs_summary(&cfg).join(", "));
     print_resources(&cfg, a.contextual_dim.is_some());
     println!(
         "NER: FFNN(e1) {:?} {} → FFNN(e2) {} BIO tags → CRF; RE: label embedding {}, DistMult × {} relation types, FFNN(r1) {:?} {}, cosine, FFNN(r2); θr {}, λr {}",
@@ -150,30 +150,6 @@ fn info_vocabulary(a: &InfoArgs, cfg: &ModelConfig) -> Result<Vocabulary, Box<dy
             v
         }
     })
-}
-
-fn describe_inputs(cfg: &ModelConfig) -> Vec<String> {
-    let mut inputs = Vec::new();
-    if let Some(c) = &cfg.inputs.contextual {
-        inputs.push(format!(
-            "{} layers × {} of {} ({:?} sub-word, frozen; learned softmax layer mix + scale)",
-            c.layers, c.dim, c.encoder, c.pooling
-        ));
-    }
-    if let Some(w) = &cfg.inputs.word {
-        inputs.push(match (&w.source, w.trainable) {
-            (Some(src), false) => format!("word {}-d {src} (frozen)", w.dim),
-            (_, false) => format!("word {}-d (frozen pre-trained)", w.dim),
-            (_, true) => format!("word {}-d (learned)", w.dim),
-        });
-    }
-    if cfg.inputs.char {
-        inputs.push(format!("char BiRNN {}+{}", cfg.char_rnn_size, cfg.char_rnn_size));
-    }
-    if cfg.inputs.casing {
-        inputs.push("casing one-hot 8".into());
-    }
-    inputs
 }
 
 /// Where each pre-trained file comes from, or why it is not there.

@@ -1,6 +1,7 @@
 //! The joint NER + RE model of the paper (§3), its configuration, checkpoints and prediction.
 
 pub mod birnn;
+pub mod card;
 pub mod checkpoint;
 pub mod config;
 pub mod crf;

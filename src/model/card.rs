@@ -1,0 +1,99 @@
+//! What a model is, in words: the app's model panel and `relarc info` say it from here.
+
+use std::path::Path;
+
+use super::{Model, ModelConfig};
+
+/// The inputs a configuration puts together, one phrase each.
+pub fn inputs_summary(cfg: &ModelConfig) -> Vec<String> {
+    let mut inputs = Vec::new();
+    if let Some(c) = &cfg.inputs.contextual {
+        inputs.push(format!(
+            "{} layers × {} of {} ({:?} sub-word, frozen; learned softmax layer mix + scale)",
+            c.layers, c.dim, c.encoder, c.pooling
+        ));
+    }
+    if let Some(w) = &cfg.inputs.word {
+        inputs.push(match (&w.source, w.trainable) {
+            (Some(src), false) => format!("word {}-d {src} (frozen)", w.dim),
+            (_, false) => format!("word {}-d (frozen pre-trained)", w.dim),
+            (_, true) => format!("word {}-d (learned)", w.dim),
+        });
+    }
+    if cfg.inputs.char {
+        inputs.push(format!("char BiRNN {}+{}", cfg.char_rnn_size, cfg.char_rnn_size));
+    }
+    if cfg.inputs.casing {
+        inputs.push("casing one-hot 8".into());
+    }
+    inputs
+}
+
+/// (what, value) lines about `m`, loaded from `dir` (its `report.json` says when and on what
+/// it was trained, and its dev scores) or trained in this session.
+pub fn card(m: &Model, dir: Option<&Path>) -> Vec<(String, String)> {
+    let c = &m.config;
+    let mut rows = vec![
+        (
+            "model".to_string(),
+            dir.map_or("trained in this session".into(), |d| d.display().to_string()),
+        ),
+        (
+            "layers".into(),
+            format!(
+                "{:?} {}: shared {}, NER-specific {}, RE-specific {}",
+                c.rnn, c.rnn_size, c.shared_layers, c.ner_layers, c.re_layers
+            ),
+        ),
+        ("inputs".into(), inputs_summary(c).join(", ")),
+        ("entity types".into(), m.vocab.entity_types.join(", ")),
+        ("relation types".into(), m.vocab.relation_types.join(", ")),
+        (
+            "parameters".into(),
+            format!("{} trainable", m.num_trainable_parameters()),
+        ),
+        ("θr".into(), format!("{:.3}", c.re_threshold)),
+        ("device".into(), format!("{:?}", m.device())),
+    ];
+    if let Some(report) = dir.and_then(read_report) {
+        rows.extend(report);
+    }
+    rows
+}
+
+/// "trained" and "dev" lines from `dir/report.json`, when it has one.
+fn read_report(dir: &Path) -> Option<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(dir.join("report.json")).ok()?;
+    let r: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let data: Vec<String> = r["data"]
+        .as_array()?
+        .iter()
+        .map(|d| {
+            let name = Path::new(d["path"].as_str().unwrap_or("?"))
+                .file_name()
+                .map_or("?".into(), |n| n.to_string_lossy().to_string());
+            format!(
+                "{} {name} ({} sentences)",
+                d["role"].as_str().unwrap_or("?"),
+                d["sentences"]
+            )
+        })
+        .collect();
+    let date = r["date"]
+        .as_str()
+        .unwrap_or("?")
+        .replace('T', " ")
+        .replace('Z', " UTC");
+    let mut rows = vec![(
+        "trained".to_string(),
+        format!("{date} on {}; best epoch {}", data.join(", "), r["best_epoch"]),
+    )];
+    let f1 = |task: &str| r["dev"][task]["micro"]["f1"].as_f64();
+    if let (Some(ner), Some(re)) = (f1("ner"), f1("re")) {
+        rows.push((
+            "dev".into(),
+            format!("NER {:.2}, RE {:.2} micro F1", 100.0 * ner, 100.0 * re),
+        ));
+    }
+    Some(rows)
+}
