@@ -338,6 +338,15 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
     let mut h = harness(app);
     // While the default model loads, the panel says so rather than "no model loaded".
     h.step();
+    // The training preset follows the corpus: Table 1's ADE column.
+    assert!(h
+        .state()
+        .model
+        .as_ref()
+        .unwrap()
+        .settings
+        .preset
+        .starts_with("ade"));
     h.get_by_label_contains("loading ");
     assert!(h.query_by_label("no model loaded").is_none());
     h.run();

@@ -31,6 +31,8 @@ pub struct TrainSettings {
     pub patience: usize,
     pub seed: u64,
     pub continue_training: bool,
+    /// The user picked the preset: it no longer follows the corpus's types.
+    pub preset_chosen: bool,
 }
 
 impl Default for TrainSettings {
@@ -44,8 +46,23 @@ impl Default for TrainSettings {
             patience: 5,
             seed: 42,
             continue_training: false,
+            preset_chosen: false,
         }
     }
+}
+
+/// The preset whose dataset's entity types the corpus shares most (Table 1 has a column per
+/// dataset; CoNLL04's when none is shared), with pre-trained inputs when they are fetched.
+pub fn preset_for(entity_types: &[String]) -> String {
+    const ADE: [&str; 2] = ["Adverse-Effect", "Drug"];
+    const CONLL04: [&str; 4] = ["Loc", "Org", "Other", "Peop"];
+    let shared = |of: &[&str]| entity_types.iter().filter(|t| of.contains(&t.as_str())).count();
+    let family = if shared(&ADE) > shared(&CONLL04) {
+        "ade"
+    } else {
+        "conll04"
+    };
+    default_preset().replacen("conll04", family, 1)
 }
 
 /// The paper's preset with pre-trained inputs when they are fetched, else the one that needs

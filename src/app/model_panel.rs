@@ -25,6 +25,9 @@ pub fn show(
         ctl.load(dir);
     }
     ui.separator();
+    if !ctl.settings.preset_chosen {
+        ctl.settings.preset = super::controller::preset_for(&state.corpus.schema.entity_types);
+    }
     training_form(ui, ctl, dialogs);
     training_buttons(ui, ctl, tx);
     if let Some(run) = &ctl.training {
@@ -105,7 +108,9 @@ fn training_form(ui: &mut Ui, ctl: &mut ModelController, dialogs: &mut dyn FileD
         .selected_text(s.preset.clone())
         .show_ui(ui, |ui| {
             for p in ModelConfig::PRESETS {
-                ui.selectable_value(&mut s.preset, p.to_string(), p);
+                if ui.selectable_value(&mut s.preset, p.to_string(), p).clicked() {
+                    s.preset_chosen = true;
+                }
             }
         });
     ui.horizontal(|ui| {
