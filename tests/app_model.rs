@@ -90,6 +90,29 @@ fn train_predict_accept_an_arc_and_save() {
     );
     assert!(!status.contains("predicting"), "{status}");
     assert!(m.events_seen > 40, "progress events arrived");
+    // The metrics cover the held-out dev part first, then the sentences trained on.
+    let n_dev = h
+        .state()
+        .state
+        .trained_split
+        .as_ref()
+        .unwrap()
+        .iter()
+        .filter(|&&d| d)
+        .count();
+    assert!(n_dev > 0);
+    h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, Key::M);
+    h.run();
+    let dev = h
+        .get_by_label(&format!("held-out dev part (not trained on) ({n_dev} sentences)"))
+        .rect();
+    let trained = h
+        .get_by_label_contains("sentences the model was trained on (")
+        .rect();
+    assert!(dev.max.y < trained.min.y, "dev first");
+    h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, Key::M);
+    h.run();
+    let m = h.state().model.as_ref().unwrap();
     assert!(!m.curves.loss.is_empty() && !m.curves.dev_ner.is_empty());
     assert!(
         m.last_outcome.as_ref().unwrap().contains("trained"),

@@ -440,3 +440,30 @@ mod nested_layout {
         );
     }
 }
+
+#[test]
+fn metrics_are_split_into_dev_trained_and_added_sentences() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = AppState::demo(tmp.path().to_path_buf());
+    let n = s.corpus.sentences.len();
+    s.predictions = s.corpus.sentences.iter().cloned().map(Some).collect();
+    let parts = s.metrics_parts().to_vec();
+    assert_eq!(parts.len(), 1);
+    assert_eq!(
+        (parts[0].name, parts[0].sentences),
+        ("all sentences with predictions", n)
+    );
+    // Trained on all but the first sentence (dev); the last one was added after training.
+    let mut mask = vec![false; n - 1];
+    mask[0] = true;
+    s.trained_split = Some(mask);
+    let parts: Vec<(&str, usize)> = s.metrics_parts().iter().map(|p| (p.name, p.sentences)).collect();
+    assert_eq!(
+        parts,
+        vec![
+            ("held-out dev part (not trained on)", 1),
+            ("sentences the model was trained on", n - 2),
+            ("sentences added since training", 1),
+        ]
+    );
+}

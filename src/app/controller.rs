@@ -166,6 +166,8 @@ pub struct ModelController {
     pub predicting: Option<(usize, usize)>,
     /// A model is being loaded (from `model_dir`).
     pub loading: bool,
+    /// The corpus's train/dev split of the last training no longer describes the model.
+    forget_split: bool,
     /// What the status bar says before "predicted N sentences" when the corpus prediction
     /// ends (the training summary, after training).
     predicted_prefix: String,
@@ -190,6 +192,7 @@ impl ModelController {
             last_outcome: None,
             predicting: None,
             loading: false,
+            forget_split: false,
             predicted_prefix: String::new(),
             live: Live::default(),
             device: format!("{:?}", Device::cuda_if_available()),
@@ -215,6 +218,7 @@ impl ModelController {
         self.model_types = crate::model::shipped::entity_types(&dir);
         self.model_dir = Some(dir.clone());
         self.loading = true;
+        self.forget_split = true;
         // The last training's summary and curves were another model's.
         self.last_outcome = None;
         self.curves = Curves::default();
@@ -259,6 +263,11 @@ impl ModelController {
         };
         self.model_dir = job.out.clone();
         self.model_types = job.out.as_deref().and_then(crate::model::shipped::entity_types);
+        let n = state.corpus.sentences.len();
+        state.trained_split = Some(match &self.settings.dev_file {
+            Some(_) => vec![false; n],
+            None => split::holdout_mask(n, self.settings.dev_fraction, self.settings.seed),
+        });
         self.curves = Curves::default();
         self.last_outcome = None;
         self.training = Some(TrainingRun {
@@ -314,6 +323,9 @@ impl ModelController {
 
     /// Takes in what the threads reported.
     pub fn poll(&mut self, state: &mut AppState) {
+        if std::mem::take(&mut self.forget_split) {
+            state.trained_split = None;
+        }
         while let Ok(e) = self.trainer.events.try_recv() {
             self.events_seen += 1;
             self.on_event(e, state);

@@ -94,21 +94,25 @@ pub fn metrics(ctx: &egui::Context, w: &mut Windows, state: &mut AppState, tx: &
     if !w.metrics {
         return;
     }
-    let report = state.metrics().cloned();
+    let parts = state.metrics_parts().to_vec();
     let mut pick: Option<String> = None;
     egui::Window::new("Prediction metrics")
         .open(&mut w.metrics)
+        .vscroll(true)
         .show(ctx, |ui| {
-            let Some(r) = report else {
+            if parts.is_empty() {
                 ui.label("No predictions yet.");
                 return;
-            };
+            }
             ui.weak(
                 "Strict scores of the predictions against gold. Click a type for its sentences with errors.",
             );
-            for (name, m) in [("NER", &r.ner), ("RE", &r.re)] {
-                ui.label(RichText::new(name).strong());
-                metrics_table(ui, name, m, &mut pick);
+            for part in &parts {
+                ui.heading(format!("{} ({} sentences)", part.name, part.sentences));
+                for (name, m) in [("NER", &part.report.ner), ("RE", &part.report.re)] {
+                    ui.label(RichText::new(name).strong());
+                    metrics_table(ui, &format!("{} {name}", part.name), m, &mut pick);
+                }
             }
         });
     if let Some(t) = pick {

@@ -45,7 +45,11 @@ pub fn shuffled(n: usize, seed: u64) -> Vec<usize> {
 /// Splits off a seeded `fraction` of the corpus (at least one sentence when the corpus has
 /// two or more) as a held-out dev part. Both parts keep the corpus order.
 pub fn holdout(corpus: &Corpus, fraction: f64, seed: u64) -> (Corpus, Corpus) {
-    let n = corpus.sentences.len();
+    partition(corpus, &holdout_mask(corpus.sentences.len(), fraction, seed))
+}
+
+/// Which of `n` sentences `holdout` holds out (true) for this fraction and seed.
+pub fn holdout_mask(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
     let mut k = (n as f64 * fraction.clamp(0.0, 1.0)).round() as usize;
     if fraction > 0.0 && n >= 2 {
         k = k.clamp(1, n - 1);
@@ -54,7 +58,7 @@ pub fn holdout(corpus: &Corpus, fraction: f64, seed: u64) -> (Corpus, Corpus) {
     for &i in shuffled(n, seed).iter().take(k) {
         held[i] = true;
     }
-    partition(corpus, &held)
+    held
 }
 
 /// `k` folds: for fold `f`, (train, test) where test is the f-th of `k` near-equal parts of a

@@ -127,6 +127,58 @@ impl AppState {
         self.report.as_ref().map(|r| &r.1)
     }
 
+    /// Metrics by part of the corpus: after training in this session, the held-out dev part
+    /// first, then the sentences the model was trained on (and any added since); otherwise
+    /// every sentence with a prediction.
+    pub fn metrics_parts(&mut self) -> &[super::MetricsPart] {
+        let key = (self.generation, self.trained_split.as_ref().map(Vec::len));
+        if self.parts.as_ref().is_none_or(|p| p.0 != key) {
+            let parts = self.compute_parts();
+            self.parts = Some((key, parts));
+        }
+        &self.parts.as_ref().expect("just computed").1
+    }
+
+    fn compute_parts(&self) -> Vec<super::MetricsPart> {
+        let part_of = |i: usize| match &self.trained_split {
+            None => 0,
+            Some(mask) => match mask.get(i) {
+                Some(true) => 0,
+                Some(false) => 1,
+                None => 2,
+            },
+        };
+        let names: &[&'static str] = match self.trained_split {
+            None => &["all sentences with predictions"],
+            Some(_) => &[
+                "held-out dev part (not trained on)",
+                "sentences the model was trained on",
+                "sentences added since training",
+            ],
+        };
+        let mut out = Vec::new();
+        for (k, name) in names.iter().enumerate() {
+            let (gold, pred): (Vec<Sentence>, Vec<Sentence>) = self
+                .predictions
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| part_of(*i) == k)
+                .filter_map(|(i, p)| Some((self.corpus.sentences.get(i)?.clone(), p.clone()?)))
+                .unzip();
+            if gold.is_empty() {
+                continue;
+            }
+            if let Ok(report) = crate::eval::evaluate(&gold, &pred) {
+                out.push(super::MetricsPart {
+                    name,
+                    sentences: gold.len(),
+                    report,
+                });
+            }
+        }
+        out
+    }
+
     pub fn stats(&mut self) -> &Stats {
         if self.stats.as_ref().is_none_or(|s| s.0 != self.generation) {
             self.stats = Some((self.generation, stats::compute(&self.corpus.sentences)));

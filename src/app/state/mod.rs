@@ -33,6 +33,17 @@ pub struct RecoveryOffer {
     pub sentences: usize,
 }
 
+/// What the metrics by part were computed for: the corpus generation and the split's length.
+type PartsKey = (u64, Option<usize>);
+
+/// Metrics over one part of the corpus.
+#[derive(Clone, Debug)]
+pub struct MetricsPart {
+    pub name: &'static str,
+    pub sentences: usize,
+    pub report: crate::eval::Report,
+}
+
 pub struct AppState {
     pub corpus: Corpus,
     /// The file the corpus was read from and is saved to; None for the demo or a new corpus.
@@ -69,6 +80,10 @@ pub struct AppState {
     /// θr of the model that made the predictions, for the uncertainty order.
     pub threshold: f64,
     report: Option<(u64, crate::eval::Report)>,
+    /// For the model trained in this session: which sentences (by index at training time)
+    /// were its held-out dev part (true) and which it was trained on (false).
+    pub trained_split: Option<Vec<bool>>,
+    parts: Option<(PartsKey, Vec<MetricsPart>)>,
 }
 
 pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(20);
@@ -120,6 +135,8 @@ impl AppState {
             show_bio: false,
             threshold: 0.9,
             report: None,
+            trained_split: None,
+            parts: None,
         }
     }
 
