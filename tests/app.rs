@@ -564,3 +564,113 @@ fn the_diff_legend_explains_glyphs_and_line_styles() {
     h.get_by_label_contains("+ spurious (dashed");
     h.get_by_label("− missed (dotted)");
 }
+
+/// Dialogs of a desktop without xdg-desktop-portal or zenity.
+struct NoDesktopDialogs;
+
+impl FileDialogs for NoDesktopDialogs {
+    fn open(&mut self) -> Option<PathBuf> {
+        None
+    }
+    fn save(&mut self, _: &str) -> Option<PathBuf> {
+        None
+    }
+    fn pick_folder(&mut self) -> Option<PathBuf> {
+        None
+    }
+    fn available(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn without_a_desktop_file_dialog_an_in_app_picker_opens_the_file_and_says_why_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.conll");
+    std::fs::write(&file, "Zoë\tB-Peop\nlives\tO\nin\tO\nOslo\tB-Loc\n").unwrap();
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let mut h = harness(RelarcApp::new(state, Box::new(NoDesktopDialogs)));
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run();
+    h.get_by_label("Open corpus");
+    let why = h.state().state.status.clone().unwrap().text;
+    assert!(
+        why.contains("no file dialog (xdg-desktop-portal or zenity)"),
+        "{why}"
+    );
+    // The path field has the focus, in the current folder; typing offers the matching files,
+    // a click completes the path, Enter opens it.
+    let field = h
+        .get_all_by_role(egui::Role::TextInput)
+        .find(|n| n.value().is_some_and(|v| v.ends_with('/')))
+        .unwrap();
+    assert!(field.is_focused());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    h.run();
+    let typed = format!("{}/c.", tmp.path().display());
+    h.get_all_by_role(egui::Role::TextInput)
+        .find(|n| n.is_focused())
+        .unwrap()
+        .type_text(&typed);
+    h.run();
+    h.get_by_label(&file.display().to_string()).click();
+    h.run();
+    h.key_press(Key::Enter);
+    h.run();
+    h.get_by_label("entity Peop: Zoë");
+    assert!(h.query_by_label("Open corpus").is_none(), "the picker closed");
+    // Asked again, it does not say why again; Escape closes it.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run();
+    h.get_by_label("Open corpus");
+    let status = h.state().state.status.clone().unwrap().text;
+    assert!(!status.contains("no file dialog"), "{status}");
+    press(&mut h, Key::Escape);
+    assert!(h.query_by_label("Open corpus").is_none());
+}
+
+/// A dialog that stays open until the test answers it, as a system dialog does.
+struct HeldOpen(std::sync::Mutex<std::sync::mpsc::Receiver<PathBuf>>);
+
+impl FileDialogs for HeldOpen {
+    fn open(&mut self) -> Option<PathBuf> {
+        self.0.lock().unwrap().recv().ok()
+    }
+    fn save(&mut self, _: &str) -> Option<PathBuf> {
+        None
+    }
+    fn pick_folder(&mut self) -> Option<PathBuf> {
+        None
+    }
+    fn blocks(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn the_window_keeps_working_while_a_system_file_dialog_is_open() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("c.conll");
+    std::fs::write(&file, "Zoë\tB-Peop\nlives\tO\nin\tO\nOslo\tB-Loc\n").unwrap();
+    let (answer, asked) = std::sync::mpsc::channel();
+    let state = AppState::demo(tmp.path().to_path_buf());
+    let mut h = harness(RelarcApp::new(
+        state,
+        Box::new(HeldOpen(std::sync::Mutex::new(asked))),
+    ));
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run();
+    // The dialog is open on its thread; the window still takes keys.
+    let before = h.state().state.current;
+    press(&mut h, Key::PageDown);
+    assert_eq!(h.state().state.current, before + 1);
+    answer.send(file).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.query_by_label("entity Peop: Zoë").is_none() {
+        assert!(std::time::Instant::now() < deadline, "the answer never arrived");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        h.step();
+    }
+}

@@ -9,6 +9,7 @@
 mod central;
 pub mod command;
 pub mod controller;
+pub mod dialogs;
 pub mod layout;
 mod menu;
 pub mod model_panel;
@@ -32,39 +33,10 @@ use status::Status;
 use view::SentenceView;
 use windows::{UnsavedAnswer, Windows};
 
+use dialogs::{Dialogs, Purpose};
+pub use dialogs::{FileDialogs, NativeDialogs};
+
 use crate::corpus::Format;
-
-/// File dialogs, behind a trait so tests never open one.
-pub trait FileDialogs {
-    fn open(&mut self) -> Option<PathBuf>;
-    fn save(&mut self, suggested_name: &str) -> Option<PathBuf>;
-    /// A folder, for model directories.
-    fn pick_folder(&mut self) -> Option<PathBuf>;
-}
-
-/// The system's dialogs (xdg portal on Linux).
-pub struct NativeDialogs;
-
-const EXTENSIONS: [&str; 7] = ["json", "jsonl", "ann", "txt", "conll", "bio", "tsv"];
-
-impl FileDialogs for NativeDialogs {
-    fn open(&mut self) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .add_filter("corpora", &EXTENSIONS)
-            .pick_file()
-    }
-
-    fn save(&mut self, suggested_name: &str) -> Option<PathBuf> {
-        rfd::FileDialog::new()
-            .add_filter("corpora", &EXTENSIONS)
-            .set_file_name(suggested_name)
-            .save_file()
-    }
-
-    fn pick_folder(&mut self) -> Option<PathBuf> {
-        rfd::FileDialog::new().pick_folder()
-    }
-}
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct Prefs {
@@ -79,7 +51,9 @@ const SIDE_SHARE: f32 = 0.3;
 pub struct RelarcApp {
     pub state: AppState,
     view: SentenceView,
-    dialogs: Box<dyn FileDialogs>,
+    dialogs: Dialogs,
+    /// The model panel asked for a dev file this frame.
+    ask_dev_file: bool,
     windows: Windows,
     focus_search: bool,
     may_close: bool,
@@ -102,7 +76,8 @@ impl RelarcApp {
         RelarcApp {
             state,
             view: SentenceView::default(),
-            dialogs,
+            dialogs: Dialogs::new(dialogs),
+            ask_dev_file: false,
             windows: Windows::default(),
             focus_search: false,
             may_close: false,
@@ -126,23 +101,24 @@ impl RelarcApp {
     pub fn run(&mut self, ctx: &egui::Context, cmd: impl Into<Command>) {
         match cmd.into() {
             Command::Ui(c) => match c.handler() {
-                Handler::State => self.run_state_ui(c),
+                Handler::State => self.run_state_ui(ctx, c),
                 Handler::Shell => self.run_shell(ctx, c),
-                Handler::Model => self.run_model(c),
+                Handler::Model => self.run_model(ctx, c),
             },
             Command::OpenPath(p) if self.state.dirty => self.windows.confirm_open = Some(p),
             other => self.state.apply(other),
         }
     }
 
-    fn run_state_ui(&mut self, c: UiCommand) {
-        // Escape closes the window on top first; with none open it clears the selection.
-        if c == UiCommand::ClearSelection && self.windows.close_top() {
+    fn run_state_ui(&mut self, ctx: &egui::Context, c: UiCommand) {
+        // Escape closes the path picker or the window on top first; with none open it clears
+        // the selection.
+        if c == UiCommand::ClearSelection && (self.dialogs.close_picker() || self.windows.close_top()) {
             return;
         }
         // Save has nowhere to go without a file: then it is Save as.
         if c == UiCommand::Save && self.state.path.is_none() {
-            self.save_dialog();
+            self.save_dialog(ctx);
         } else {
             self.state.apply(c);
         }
@@ -151,12 +127,8 @@ impl RelarcApp {
     fn run_shell(&mut self, ctx: &egui::Context, c: UiCommand) {
         use UiCommand::*;
         match c {
-            Open => {
-                if let Some(p) = self.dialogs.open() {
-                    self.run(ctx, Command::OpenPath(p));
-                }
-            }
-            SaveAs => self.save_dialog(),
+            Open => self.ask(ctx, Purpose::OpenCorpus),
+            SaveAs => self.save_dialog(ctx),
             Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
             FocusSearch => self.focus_search = true,
             TogglePalette => self.windows.palette = !self.windows.palette,
@@ -168,36 +140,59 @@ impl RelarcApp {
         }
     }
 
-    fn save_dialog(&mut self) {
+    fn save_dialog(&mut self, ctx: &egui::Context) {
         let suggested = self
             .state
             .path
             .as_ref()
             .and_then(|p| p.file_name())
             .map_or("corpus.json".into(), |n| n.to_string_lossy().to_string());
-        let Some(p) = self.dialogs.save(&suggested) else {
-            return;
-        };
-        match Format::detect_output(&p) {
-            Ok(f) => self.state.apply(Command::SaveTo(p, f)),
-            Err(e) => self.state.status = Some(Status::error(e.to_string())),
+        self.ask(ctx, Purpose::SaveCorpus { suggested });
+    }
+
+    /// Asks for a path; the answer is carried out now or when it comes.
+    fn ask(&mut self, ctx: &egui::Context, purpose: Purpose) {
+        let mut why = None;
+        let answer = self.dialogs.ask(ctx, purpose, &mut why);
+        if let Some(why) = why {
+            self.state.status = Some(Status::info(why));
+        }
+        if let Some(a) = answer {
+            self.answer(ctx, a);
         }
     }
 
-    fn run_model(&mut self, c: UiCommand) {
+    /// Does what a path was asked for.
+    fn answer(&mut self, ctx: &egui::Context, (purpose, path): dialogs::Answer) {
+        let Some(p) = path else { return };
+        match purpose {
+            Purpose::OpenCorpus => self.run(ctx, Command::OpenPath(p)),
+            Purpose::SaveCorpus { .. } => match Format::detect_output(&p) {
+                Ok(f) => self.state.apply(Command::SaveTo(p, f)),
+                Err(e) => self.state.status = Some(Status::error(e.to_string())),
+            },
+            Purpose::ExportPredictions => {
+                self.state.export_predictions(&p);
+            }
+            Purpose::LoadModel => self.model.iter_mut().for_each(|m| m.load(p.clone())),
+            Purpose::SaveModel => self.model.iter_mut().for_each(|m| m.save(p.clone())),
+            Purpose::DevFile => self
+                .model
+                .iter_mut()
+                .for_each(|m| m.settings.dev_file = Some(p.clone())),
+        }
+    }
+
+    fn run_model(&mut self, ctx: &egui::Context, c: UiCommand) {
         use UiCommand::*;
+        match c {
+            LoadModel => return self.ask(ctx, Purpose::LoadModel),
+            SaveModel => return self.ask(ctx, Purpose::SaveModel),
+            ExportPredictions => return self.ask(ctx, Purpose::ExportPredictions),
+            _ => {}
+        }
         let Some(ctl) = self.model.as_mut() else { return };
         match c {
-            LoadModel => {
-                if let Some(dir) = self.dialogs.pick_folder() {
-                    ctl.load(dir);
-                }
-            }
-            SaveModel => {
-                if let Some(dir) = self.dialogs.pick_folder() {
-                    ctl.save(dir);
-                }
-            }
             Train => {
                 let models = self.state.recovery_dir.join("models");
                 ctl.start_training(&mut self.state, &models);
@@ -214,11 +209,6 @@ impl RelarcApp {
                 }
                 None => ctl.predict_corpus(&mut self.state),
             },
-            ExportPredictions => {
-                if let Some(p) = self.dialogs.save("predictions.json") {
-                    self.state.export_predictions(&p);
-                }
-            }
             other => unreachable!("{other:?} is not the model controller's"),
         }
     }
@@ -254,6 +244,7 @@ impl RelarcApp {
         windows::metrics(&ctx, &mut self.windows, &mut self.state, &self.tx);
         windows::statistics(&ctx, &mut self.windows, &mut self.state);
         windows::message(&ctx, &mut self.windows, self.state.status.as_ref());
+        self.file_dialogs(&ctx);
         self.close_guard(&ctx);
         self.open_guard(&ctx);
         self.drain(&ctx);
@@ -261,6 +252,20 @@ impl RelarcApp {
         if title != self.title {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
+        }
+    }
+
+    /// Answers of dialogs on their threads, the in-app picker, and a dev file asked for.
+    fn file_dialogs(&mut self, ctx: &egui::Context) {
+        if std::mem::take(&mut self.ask_dev_file) {
+            self.ask(ctx, Purpose::DevFile);
+        }
+        if let Some(a) = self.dialogs.poll() {
+            self.answer(ctx, a);
+        }
+        let recent = self.state.recent_files();
+        if let Some(a) = self.dialogs.picker_ui(ctx, &recent) {
+            self.answer(ctx, a);
         }
     }
 
@@ -327,7 +332,7 @@ impl RelarcApp {
 
     fn model_side(&mut self, ui: &mut Ui) {
         let Some(ctl) = self.model.as_mut() else { return };
-        model_panel::show(ui, ctl, &self.state, self.dialogs.as_mut(), &self.tx);
+        model_panel::show(ui, ctl, &self.state, &mut self.ask_dev_file, &self.tx);
         let types = self.state.entity_types();
         for (i, live) in ctl.live.sentences.iter().enumerate() {
             // Its clicks mean nothing: live sentences are not part of the corpus.

@@ -8,7 +8,6 @@ use egui_plot::{Legend, Line, Plot};
 use super::command::{CommandSender, UiCommand, ViewMode};
 use super::controller::{Curves, ModelController, TrainingRun};
 use super::state::AppState;
-use super::FileDialogs;
 use crate::model::{shipped, ModelConfig};
 use std::path::PathBuf;
 
@@ -17,7 +16,7 @@ pub fn show(
     ui: &mut Ui,
     ctl: &mut ModelController,
     state: &AppState,
-    dialogs: &mut dyn FileDialogs,
+    ask_dev_file: &mut bool,
     tx: &CommandSender,
 ) {
     header(ui, ctl, tx);
@@ -28,7 +27,7 @@ pub fn show(
     if !ctl.settings.preset_chosen {
         ctl.settings.preset = super::controller::preset_for(&state.corpus.schema.entity_types);
     }
-    training_form(ui, ctl, dialogs);
+    training_form(ui, ctl, ask_dev_file);
     training_buttons(ui, ctl, tx);
     if let Some(run) = &ctl.training {
         training_progress(ui, run, ctl.settings.epochs);
@@ -101,7 +100,7 @@ fn mismatch(ui: &mut Ui, ctl: &ModelController, state: &AppState) -> Option<Path
         .then_some(fitting)
 }
 
-fn training_form(ui: &mut Ui, ctl: &mut ModelController, dialogs: &mut dyn FileDialogs) {
+fn training_form(ui: &mut Ui, ctl: &mut ModelController, ask_dev_file: &mut bool) {
     let s = &mut ctl.settings;
     ui.label(RichText::new("Train on this corpus").strong());
     egui::ComboBox::from_label("preset")
@@ -138,7 +137,7 @@ fn training_form(ui: &mut Ui, ctl: &mut ModelController, dialogs: &mut dyn FileD
         }
         None => {
             if ui.button("Dev from a file...").clicked() {
-                s.dev_file = dialogs.open();
+                *ask_dev_file = true;
             }
         }
     });
