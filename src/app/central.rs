@@ -80,7 +80,7 @@ fn legend(ui: &mut Ui, types: &[String]) {
         for (i, t) in types.iter().enumerate() {
             ui.label(
                 RichText::new(format!("{} {t}", i + 1))
-                    .color(type_colour(i))
+                    .color(view::readable(type_colour(i), ui.visuals().panel_fill))
                     .strong(),
             );
         }
@@ -174,7 +174,8 @@ fn diff_legend(ui: &mut Ui) {
             (Mark::Missed, "missed (dotted)"),
         ] {
             let style = view::mark_style(mark);
-            ui.label(RichText::new(format!("{} {text}", style.glyph)).color(style.colour));
+            let colour = view::readable(style.colour, ui.visuals().panel_fill);
+            ui.label(RichText::new(format!("{} {text}", style.glyph)).color(colour));
         }
         ui.weak("Shift+A accepts all.");
     });
@@ -195,7 +196,8 @@ fn selection_tools(ui: &mut Ui, state: &AppState, s: &Sentence, tx: &CommandSend
 fn entity_tools(ui: &mut Ui, state: &AppState, s: &Sentence, tx: &CommandSender) {
     ui.label("type:");
     for (i, t) in state.entity_types().iter().enumerate() {
-        let label = RichText::new(format!("{} {t}", i + 1)).color(type_colour(i));
+        let label = RichText::new(format!("{} {t}", i + 1))
+            .color(view::readable(type_colour(i), ui.visuals().panel_fill));
         if ui.button(label).clicked() {
             tx.send(Command::SetEntityType(t.clone()));
         }

@@ -27,6 +27,42 @@ pub fn type_colour(index: usize) -> Color32 {
     PALETTE[index % PALETTE.len()]
 }
 
+/// WCAG 2 relative luminance of an sRGB colour.
+fn luminance(c: Color32) -> f32 {
+    let lin = |v: u8| {
+        let v = v as f32 / 255.0;
+        if v <= 0.04045 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b())
+}
+
+/// WCAG 2 contrast ratio of two colours (1 to 21).
+pub fn contrast(a: Color32, b: Color32) -> f32 {
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// `c` darkened (on a light background) or lightened (on a dark one) just enough for text
+/// to meet WCAG AA (4.5:1) against `bg`; unchanged when it already does.
+pub fn readable(c: Color32, bg: Color32) -> Color32 {
+    let towards = if luminance(bg) > 0.18 {
+        Color32::BLACK
+    } else {
+        Color32::WHITE
+    };
+    let mut t = 0.0;
+    let mut out = c;
+    while contrast(out, bg) < 4.5 && t < 1.0 {
+        t += 0.05;
+        out = c.lerp_to_gamma(towards, t);
+    }
+    out
+}
+
 /// Interaction state the view keeps between frames.
 #[derive(Default)]
 pub struct SentenceView {
@@ -243,7 +279,8 @@ impl<'a> Frame<'a> {
         bio: &[&BioRow],
     ) -> Frame<'a> {
         let font = FontId::proportional(15.0);
-        let small = FontId::proportional(11.0);
+        // Tags and arc labels: 12 px at least, to stay legible at 100% zoom.
+        let small = FontId::proportional(12.0);
         let painter = ui.painter().clone();
         let text_colour = ui.visuals().text_color();
         let width = |t: &str, f: &FontId| {
@@ -443,9 +480,13 @@ impl<'a> Frame<'a> {
         if k == 0 {
             let text = self.m.entity_text(self.s, e);
             // In the diff the glyph carries the mark and the type stays in a neutral colour.
+            let bg = ui.visuals().panel_fill;
             let tag_colour = match mark {
                 Some(_) => faded(ui.visuals().text_color(), !self.entity_lit(e)),
-                None => colour,
+                None => faded(
+                    readable(type_colour(self.type_index(&en.label)), bg),
+                    !self.entity_lit(e),
+                ),
             };
             self.painter.text(
                 tag.center(),
@@ -555,7 +596,7 @@ impl<'a> Frame<'a> {
             Align2::CENTER_CENTER,
             self.m.relation_text(self.s, r),
             self.small.clone(),
-            c,
+            readable(c, ui.visuals().panel_fill),
         );
         let resp = ui.interact(box_rect, self.id.with(("relation", r)), Sense::click());
         let label = relation_label(self.s, r);
@@ -653,6 +694,29 @@ mod tests {
         let l = [lin(c.r()), lin(c.g()), lin(c.b())];
         let row = |i: usize| srgb(m[i][0] * l[0] + m[i][1] * l[1] + m[i][2] * l[2]);
         [row(0), row(1), row(2)]
+    }
+
+    #[test]
+    fn tag_colours_are_made_readable_on_the_dark_and_the_light_theme() {
+        let colours: Vec<Color32> = (0..8)
+            .map(type_colour)
+            .chain([Mark::Correct, Mark::Spurious, Mark::Missed].map(mark_colour))
+            .collect();
+        for bg in [
+            egui::Visuals::dark().panel_fill,
+            egui::Visuals::light().panel_fill,
+        ] {
+            for &c in &colours {
+                let r = readable(c, bg);
+                assert!(contrast(r, bg) >= 4.5, "{c:?} on {bg:?}: {:.2}", contrast(r, bg));
+                if contrast(c, bg) >= 4.5 {
+                    assert_eq!(r, c, "a readable colour is kept");
+                }
+            }
+        }
+        // Some of the palette needed it: orange on white is 2.3:1.
+        let light = egui::Visuals::light().panel_fill;
+        assert!(contrast(type_colour(1), light) < 4.5);
     }
 
     #[test]
