@@ -674,3 +674,48 @@ fn the_window_keeps_working_while_a_system_file_dialog_is_open() {
         h.step();
     }
 }
+
+#[test]
+fn in_the_diff_a_click_on_a_span_box_or_an_arc_line_accepts_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    // The prediction adds Peop "author" and an arc from it to Boston, both spurious.
+    let state = &mut h.state_mut().state;
+    let gold = state.corpus.sentences[state.current].clone();
+    let mut predicted = gold.clone();
+    predicted.entities.push(relarc::corpus::Entity::new("Peop", 3, 4));
+    let boston = predicted.entities.iter().position(|e| e.label == "Loc").unwrap();
+    let author = predicted.entities.len() - 1;
+    predicted
+        .relations
+        .push(relarc::corpus::Relation::new("Live_In", author, boston));
+    let current = state.current;
+    state.predictions = vec![None; state.corpus.sentences.len()];
+    state.predictions[current] = Some(predicted);
+    h.run();
+    press(&mut h, Key::D);
+    // A click on the token inside the spurious box (not on its small tag) accepts the span.
+    h.get_by_label("token 3: author").click();
+    h.run();
+    let sentence = &h.state().state.corpus.sentences[current];
+    assert!(
+        sentence
+            .entities
+            .iter()
+            .any(|e| e.label == "Peop" && e.start == 3 && e.provenance == Provenance::Accepted),
+        "{:?}",
+        sentence.entities
+    );
+    // A click on the arc's line (not its label) accepts the relation.
+    h.get_by_label("line of relation Live_In: author -> Boston")
+        .click();
+    h.run();
+    let sentence = &h.state().state.corpus.sentences[current];
+    assert_eq!(sentence.relations.len(), gold.relations.len() + 1);
+    // In the Gold view a click on a token still selects it.
+    press(&mut h, Key::G);
+    h.get_by_label("token 0: In").click();
+    h.run();
+    assert_eq!(h.state().state.selection.token_range(), Some((0, 1)));
+}

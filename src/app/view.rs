@@ -71,6 +71,9 @@ pub struct SentenceView {
     pub hovered_entity: Option<usize>,
     /// BIO tag rows to draw under the tokens (none unless the BIO view is on).
     pub bio: Vec<BioRow>,
+    /// Predictions are being judged (Predicted and Diff views): span boxes and arcs take
+    /// clicks, as their tags and labels do.
+    pub judging: bool,
 }
 
 /// One row of BIO tags, a tag per token; `differs` marks the tags that are not gold's.
@@ -197,6 +200,8 @@ struct Marking<'a> {
     relation_head: Option<usize>,
     /// Diff marks of the entities and relations, in the diff view.
     marks: Option<(&'a [Mark], &'a [Mark])>,
+    /// Span boxes and arcs take clicks themselves, not only their tags and labels.
+    boxes_clickable: bool,
 }
 
 impl Marking<'_> {
@@ -253,6 +258,7 @@ impl SentenceView {
             selection,
             relation_head,
             marks,
+            boxes_clickable: self.judging,
         };
         let bio: Vec<&BioRow> = self
             .bio
@@ -501,7 +507,20 @@ impl<'a> Frame<'a> {
             let label = entity_label(self.s, e);
             resp.widget_info(|| WidgetInfo::selected(Role::Button, true, is_selected, &label));
         }
-        resp
+        if !self.m.boxes_clickable {
+            return resp;
+        }
+        // Judging predictions, the whole span box takes clicks too (tokens are not selected
+        // there), the inner box over an outer one.
+        let over_tokens = Rect::from_min_max(
+            r.min,
+            pos2(
+                r.max.x,
+                r.min.y + self.params.token_height + 2.0 * self.params.box_pad,
+            ),
+        );
+        let whole = ui.interact(over_tokens, self.id.with(("entity box", e, k)), Sense::click());
+        resp.union(whole)
     }
 
     /// A drag from a type tag: a line to the pointer, and a relation when it ends on another.
@@ -552,6 +571,9 @@ impl<'a> Frame<'a> {
             for k in 0..self.lay.arcs[r].len() {
                 self.arc_piece(r, k, stroke, style);
                 self.arc_label(ui, r, k, c, is_selected);
+                if self.m.boxes_clickable {
+                    self.arc_line_clicks(ui, r, k);
+                }
             }
         }
     }
@@ -581,6 +603,25 @@ impl<'a> Frame<'a> {
             let arrow = vec![tip, tip + vec2(-4.0, -7.0), tip + vec2(4.0, -7.0)];
             self.painter
                 .add(Shape::convex_polygon(arrow, stroke.color, Stroke::NONE));
+        }
+    }
+
+    /// The horizontal stretch of an arc piece as a click target (a few pixels either side).
+    fn arc_line_clicks(&mut self, ui: &mut Ui, r: usize, k: usize) {
+        let piece = &self.lay.arcs[r][k];
+        let o = self.origin;
+        let line = Rect::from_min_max(
+            pos2(o.x + piece.x0, o.y + piece.y - 4.0),
+            pos2(o.x + piece.x1, o.y + piece.y + 4.0),
+        );
+        let resp = ui.interact(line, self.id.with(("arc line", r, k)), Sense::click());
+        let label = format!("line of {}", relation_label(self.s, r));
+        resp.widget_info(|| WidgetInfo::labeled(Role::Button, true, &label));
+        if resp.clicked() {
+            self.commands.push(Command::SelectRelation(r));
+        }
+        if resp.secondary_clicked() {
+            self.commands.push(Command::RejectRelation(r));
         }
     }
 
