@@ -467,3 +467,47 @@ fn metrics_are_split_into_dev_trained_and_added_sentences() {
         ]
     );
 }
+
+#[test]
+fn accepting_an_arc_uses_the_overlapping_gold_span_of_its_type_and_refuses_another_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = AppState::demo(tmp.path().to_path_buf());
+    let gold = s.corpus.sentences[0].clone();
+    let poe = gold.entities.iter().position(|e| e.label == "Peop").unwrap();
+    let boston = gold.entities.iter().position(|e| e.label == "Loc").unwrap();
+    let (p_start, p_end) = (gold.entities[poe].start, gold.entities[poe].end);
+    // A boundary error: "Allan Poe" (Peop) predicted for gold "Edgar Allan Poe", with a
+    // Work_For arc from it to Boston that gold lacks.
+    let mut predicted = gold.clone();
+    predicted.entities[poe].start = p_start + 1;
+    predicted.relations = vec![relarc::corpus::Relation::new("Work_For", poe, boston)];
+    s.predictions = vec![None; s.corpus.sentences.len()];
+    s.predictions[0] = Some(predicted.clone());
+    s.apply(Command::AcceptRelation(0));
+    let after = &s.corpus.sentences[0];
+    assert_eq!(
+        after.entities.len(),
+        gold.entities.len(),
+        "no second, overlapping Peop span"
+    );
+    let r = after
+        .relations
+        .iter()
+        .find(|r| r.label == "Work_For")
+        .expect("the arc is accepted");
+    assert_eq!(
+        (after.entities[r.head].start, after.entities[r.head].end),
+        (p_start, p_end)
+    );
+    // Of another type, the overlap is not resolved silently: nothing changes, and it says why.
+    s.apply(UiCommand::Undo);
+    predicted.entities[poe].label = "Org".into();
+    s.predictions[0] = Some(predicted);
+    s.apply(Command::AcceptRelation(0));
+    assert_eq!(s.corpus.sentences[0], gold);
+    let status = s.status.clone().unwrap().text;
+    assert!(
+        status.contains("overlaps the gold Peop \"Edgar Allan Poe\""),
+        "{status}"
+    );
+}

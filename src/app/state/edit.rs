@@ -13,6 +13,8 @@ pub enum EditError {
     NotTwoSpans,
     #[error("that {label} relation is already there")]
     Duplicate { label: String },
+    #[error("the predicted {predicted} overlaps the gold {gold}: fix that span in the Gold view (G), then accept the relation")]
+    OverlapsGold { predicted: String, gold: String },
 }
 
 /// One undoable edit: a sentence before and after.
@@ -69,11 +71,41 @@ fn accept_entity(s: &mut Sentence, p: &Entity) -> usize {
     }
 }
 
-/// Adds predicted relation `r` of `pred` to gold with both its arguments.
-fn accept_relation(s: &mut Sentence, pred: &Sentence, r: usize) {
+/// The gold entity a predicted relation argument goes to: the same one, else a gold entity of
+/// its type that overlaps it (a boundary error: the relation goes onto gold's span), else it
+/// is accepted as a new span, unless it overlaps a gold entity of another type.
+fn argument(s: &mut Sentence, p: &Entity) -> Result<usize, EditError> {
+    if s.entities.iter().any(|g| same_entity(g, p)) {
+        return Ok(accept_entity(s, p));
+    }
+    let overlapping: Vec<usize> = (0..s.entities.len())
+        .filter(|&g| s.entities[g].overlaps(p))
+        .collect();
+    if let Some(&g) = overlapping.iter().find(|&&g| s.entities[g].label == p.label) {
+        return Ok(g);
+    }
+    match overlapping.first() {
+        Some(&g) => Err(EditError::OverlapsGold {
+            predicted: describe(s, p),
+            gold: describe(s, &s.entities[g]),
+        }),
+        None => Ok(accept_entity(s, p)),
+    }
+}
+
+fn describe(s: &Sentence, e: &Entity) -> String {
+    format!(
+        "{} \"{}\"",
+        e.label,
+        s.tokens[e.start..e.end.min(s.tokens.len())].join(" ")
+    )
+}
+
+/// Adds predicted relation `r` of `pred` to gold with its arguments (see `argument`).
+fn accept_relation(s: &mut Sentence, pred: &Sentence, r: usize) -> Result<(), EditError> {
     let rel = &pred.relations[r];
-    let h = accept_entity(s, &pred.entities[rel.head]);
-    let t = accept_entity(s, &pred.entities[rel.tail]);
+    let h = argument(s, &pred.entities[rel.head])?;
+    let t = argument(s, &pred.entities[rel.tail])?;
     match s
         .relations
         .iter()
@@ -87,6 +119,7 @@ fn accept_relation(s: &mut Sentence, pred: &Sentence, r: usize) {
             ..rel.clone()
         }),
     }
+    Ok(())
 }
 
 impl AppState {
@@ -395,10 +428,7 @@ impl AppState {
         let Some(pred) = self.prediction().cloned().filter(|p| i < p.relations.len()) else {
             return;
         };
-        self.edit(|s| {
-            accept_relation(s, &pred, i);
-            Ok(())
-        });
+        self.edit(|s| accept_relation(s, &pred, i));
     }
 
     pub(super) fn accept_all(&mut self) {
@@ -410,8 +440,9 @@ impl AppState {
             for e in &pred.entities {
                 accept_entity(s, e);
             }
+            // Every predicted span is gold now, so each relation finds its own arguments.
             for r in 0..pred.relations.len() {
-                accept_relation(s, &pred, r);
+                accept_relation(s, &pred, r)?;
             }
             Ok(())
         });
