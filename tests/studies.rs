@@ -32,6 +32,21 @@ impl Tiny {
         }
     }
 
+    /// `command` with the preset and the train and dev files, then `more`.
+    fn args(&self, command: &str, more: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            command,
+            "--preset",
+            "conll04-learned",
+            "--train",
+            &self.train,
+            "--dev",
+            &self.dev,
+        ];
+        args.extend(more);
+        strings(&args)
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
     }
@@ -166,17 +181,8 @@ fn ablation_variants_are_matched_to_the_baselines_parameters() {
     let Some(data) = common::data_dir() else { return };
     let t = Tiny::new(&data);
     let plan = t.path("ablate.json");
-    let mut args = vec![
-        "ablate",
-        "--preset",
-        "conll04-learned",
-        "--train",
-        &t.train,
-        "--dev",
-        &t.dev,
-    ];
-    args.extend(["--plan-only", plan.to_str().unwrap()]);
-    let (_, err) = ok(&strings(&args));
+    let args = t.args("ablate", &["--plan-only", plan.to_str().unwrap()]);
+    let (_, err) = ok(&args);
     assert!(err.contains("no RE-specific"), "{err}");
     let study = read_json(&plan);
     let groups = study["groups"].as_array().unwrap();
@@ -350,20 +356,12 @@ fn affinity_compares_every_layer_and_suggests_a_split() {
     let Some(data) = common::data_dir() else { return };
     let t = Tiny::new(&data);
     let out = t.path("affinity");
-    let mut args = vec![
-        "affinity",
-        "--preset",
-        "conll04-learned",
-        "--train",
-        &t.train,
-        "--dev",
-        &t.dev,
-    ];
-    args.extend([
+    let mut more = vec![
         "--epochs", "1", "--depth", "2", "--tokens", "100", "--device", "cpu",
-    ]);
-    args.extend(["--out", out.to_str().unwrap()]);
-    let (table, _) = ok(&strings(&args));
+    ];
+    more.extend(["--out", out.to_str().unwrap()]);
+    let args = t.args("affinity", &more);
+    let (table, _) = ok(&args);
     assert!(table.contains("| 2 |"), "{table}");
     let report = read_json(&out.join("affinity.json"));
     let layers: Vec<f64> = report["layers"]

@@ -27,17 +27,19 @@ pub fn type_colour(index: usize) -> Color32 {
     PALETTE[index % PALETTE.len()]
 }
 
+/// An sRGB channel in linear light (0 to 1).
+fn linear(v: u8) -> f32 {
+    let v = v as f32 / 255.0;
+    if v <= 0.04045 {
+        v / 12.92
+    } else {
+        ((v + 0.055) / 1.055).powf(2.4)
+    }
+}
+
 /// WCAG 2 relative luminance of an sRGB colour.
 fn luminance(c: Color32) -> f32 {
-    let lin = |v: u8| {
-        let v = v as f32 / 255.0;
-        if v <= 0.04045 {
-            v / 12.92
-        } else {
-            ((v + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b())
+    0.2126 * linear(c.r()) + 0.7152 * linear(c.g()) + 0.0722 * linear(c.b())
 }
 
 /// WCAG 2 contrast ratio of two colours (1 to 21).
@@ -715,14 +717,6 @@ mod tests {
     /// sRGB seen with full protan, deutan or tritan colour vision (Machado, Oliveira and
     /// Fernandes 2009, severity 1, applied in linear RGB).
     fn simulate(c: Color32, m: &[[f32; 3]; 3]) -> [f32; 3] {
-        let lin = |v: u8| {
-            let v = v as f32 / 255.0;
-            if v <= 0.04045 {
-                v / 12.92
-            } else {
-                ((v + 0.055) / 1.055).powf(2.4)
-            }
-        };
         let srgb = |v: f32| {
             let v = v.clamp(0.0, 1.0);
             255.0
@@ -732,7 +726,7 @@ mod tests {
                     1.055 * v.powf(1.0 / 2.4) - 0.055
                 }
         };
-        let l = [lin(c.r()), lin(c.g()), lin(c.b())];
+        let l = [linear(c.r()), linear(c.g()), linear(c.b())];
         let row = |i: usize| srgb(m[i][0] * l[0] + m[i][1] * l[1] + m[i][2] * l[2]);
         [row(0), row(1), row(2)]
     }
