@@ -719,3 +719,23 @@ fn in_the_diff_a_click_on_a_span_box_or_an_arc_line_accepts_it() {
     h.run();
     assert_eq!(h.state().state.selection.token_range(), Some((0, 1)));
 }
+
+#[test]
+fn escape_closes_menus_and_combo_boxes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    h.get_by_label("View").click();
+    h.run();
+    h.get_by_label_contains("Show or hide the sentence list");
+    press(&mut h, Key::Escape);
+    assert!(h
+        .query_by_label_contains("Show or hide the sentence list")
+        .is_none());
+    // The edit-state filter's combo box.
+    h.get_by_label("edits").click();
+    h.run();
+    h.get_by_label("unedited");
+    press(&mut h, Key::Escape);
+    assert!(h.query_by_label("unedited").is_none());
+}

@@ -216,9 +216,14 @@ impl RelarcApp {
     /// Keys to commands: the one shortcut table, plain keys left to a text field being typed in.
     fn shortcuts(&mut self, ctx: &egui::Context) {
         let typing = ctx.egui_wants_keyboard_input();
+        // An open menu or combo box closes on Escape itself.
+        let popup = egui::Popup::is_any_open(ctx);
         ctx.input_mut(|i| {
             for (sc, c) in shortcut_table() {
                 if typing && UiCommand::yields_to_typing(sc) {
+                    continue;
+                }
+                if popup && sc.logical_key == egui::Key::Escape {
                     continue;
                 }
                 if i.consume_shortcut(sc) {
