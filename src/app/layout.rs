@@ -87,6 +87,9 @@ pub struct ArcPiece {
     /// Centre of the relation label, on the piece that carries it.
     pub label: Option<Pos2>,
     pub label_width: f32,
+    /// The label repeats the one on the arc's other line: a stub running to the line's edge
+    /// is labelled too, so no arc piece is left unnamed.
+    pub echo: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -332,6 +335,12 @@ fn arc_pieces(input: &Input, segments: &[Vec<Segment>], anchors: &[Anchor], p: &
             arrow_at_right: shape.arrow_at_right,
             label: shape.label.then_some(Pos2::ZERO),
             label_width,
+            echo: false,
+        };
+        let stub = |mut a: ArcPiece| {
+            a.label = Some(Pos2::ZERO);
+            a.echo = true;
+            a
         };
         let shape = |left_leg, right_leg, arrow_at_right, label| Shape {
             left_leg,
@@ -343,10 +352,10 @@ fn arc_pieces(input: &Input, segments: &[Vec<Segment>], anchors: &[Anchor], p: &
             let whole = shape(true, true, Some(xt >= xh), true);
             pieces.push(piece(lh, xh.min(xt), xh.max(xt), whole));
         } else if lh < lt {
-            pieces.push(piece(lh, xh, p.max_width, shape(true, false, None, false)));
+            pieces.push(stub(piece(lh, xh, p.max_width, shape(true, false, None, false))));
             pieces.push(piece(lt, 0.0, xt, shape(false, true, Some(true), true)));
         } else {
-            pieces.push(piece(lh, 0.0, xh, shape(false, true, None, false)));
+            pieces.push(stub(piece(lh, 0.0, xh, shape(false, true, None, false))));
             pieces.push(piece(lt, xt, p.max_width, shape(true, false, Some(false), true)));
         }
     }
@@ -657,9 +666,16 @@ mod tests {
                 "one arrow head"
             );
             assert_eq!(
-                layout.arcs[r].iter().filter(|a| a.label.is_some()).count(),
+                layout.arcs[r]
+                    .iter()
+                    .filter(|a| a.label.is_some() && !a.echo)
+                    .count(),
                 1,
                 "one label"
+            );
+            assert!(
+                layout.arcs[r].iter().all(|a| a.label.is_some()),
+                "every piece is labelled"
             );
         }
     }
