@@ -739,3 +739,52 @@ fn escape_closes_menus_and_combo_boxes() {
     press(&mut h, Key::Escape);
     assert!(h.query_by_label("unedited").is_none());
 }
+
+#[test]
+fn new_entity_and_relation_types_are_added_from_the_window_and_saved() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("typed.json");
+    let mut h = demo_app(tmp.path(), None, Some(out.clone()));
+    h.run();
+    h.get_by_label("Add a type").click();
+    h.run();
+    h.get_by_label("entity type").focus();
+    h.run();
+    h.get_by_label("entity type").type_text("Drug");
+    h.run();
+    h.get_by_label("Add entity type").click();
+    h.run();
+    // Sorted first, so key 1 gives it.
+    h.get_by_label("1 Drug");
+    assert!(h.state().state.dirty, "a new type is an unsaved change");
+    h.get_by_label("token 3: author").click();
+    h.run();
+    press(&mut h, Key::Num1);
+    h.get_by_label("entity Drug: author");
+    // A relation type from Drug to Peop.
+    h.get_by_label("relation type").focus();
+    h.run();
+    h.get_by_label("relation type").type_text("Treats");
+    h.run();
+    h.get_by_label("from").click();
+    h.run();
+    h.get_by_label("Drug").click();
+    h.run();
+    h.get_by_label("to").click();
+    h.run();
+    h.get_by_label("Peop").click();
+    h.run();
+    h.get_by_label("Add relation type").click();
+    h.run();
+    let schema = &h.state().state.corpus.schema;
+    let treats = schema
+        .relation_types
+        .iter()
+        .find(|r| r.name == "Treats")
+        .expect("added");
+    assert_eq!(treats.signatures, vec![("Drug".to_string(), "Peop".to_string())]);
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
+    h.run();
+    let saved = Corpus::load(&out).unwrap();
+    assert!(saved.schema.entity_types.contains(&"Drug".to_string()));
+}

@@ -192,6 +192,53 @@ fn selection_tools(ui: &mut Ui, state: &AppState, s: &Sentence, tx: &CommandSend
     if !choices.is_empty() {
         ui.horizontal_wrapped(|ui| relation_tools(ui, state, s, &choices, tx));
     }
+    egui::CollapsingHeader::new("Add a type").show(ui, |ui| new_types(ui, state, tx));
+}
+
+/// What the "Add a type" form holds between frames.
+#[derive(Clone, Default)]
+struct NewTypes {
+    entity: String,
+    relation: String,
+    head: String,
+    tail: String,
+}
+
+/// Forms for a new entity type, and a new relation type with its argument types.
+fn new_types(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
+    let id = egui::Id::unique("relarc new types");
+    let mut f: NewTypes = ui.data_mut(|d| d.get_temp(id)).unwrap_or_default();
+    ui.horizontal(|ui| {
+        let label = ui.label("entity type");
+        ui.add(egui::TextEdit::singleline(&mut f.entity).desired_width(140.0))
+            .labelled_by(label.id);
+        if ui.button("Add entity type").clicked() {
+            tx.send(Command::AddEntityType(std::mem::take(&mut f.entity)));
+        }
+    });
+    let types = state.entity_types();
+    ui.horizontal_wrapped(|ui| {
+        let label = ui.label("relation type");
+        ui.add(egui::TextEdit::singleline(&mut f.relation).desired_width(140.0))
+            .labelled_by(label.id);
+        for (label, value) in [("from", &mut f.head), ("to", &mut f.tail)] {
+            egui::ComboBox::from_label(label)
+                .selected_text(value.clone())
+                .show_ui(ui, |ui| {
+                    for t in &types {
+                        ui.selectable_value(value, t.clone(), t);
+                    }
+                });
+        }
+        if ui.button("Add relation type").clicked() {
+            tx.send(Command::AddRelationType {
+                name: std::mem::take(&mut f.relation),
+                head: f.head.clone(),
+                tail: f.tail.clone(),
+            });
+        }
+    });
+    ui.data_mut(|d| d.insert_temp(id, f));
 }
 
 fn entity_tools(ui: &mut Ui, state: &AppState, s: &Sentence, tx: &CommandSender) {

@@ -296,6 +296,14 @@ pub enum Command {
     AddSentence(Sentence),
     /// Replace the sentence list's filter.
     SetFilter(Filter),
+    /// Add an entity type to the corpus's schema.
+    AddEntityType(String),
+    /// Add a relation type (or another argument-type pair of one) to the schema.
+    AddRelationType {
+        name: String,
+        head: String,
+        tail: String,
+    },
 }
 
 impl From<UiCommand> for Command {

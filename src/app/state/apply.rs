@@ -32,6 +32,8 @@ impl AppState {
             Command::RejectRelation(i) => self.reject_relation(i),
             Command::AddSentence(s) => self.add_sentence(s),
             Command::SetFilter(f) => self.set_filter(f),
+            Command::AddEntityType(name) => self.add_entity_type(&name),
+            Command::AddRelationType { name, head, tail } => self.add_relation_type(&name, &head, &tail),
         }
     }
 

@@ -351,6 +351,54 @@ impl AppState {
         set.into_iter().collect()
     }
 
+    /// Adds an entity type to the schema: its number key gives it to the selected tokens.
+    pub fn add_entity_type(&mut self, name: &str) {
+        let name = name.trim();
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            return self.error("an entity type is one word (letters, digits, - and _)");
+        }
+        if self.corpus.schema.entity_types.iter().any(|t| t == name) {
+            return self.info(format!("{name} is already an entity type"));
+        }
+        self.corpus.schema.entity_types.push(name.to_string());
+        // Not in the undo history: undo cannot return to the saved corpus any more.
+        self.saved_depth = None;
+        self.changed();
+        let n = self
+            .entity_types()
+            .iter()
+            .position(|t| t == name)
+            .map_or(0, |i| i + 1);
+        self.info(format!("added the entity type {name} (key {n})"));
+    }
+
+    /// Adds a relation type from `head` to `tail` entities (or that pair to an existing one).
+    pub fn add_relation_type(&mut self, name: &str, head: &str, tail: &str) {
+        let name = name.trim();
+        if name.is_empty() || name.chars().any(char::is_whitespace) {
+            return self.error("a relation type is one word (letters, digits, - and _)");
+        }
+        let types = &self.corpus.schema.entity_types;
+        if !types.iter().any(|t| t == head) || !types.iter().any(|t| t == tail) {
+            return self.error(format!("{head} and {tail} must both be entity types"));
+        }
+        let pair = (head.to_string(), tail.to_string());
+        let relations = &mut self.corpus.schema.relation_types;
+        match relations.iter_mut().find(|r| r.name == name) {
+            Some(r) if r.signatures.contains(&pair) => {
+                return self.info(format!("{name} from {head} to {tail} is already there"));
+            }
+            Some(r) => r.signatures.push(pair),
+            None => relations.push(crate::corpus::schema::RelationType {
+                name: name.to_string(),
+                signatures: vec![pair],
+            }),
+        }
+        self.saved_depth = None;
+        self.changed();
+        self.info(format!("added the relation type {name} from {head} to {tail}"));
+    }
+
     /// Titles of the recent files that still exist.
     pub fn recent_files(&self) -> Vec<PathBuf> {
         self.recent.iter().filter(|p| p.exists()).cloned().collect()
