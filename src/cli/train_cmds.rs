@@ -176,13 +176,7 @@ impl TrainingArgs {
 }
 
 pub fn device(name: &str) -> Res<Device> {
-    match name {
-        "auto" => Ok(Device::cuda_if_available()),
-        "cpu" => Ok(Device::Cpu),
-        "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        "cuda" => Err("CUDA is not available on this machine (see `relarc doctor`)".into()),
-        other => Err(format!("unknown device {other:?}; use auto, cpu or cuda").into()),
-    }
+    Ok(relarc::train::device_named(name)?)
 }
 
 pub(super) fn config(a: &TrainingArgs) -> Res<ModelConfig> {

@@ -5,7 +5,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use tch::Device;
 
 use super::plan::{Group, JobData, Study, StudyJob};
 use super::{io_error, search, write_json, StudyError};
@@ -87,7 +86,7 @@ pub fn run_one(study: &Study, index: usize, threads: Option<usize>, run: &Runner
         epochs: job.epochs,
         patience: study.options.patience,
         seed: job.seed,
-        device: device(&study.options.device)?,
+        device: crate::train::device_named(&study.options.device)?,
         threads,
         choose_threshold: study.options.choose_threshold,
         ..Default::default()
@@ -170,19 +169,6 @@ fn load_data(data: &JobData) -> Result<(Vec<Sentence>, Vec<Sentence>), StudyErro
     Ok((train.sentences, dev.sentences))
 }
 
-/// auto, cpu or cuda, as on the machine the job runs on.
-pub fn device(name: &str) -> Result<Device, StudyError> {
-    match name {
-        "auto" => Ok(Device::cuda_if_available()),
-        "cpu" => Ok(Device::Cpu),
-        "cuda" if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
-        other => Err(StudyError::Invalid {
-            what: format!("device {other:?}"),
-            message: "not available here (auto, cpu or cuda where CUDA is present)".into(),
-        }),
-    }
-}
-
 /// Runs every job of the study here, `jobs` at once, rung after rung; finished jobs are kept.
 pub fn run_all(
     study: &Study,
@@ -245,7 +231,8 @@ fn warm_features(study: &Study, progress: &Mutex<&mut ProgressSink>) -> Result<(
         .flat_map(|(_, c)| &c.sentences)
         .map(|s| s.tokens.as_slice())
         .collect();
-    warm_shared_features((&group.config, device(&study.options.device)?), &tokens, progress)?;
+    let device = crate::train::device_named(&study.options.device)?;
+    warm_shared_features((&group.config, device), &tokens, progress)?;
     Ok(())
 }
 

@@ -58,6 +58,8 @@ pub enum StudyError {
     Failed(#[from] crate::train::Failure),
     #[error(transparent)]
     Predict(#[from] crate::model::predict::PredictError),
+    #[error(transparent)]
+    Device(#[from] crate::train::DeviceError),
 }
 
 fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StudyError + '_ {
