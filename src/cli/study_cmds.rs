@@ -5,13 +5,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 use relarc::corpus::Corpus;
+use relarc::embed::Vocabulary;
 use relarc::model::ModelConfig;
 use relarc::study::plan::{job_list, DataRef, Group, Strategy};
 use relarc::study::{
     ablate, collect, run_all, run_one, search, slurm, JobData, Ran, Study, StudyJob, StudyKind, StudyOptions,
 };
 
-use super::train_cmds::{command_line, config, progress_printer, run_job, TrainingArgs};
+use super::train_cmds::{command_line, config, load_flat, progress_printer, run_job, TrainingArgs};
 use super::{checks, CliResult};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -107,9 +108,7 @@ pub struct CollectArgs {
 }
 
 pub fn ablate(a: AblateArgs) -> CliResult {
-    let study = plan(&a.study, StudyKind::Ablate, Strategy::Grid, &|base, train| {
-        ablate::variants(base, train)
-    })?;
+    let study = plan(&a.study, StudyKind::Ablate, Strategy::Grid, &ablate::variants)?;
     for g in &study.groups {
         eprintln!(
             "{:<17} shared {}, NER-specific {}, RE-specific {}: {} trainable parameters",
@@ -127,10 +126,10 @@ pub fn search(a: SearchArgs) -> CliResult {
         return Err("--shared: at least one shared layer".into());
     }
     let cells = search::grid(&shared, &counts("--ner", &a.ner)?, &counts("--re", &a.re)?);
-    let study = plan(&a.study, StudyKind::Search, a.strategy, &|base, train| {
+    let study = plan(&a.study, StudyKind::Search, a.strategy, &|base, vocab| {
         cells
             .iter()
-            .map(|&c| search::group(base, c, train, None))
+            .map(|&c| search::group(base, c, vocab, None))
             .collect()
     })?;
     eprintln!(
@@ -142,7 +141,7 @@ pub fn search(a: SearchArgs) -> CliResult {
     carry_out(&a.study, &study)
 }
 
-type Groups<'a> = dyn Fn(&ModelConfig, &Corpus) -> Vec<Group> + 'a;
+type Groups<'a> = dyn Fn(&ModelConfig, &Vocabulary) -> Vec<Group> + 'a;
 
 fn plan(a: &StudyArgs, kind: StudyKind, strategy: Strategy, groups: &Groups) -> Res<Study> {
     a.common.check()?;
@@ -155,7 +154,7 @@ fn plan(a: &StudyArgs, kind: StudyKind, strategy: Strategy, groups: &Groups) -> 
     let first_train = match &data[0] {
         JobData::Split { train, .. } | JobData::Holdout { train, .. } => train.path.clone(),
     };
-    let groups = groups(&base, &Corpus::load(&first_train)?);
+    let groups = groups(&base, &ablate::vocabulary(&base, &Corpus::load(&first_train)?));
     let default_out = format!("runs/{}", format!("{kind:?}").to_lowercase());
     let out = std::path::absolute(a.out.clone().unwrap_or(default_out.into()))?;
     let jobs = jobs(a, &groups, &data, &out, strategy);
@@ -330,17 +329,12 @@ pub fn affinity(a: AffinityArgs) -> CliResult {
         .depth
         .unwrap_or(base.shared_layers + base.ner_layers.max(base.re_layers));
     checks::at_least_one("--depth", depth)?;
-    let flat = |p: &Path| -> Res<Vec<relarc::corpus::Sentence>> {
-        let mut c = Corpus::load(p)?;
-        relarc::corpus::overlap::remove_overlaps_all(&mut c.sentences);
-        Ok(c.sentences)
-    };
     let plan = AffinityPlan {
         base,
         depth,
         options: super::train_cmds::options(&a.common, a.common.seed)?,
-        train: flat(&a.train)?,
-        dev: flat(&a.dev)?,
+        train: load_flat(&a.train)?.sentences,
+        dev: load_flat(&a.dev)?.sentences,
         max_tokens: a.tokens,
         command: command_line(),
     };

@@ -337,7 +337,7 @@ impl JobProgress {
     }
 }
 
-fn load_flat(path: &Path) -> Res<Corpus> {
+pub(super) fn load_flat(path: &Path) -> Res<Corpus> {
     let mut c = Corpus::load(path)?;
     remove_overlaps_all(&mut c.sentences);
     Ok(c)

@@ -13,11 +13,16 @@ use crate::model::{Model, ModelConfig};
 /// The most shared layers a variant is given to match the baseline's parameters.
 const MAX_SHARED: usize = 16;
 
-/// Trainable parameters of a model of `config` trained on `train` (its vocabularies).
-pub fn parameters(config: &ModelConfig, train: &Corpus) -> usize {
+/// The vocabularies a model of `config` gets from `train`: the same for every layer count, so
+/// a study builds them once for all its configurations.
+pub fn vocabulary(config: &ModelConfig, train: &Corpus) -> Vocabulary {
     let min_count = config.inputs.word.as_ref().map_or(1, |w| w.min_count);
-    let vocab = Vocabulary::build(&train.sentences, &train.schema, min_count);
-    Model::new(config.clone(), vocab, Device::Cpu).num_trainable_parameters() as usize
+    Vocabulary::build(&train.sentences, &train.schema, min_count)
+}
+
+/// Trainable parameters of a model of `config` with these vocabularies.
+pub fn parameters(config: &ModelConfig, vocab: &Vocabulary) -> usize {
+    Model::new(config.clone(), vocab.clone(), Device::Cpu).num_trainable_parameters() as usize
 }
 
 /// The shared layer count (1 to 16) whose parameter count `count(shared)` is closest to
@@ -29,9 +34,9 @@ pub fn closest_shared(target: usize, count: impl Fn(usize) -> usize) -> usize {
 }
 
 /// The four rows of Table 3 for `base`.
-pub fn variants(base: &ModelConfig, train: &Corpus) -> Vec<Group> {
+pub fn variants(base: &ModelConfig, vocab: &Vocabulary) -> Vec<Group> {
     let (s, n, r) = (base.shared_layers, base.ner_layers, base.re_layers);
-    let baseline = search::group(base, (s, n, r), train, Some("baseline"));
+    let baseline = search::group(base, (s, n, r), vocab, Some("baseline"));
     let target = baseline.parameters;
     let matched = |name: &str, ner: usize, re: usize| {
         let count = |shared: usize| {
@@ -41,9 +46,9 @@ pub fn variants(base: &ModelConfig, train: &Corpus) -> Vec<Group> {
                 re_layers: re,
                 ..base.clone()
             };
-            parameters(&config, train)
+            parameters(&config, vocab)
         };
-        search::group(base, (closest_shared(target, count), ner, re), train, Some(name))
+        search::group(base, (closest_shared(target, count), ner, re), vocab, Some(name))
     };
     vec![
         baseline,

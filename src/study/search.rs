@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::plan::{Group, Study};
 use super::{job, StudyError};
-use crate::corpus::Corpus;
+use crate::embed::Vocabulary;
 use crate::model::ModelConfig;
 
 /// The layer counts of every configuration of the grid, shared first.
@@ -22,11 +22,11 @@ pub fn grid(shared: &[usize], ner: &[usize], re: &[usize]) -> Vec<(usize, usize,
     cells
 }
 
-/// A group of `base` with these layer counts, its parameters counted on `train`.
+/// A group of `base` with these layer counts, its parameters counted with `vocab`.
 pub fn group(
     base: &ModelConfig,
     (s, n, r): (usize, usize, usize),
-    train: &Corpus,
+    vocab: &Vocabulary,
     name: Option<&str>,
 ) -> Group {
     let config = ModelConfig {
@@ -40,7 +40,7 @@ pub fn group(
         shared: s,
         ner: n,
         re: r,
-        parameters: super::ablate::parameters(&config, train),
+        parameters: super::ablate::parameters(&config, vocab),
         config,
     }
 }
