@@ -66,19 +66,22 @@ pub fn preset_for(entity_types: &[String]) -> String {
 }
 
 /// The paper's preset with pre-trained inputs when they are fetched, else the one that needs
-/// no files, so training works either way.
+/// no files, so training works either way. Looked up once: the model panel asks every frame.
 fn default_preset() -> &'static str {
-    let present = ModelConfig::preset("conll04").is_some_and(|c| {
-        c.inputs
-            .resource_names()
-            .into_iter()
-            .all(|n| crate::pretrained::resources::locate(n).is_ok())
-    });
-    if present {
-        "conll04"
-    } else {
-        "conll04-learned"
-    }
+    static PRESET: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    PRESET.get_or_init(|| {
+        let present = ModelConfig::preset("conll04").is_some_and(|c| {
+            c.inputs
+                .resource_names()
+                .into_iter()
+                .all(|n| crate::pretrained::resources::locate(n).is_ok())
+        });
+        if present {
+            "conll04"
+        } else {
+            "conll04-learned"
+        }
+    })
 }
 
 /// Loss by fractional epoch, dev F1 by epoch.
