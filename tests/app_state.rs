@@ -272,7 +272,13 @@ mod errors {
         s.filter.errors_only = true;
         s.filter.error_type = Some("Live_In".into());
         assert_eq!(s.filtered(), &[1]);
-        let m = s.metrics().unwrap();
+        let parts = s.metrics_parts();
+        assert_eq!(
+            parts.len(),
+            1,
+            "no training here: one part, every predicted sentence"
+        );
+        let m = &parts[0].report;
         assert_eq!(m.ner.per_type["Peop"].support, 2);
         assert!((m.ner.micro.recall - 0.25).abs() < 1e-9);
     }

@@ -109,24 +109,6 @@ impl AppState {
         &self.filtered
     }
 
-    /// Strict scores of the predictions against gold, over the sentences that have them.
-    pub fn metrics(&mut self) -> Option<&crate::eval::Report> {
-        if self.report.as_ref().is_none_or(|r| r.0 != self.generation) {
-            let (gold, pred): (Vec<Sentence>, Vec<Sentence>) = self
-                .predictions
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| Some((self.corpus.sentences.get(i)?.clone(), p.clone()?)))
-                .unzip();
-            if gold.is_empty() {
-                return None;
-            }
-            let report = crate::eval::evaluate(&gold, &pred).ok()?;
-            self.report = Some((self.generation, report));
-        }
-        self.report.as_ref().map(|r| &r.1)
-    }
-
     /// Metrics by part of the corpus: after training in this session, the held-out dev part
     /// first, then the sentences the model was trained on (and any added since); otherwise
     /// every sentence with a prediction.

@@ -79,7 +79,6 @@ pub struct AppState {
     pub show_bio: bool,
     /// θr of the model that made the predictions, for the uncertainty order.
     pub threshold: f64,
-    report: Option<(u64, crate::eval::Report)>,
     /// For the model trained in this session: which sentences (by index at training time)
     /// were its held-out dev part (true) and which it was trained on (false).
     pub trained_split: Option<Vec<bool>>,
@@ -134,7 +133,6 @@ impl AppState {
             view_mode: ViewMode::Gold,
             show_bio: false,
             threshold: 0.9,
-            report: None,
             trained_split: None,
             parts: None,
         }
