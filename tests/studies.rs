@@ -72,25 +72,25 @@ impl Tiny {
     }
 }
 
-fn ok(args: &[String]) -> (String, String) {
-    let out = common::relarc()
+/// relarc run with no job index in its environment, whatever the test runner's.
+fn unindexed<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    common::relarc()
         .args(args)
         .env_remove("SLURM_ARRAY_TASK_ID")
         .env_remove("JOB_COMPLETION_INDEX")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn ok(args: &[String]) -> (String, String) {
+    let out = unindexed(args);
     let (o, e) = (common::stdout(&out), common::stderr(&out));
     assert!(out.status.success(), "relarc {args:?} failed:\n{e}");
     (o, e)
 }
 
 fn fails(args: &[&str]) -> String {
-    let out = common::relarc()
-        .args(args)
-        .env_remove("SLURM_ARRAY_TASK_ID")
-        .env_remove("JOB_COMPLETION_INDEX")
-        .output()
-        .unwrap();
+    let out = unindexed(args);
     assert!(!out.status.success(), "relarc {args:?} should fail");
     common::stderr(&out)
 }

@@ -76,7 +76,9 @@ pub fn native_dialogs_available() -> bool {
 /// Whether the session bus has the desktop portal, asked with `dbus-send` or `gdbus` (assumed
 /// when neither tool is there to ask).
 fn portal_on_bus(on_path: &dyn Fn(&str) -> bool) -> bool {
-    let ask = |program: &str, args: &[&str]| {
+    // Names that can be started on demand, then names running now.
+    let lists = ["ListActivatableNames", "ListNames"].map(|m| format!("org.freedesktop.DBus.{m}"));
+    let listed = |program: &str, args: &[&str]| {
         std::process::Command::new(program)
             .args(args)
             .output()
@@ -84,36 +86,28 @@ fn portal_on_bus(on_path: &dyn Fn(&str) -> bool) -> bool {
             .unwrap_or(false)
     };
     if on_path("dbus-send") {
-        let args = [
+        let to = [
             "--session",
             "--print-reply",
             "--dest=org.freedesktop.DBus",
             "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.ListActivatableNames",
         ];
-        return ask("dbus-send", &args)
-            || ask(
-                "dbus-send",
-                &[&args[..4], &["org.freedesktop.DBus.ListNames"]].concat(),
-            );
+        return lists
+            .iter()
+            .any(|m| listed("dbus-send", &[&to[..], &[m.as_str()]].concat()));
     }
     if on_path("gdbus") {
-        let args = [
+        let to = [
             "call",
             "--session",
             "--dest",
             "org.freedesktop.DBus",
             "--object-path",
             "/org/freedesktop/DBus",
-            "--method",
         ];
-        return ask(
-            "gdbus",
-            &[&args[..], &["org.freedesktop.DBus.ListActivatableNames"]].concat(),
-        ) || ask(
-            "gdbus",
-            &[&args[..], &["org.freedesktop.DBus.ListNames"]].concat(),
-        );
+        return lists
+            .iter()
+            .any(|m| listed("gdbus", &[&to[..], &["--method", m.as_str()]].concat()));
     }
     true
 }
