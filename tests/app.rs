@@ -39,6 +39,22 @@ fn demo_app<'a>(dir: &Path, open: Option<PathBuf>, save: Option<PathBuf>) -> Har
     harness(RelarcApp::new(state, Box::new(Scripted { open, save })))
 }
 
+/// Runs frames until what runs in the background (opening, saving, exporting) has ended.
+fn settle(h: &mut Harness<RelarcApp>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // The keys or clicks that start a job are taken in by the next frame.
+    h.step();
+    while h.state().background_busy() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a background job never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.step();
+    }
+    h.run();
+}
+
 fn press(h: &mut Harness<RelarcApp>, key: Key) {
     h.key_press(key);
     h.run();
@@ -86,7 +102,7 @@ fn annotate_the_demo_corpus_with_keys_and_clicks_then_save() {
 
     // Save as (the dialog answers with a temporary file) and read it back.
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
-    h.run();
+    settle(&mut h);
     assert!(!h.state().state.dirty, "{:?}", h.state().state.status);
     let saved = Corpus::load(&out).unwrap();
     let s = &saved.sentences[0];
@@ -150,7 +166,7 @@ fn a_failed_save_keeps_the_edits_and_says_why() {
     h.run();
     press(&mut h, Key::Delete);
     h.key_press_modifiers(Modifiers::COMMAND, Key::S);
-    h.run();
+    settle(&mut h);
     let app = h.state();
     assert!(app.state.dirty, "the edits are still unsaved");
     let status = app.state.status.clone().unwrap();
@@ -177,7 +193,7 @@ fn opening_a_file_from_the_menu_and_finding_sentences() {
     let mut h = demo_app(tmp.path(), Some(file.clone()), None);
     h.run();
     h.key_press_modifiers(Modifiers::COMMAND, Key::O);
-    h.run();
+    settle(&mut h);
     h.get_by_label("entity Peop: Zoë");
     assert_eq!(h.state().state.corpus.sentences.len(), 2);
     assert_eq!(h.state().state.recent.len(), 1);
@@ -271,7 +287,7 @@ fn a_brat_collection_shows_what_is_kept_aside_and_saves_it_back() {
     press(&mut h, Key::ArrowRight);
     press(&mut h, Key::Num1);
     h.key_press_modifiers(Modifiers::COMMAND, Key::S);
-    h.run();
+    settle(&mut h);
     assert!(!h.state().state.dirty, "{:?}", h.state().state.status);
     let after = ann("100-attribute_annotation.ann");
     for line in before.lines().filter(|l| l.starts_with(['E', 'A'])) {
@@ -300,7 +316,7 @@ fn opening_another_corpus_with_unsaved_edits_asks_first() {
     );
     h.get_by_label("Open without saving").click();
     h.run();
-    h.run();
+    settle(&mut h);
     assert_eq!(
         h.state().state.corpus.sentences.len(),
         1,
@@ -617,7 +633,7 @@ fn without_a_desktop_file_dialog_an_in_app_picker_opens_the_file_and_says_why_on
     h.get_by_label(&file.display().to_string()).click();
     h.run();
     h.key_press(Key::Enter);
-    h.run();
+    settle(&mut h);
     h.get_by_label("entity Peop: Zoë");
     assert!(h.query_by_label("Open corpus").is_none(), "the picker closed");
     // Asked again, it does not say why again; Escape closes it.
@@ -784,7 +800,138 @@ fn new_entity_and_relation_types_are_added_from_the_window_and_saved() {
         .expect("added");
     assert_eq!(treats.signatures, vec![("Drug".to_string(), "Peop".to_string())]);
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::S);
-    h.run();
+    settle(&mut h);
     let saved = Corpus::load(&out).unwrap();
     assert!(saved.schema.entity_types.contains(&"Drug".to_string()));
+}
+
+/// A file that is read only once the test writes to it (a named pipe): the corpus is being
+/// opened for as long as the test wants.
+fn slow_file(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let made = std::process::Command::new("mkfifo").arg(&path).status().unwrap();
+    assert!(made.success());
+    path
+}
+
+/// Lets the slow file's reader go on, with `text` as its content.
+fn finish_slow_file(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+/// Opening runs in the background with a progress line and a Cancel button; the corpus shown
+/// stays usable meanwhile, and the new one replaces it when it has been read.
+#[test]
+fn a_corpus_opens_in_the_background_with_progress_and_the_window_keeps_working() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = slow_file(tmp.path(), "slow.conll");
+    let mut h = demo_app(tmp.path(), Some(file.clone()), None);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run_steps(3);
+    h.get_by_label_contains("opening slow.conll: reading");
+    h.get_by_label("Cancel");
+    // The demo corpus still takes keys while the other is read.
+    let before = h.state().state.current;
+    h.key_press(Key::PageDown);
+    h.run_steps(2);
+    assert_eq!(h.state().state.current, before + 1);
+    let writer = std::thread::spawn(move || finish_slow_file(&file, "Zoë\tB-Peop\nlives\tO\n"));
+    settle(&mut h);
+    writer.join().unwrap();
+    h.get_by_label("entity Peop: Zoë");
+    assert!(h.query_by_label_contains("opening slow.conll").is_none());
+    let status = h.state().state.status.clone().unwrap().text;
+    assert!(status.starts_with("opened"), "{status}");
+}
+
+/// Edits made while another corpus is read are not dropped: the app asks first.
+#[test]
+fn edits_made_while_a_corpus_opens_are_asked_about_before_it_replaces_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = slow_file(tmp.path(), "slow.conll");
+    let mut h = demo_app(tmp.path(), Some(file.clone()), None);
+    h.run();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run_steps(3);
+    h.key_press(Key::ArrowRight);
+    h.run_steps(1);
+    h.key_press(Key::Num1);
+    h.run_steps(1);
+    assert!(h.state().state.dirty);
+    let writer = std::thread::spawn(move || finish_slow_file(&file, "Zoë\tB-Peop\n"));
+    settle(&mut h);
+    writer.join().unwrap();
+    h.get_by_label("There are unsaved edits. Save them before opening slow.conll?");
+    assert!(h.query_by_label("entity Peop: Zoë").is_none(), "not replaced yet");
+    assert!(h.state().state.dirty);
+}
+
+/// Cancel stops waiting for a corpus being read; the one shown stays.
+#[test]
+fn opening_a_corpus_can_be_cancelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = slow_file(tmp.path(), "slow.conll");
+    let mut h = demo_app(tmp.path(), Some(file.clone()), None);
+    h.run();
+    let n = h.state().state.corpus.sentences.len();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run_steps(3);
+    h.get_by_label("Cancel").click();
+    h.run_steps(2);
+    assert!(!h.state().background_busy());
+    assert!(h.query_by_label_contains("opening slow.conll").is_none());
+    let status = h.state().state.status.clone().unwrap().text;
+    assert!(status.starts_with("stopped opening"), "{status}");
+    // The reader thread ends once the file is there; its corpus is not taken.
+    finish_slow_file(&file, "Zoë\tB-Peop\n");
+    h.run_steps(3);
+    assert_eq!(h.state().state.corpus.sentences.len(), n);
+}
+
+/// "Save" in the question before opening another corpus writes the edits (in the background)
+/// and then opens the other one.
+#[test]
+fn saving_before_opening_another_corpus_writes_the_edits_then_opens_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tmp.path().join("other.conll");
+    std::fs::write(&other, "Zoë\tB-Peop\nlives\tO\n").unwrap();
+    let saved = tmp.path().join("demo-edited.json");
+    let mut h = demo_app(tmp.path(), Some(other), Some(saved.clone()));
+    h.run();
+    press(&mut h, Key::ArrowRight);
+    press(&mut h, Key::Num1);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    h.run();
+    h.get_by_label("Save").click();
+    h.run_steps(2);
+    settle(&mut h);
+    h.get_by_label("entity Peop: Zoë");
+    let written = Corpus::load(&saved).unwrap();
+    assert!(written.sentences[0]
+        .entities
+        .iter()
+        .any(|e| e.provenance == Provenance::Edited));
+    assert!(!h.state().state.dirty);
+}
+
+/// Export runs in the background like Save; the status says when it is written.
+#[test]
+fn predictions_are_exported_in_the_background() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("predicted.conll");
+    let mut h = demo_app(tmp.path(), None, Some(out.clone()));
+    h.run();
+    h.state()
+        .sender()
+        .send(relarc::app::command::UiCommand::ExportPredictions);
+    settle(&mut h);
+    let status = h.state().state.status.clone().unwrap().text;
+    assert!(
+        status.starts_with("exported the predictions of 0 sentences"),
+        "{status}"
+    );
+    let back = Corpus::load(&out).unwrap();
+    assert_eq!(back.sentences.len(), h.state().state.corpus.sentences.len());
+    assert_eq!(back.num_entities(), 0, "no predictions yet: no annotations");
 }

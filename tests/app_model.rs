@@ -180,6 +180,7 @@ fn train_predict_accept_an_arc_and_save() {
     assert!(h.state().state.dirty);
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::S);
     h.run_steps(2);
+    wait(&mut h, "the save", |a| !a.background_busy());
     let saved = Corpus::load(&out).unwrap();
     let s = &saved.sentences[i];
     assert!(

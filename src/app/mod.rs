@@ -6,6 +6,7 @@
 //! without a window), `controller` (model threads), `status`, `layout`, `worker`. With
 //! egui: `view` (the sentence), `central`, `sentence_list`, `model_panel`, `menu`, `windows`.
 
+pub mod background;
 mod central;
 pub mod command;
 pub mod controller;
@@ -33,6 +34,7 @@ use status::Status;
 use view::SentenceView;
 use windows::{UnsavedAnswer, Windows};
 
+use background::{Background, Finished};
 use dialogs::{Dialogs, Purpose};
 pub use dialogs::{FileDialogs, NativeDialogs};
 
@@ -66,8 +68,24 @@ pub struct RelarcApp {
     /// Whether the sentence list (left) and the model panel (right) are shown.
     show_sentences: bool,
     show_model: bool,
+    /// Opening, saving and exporting, each on a thread of its own.
+    background: Background,
+    /// What to do once the saves under way have ended.
+    then: Option<Then>,
     tx: CommandSender,
     rx: Receiver<Command>,
+}
+
+/// What waits for a save to end: quitting, or opening another corpus.
+struct Then {
+    action: Action,
+    /// Only once the edits are saved (the user chose Save); a failed save calls it off.
+    needs_saved: bool,
+}
+
+enum Action {
+    Close,
+    Open(PathBuf),
 }
 
 impl RelarcApp {
@@ -87,6 +105,8 @@ impl RelarcApp {
             live_view: SentenceView::default(),
             show_sentences: true,
             show_model: true,
+            background: Background::default(),
+            then: None,
             tx,
             rx,
         }
@@ -106,6 +126,8 @@ impl RelarcApp {
                 Handler::Model => self.run_model(ctx, c),
             },
             Command::OpenPath(p) if self.state.dirty => self.windows.confirm_open = Some(p),
+            Command::OpenPath(p) => self.background.open(ctx, p, &mut self.state),
+            Command::SaveTo(p, f) => self.background.save(ctx, p, f, &mut self.state),
             other => self.state.apply(other),
         }
     }
@@ -116,11 +138,13 @@ impl RelarcApp {
         if c == UiCommand::ClearSelection && (self.dialogs.close_picker() || self.windows.close_top()) {
             return;
         }
+        if c != UiCommand::Save {
+            return self.state.apply(c);
+        }
         // Save has nowhere to go without a file: then it is Save as.
-        if c == UiCommand::Save && self.state.path.is_none() {
-            self.save_dialog(ctx);
-        } else {
-            self.state.apply(c);
+        match self.state.path.clone() {
+            Some(p) => self.background.save(ctx, p, self.state.format, &mut self.state),
+            None => self.save_dialog(ctx),
         }
     }
 
@@ -168,12 +192,10 @@ impl RelarcApp {
         match purpose {
             Purpose::OpenCorpus => self.run(ctx, Command::OpenPath(p)),
             Purpose::SaveCorpus { .. } => match Format::detect_output(&p) {
-                Ok(f) => self.state.apply(Command::SaveTo(p, f)),
+                Ok(f) => self.run(ctx, Command::SaveTo(p, f)),
                 Err(e) => self.state.status = Some(Status::error(e.to_string())),
             },
-            Purpose::ExportPredictions => {
-                self.state.export_predictions(&p);
-            }
+            Purpose::ExportPredictions => self.background.export(ctx, p, &mut self.state),
             Purpose::LoadModel => self.model.iter_mut().for_each(|m| m.load(p.clone())),
             Purpose::SaveModel => self.model.iter_mut().for_each(|m| m.save(p.clone())),
             Purpose::DevFile => self
@@ -241,6 +263,7 @@ impl RelarcApp {
         if let Some(m) = self.model.as_mut() {
             m.poll(&mut self.state);
         }
+        self.background_work(&ctx);
         self.shortcuts(&ctx);
         self.state.autosave(Instant::now());
         ctx.request_repaint_after(state::AUTOSAVE_EVERY);
@@ -258,6 +281,36 @@ impl RelarcApp {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.title = title;
         }
+    }
+
+    /// Takes in what the background jobs finished, and carries out what waited for them.
+    fn background_work(&mut self, ctx: &egui::Context) {
+        for f in self.background.poll(ctx, &mut self.state) {
+            match f {
+                Finished::OpenedOverEdits(p) => self.windows.confirm_open = Some(p),
+                Finished::Saved(_) => {}
+            }
+        }
+        if self.background.writing() || self.dialogs.is_open() {
+            return;
+        }
+        let Some(then) = self.then.take() else { return };
+        if then.needs_saved && self.state.dirty {
+            // The save failed or was cancelled; the status says which.
+            return;
+        }
+        match then.action {
+            Action::Close => {
+                self.may_close = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+            Action::Open(p) => self.background.open(ctx, p, &mut self.state),
+        }
+    }
+
+    /// Whether a job is still running in the background (tests wait for them).
+    pub fn background_busy(&self) -> bool {
+        self.background.busy() || self.then.is_some()
     }
 
     /// Answers of dialogs on their threads, the in-app picker, and a dev file asked for.
@@ -308,6 +361,9 @@ impl RelarcApp {
 
     fn panels(&mut self, ui: &mut Ui) {
         egui::Panel::top("menu").show(ui, |ui| menu::bar(ui, &self.state, &self.tx));
+        if self.background.opening.is_some() {
+            egui::Panel::top("opening").show(ui, |ui| self.opening_bar(ui));
+        }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
         // Each side panel takes at most this share of the width, so the sentence keeps at
         // least 40% of it in a small window (800 px: 320 px).
@@ -333,6 +389,21 @@ impl RelarcApp {
                 });
         }
         egui::CentralPanel::default().show(ui, |ui| central::show(ui, &self.state, &mut self.view, &self.tx));
+    }
+
+    /// A corpus being read: how far, and a way to stop waiting. The corpus shown stays usable.
+    fn opening_bar(&mut self, ui: &mut Ui) {
+        let Some(o) = &self.background.opening else { return };
+        let text = o.describe();
+        let mut cancel = false;
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(text);
+            cancel = ui.button("Cancel").clicked();
+        });
+        if cancel {
+            self.background.cancel_open(&mut self.state);
+        }
     }
 
     fn model_side(&mut self, ui: &mut Ui) {
@@ -372,11 +443,17 @@ impl RelarcApp {
         });
     }
 
-    /// Quitting with unsaved edits asks first.
+    /// Quitting with unsaved edits asks first; with a file being written, it waits for it.
     fn close_guard(&mut self, ctx: &egui::Context) {
-        if ctx.input(|i| i.viewport().close_requested()) && self.state.dirty && !self.may_close {
+        let asked = ctx.input(|i| i.viewport().close_requested()) && !self.may_close;
+        if asked && (self.state.dirty || self.background.writing()) {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
-            self.windows.confirm_quit = true;
+            if self.state.dirty {
+                self.windows.confirm_quit = true;
+            } else {
+                self.state.status = Some(Status::info("quitting once the file being written is complete"));
+                self.then_do(Action::Close, false);
+            }
         }
         if !self.windows.confirm_quit {
             return;
@@ -385,10 +462,7 @@ impl RelarcApp {
             return;
         };
         self.windows.confirm_quit = false;
-        if self.settled(ctx, answer) {
-            self.may_close = true;
-            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
-        }
+        self.settle(ctx, answer, Action::Close);
     }
 
     /// Opening another corpus with unsaved edits asks first, as quitting does.
@@ -404,17 +478,25 @@ impl RelarcApp {
             return;
         };
         self.windows.confirm_open = None;
-        if self.settled(ctx, answer) {
-            self.state.apply(Command::OpenPath(path));
+        self.settle(ctx, answer, Action::Open(path));
+    }
+
+    /// Carries out the answer about unsaved edits: `action` follows once they are saved (or
+    /// at once when they are given up).
+    fn settle(&mut self, ctx: &egui::Context, answer: UnsavedAnswer, action: Action) {
+        match answer {
+            UnsavedAnswer::Save => {
+                self.run(ctx, UiCommand::Save);
+                self.then_do(action, true);
+            }
+            UnsavedAnswer::Discard => self.then_do(action, false),
+            UnsavedAnswer::Cancel => {}
         }
     }
 
-    /// Carries out the answer about unsaved edits; true when the edits are saved or given up.
-    fn settled(&mut self, ctx: &egui::Context, answer: UnsavedAnswer) -> bool {
-        if answer == UnsavedAnswer::Save {
-            self.run(ctx, UiCommand::Save);
-        }
-        answer == UnsavedAnswer::Discard || (answer == UnsavedAnswer::Save && !self.state.dirty)
+    /// `action` once the saves under way (and a Save as dialog) have ended.
+    fn then_do(&mut self, action: Action, needs_saved: bool) {
+        self.then = Some(Then { action, needs_saved });
     }
 }
 

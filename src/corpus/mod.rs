@@ -20,6 +20,15 @@ pub use schema::{RelationType, Schema};
 pub use sentence::{Entity, Provenance, Relation, Sentence};
 pub use validate::{Problem, ProblemKind};
 
+/// Where reading a corpus is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadStage {
+    /// Reading and parsing the file.
+    Reading,
+    /// Checking this many sentences and building the schema.
+    Checking { sentences: usize },
+}
+
 /// Sentences with the schema they use and the file they came from.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Corpus {
@@ -52,7 +61,21 @@ impl Corpus {
     }
 
     pub fn load_with(path: &Path, format: Format, opts: &formats::Options) -> Result<Corpus> {
+        Self::load_observed(path, format, opts, |_| {})
+    }
+
+    /// `load_with`, saying which stage it is at (for a progress display).
+    pub fn load_observed(
+        path: &Path,
+        format: Format,
+        opts: &formats::Options,
+        on_stage: impl Fn(LoadStage),
+    ) -> Result<Corpus> {
+        on_stage(LoadStage::Reading);
         let sentences = formats::read_with(path, format, opts)?;
+        on_stage(LoadStage::Checking {
+            sentences: sentences.len(),
+        });
         let problems = validate::check(path, &sentences, None);
         if !problems.is_empty() {
             return Err(CorpusError::Invalid {

@@ -61,6 +61,9 @@ pub struct AppState {
     saved_depth: Option<usize>,
     /// Bumped by every change of the corpus, so caches know when to refresh.
     pub generation: u64,
+    /// Bumped by every edit of the corpus (not by predictions): a save or open that ran in
+    /// the background knows whether the corpus was edited meanwhile.
+    pub edits: u64,
     pub status: Option<Status>,
     pub filter: Filter,
     filtered: Vec<usize>,
@@ -83,6 +86,14 @@ pub struct AppState {
     /// were its held-out dev part (true) and which it was trained on (false).
     pub trained_split: Option<Vec<bool>>,
     parts: Option<(PartsKey, Vec<MetricsPart>)>,
+}
+
+/// The corpus as a save started writing it: the edit count and the undo depth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SavePoint {
+    edits: u64,
+    depth: usize,
+    sentences: usize,
 }
 
 pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(20);
@@ -120,6 +131,7 @@ impl AppState {
             dirty: false,
             saved_depth: Some(0),
             generation: 0,
+            edits: 0,
             status: None,
             filter: Filter::default(),
             filtered: Vec::new(),
@@ -208,7 +220,13 @@ impl AppState {
 
     /// Replaces the corpus with one read from `path` (unsaved edits are the caller's concern).
     pub fn open(&mut self, path: &Path) -> bool {
-        match Corpus::load(path) {
+        self.opened(path, Corpus::load(path))
+    }
+
+    /// Takes the corpus read from `path` (here or in the background), or says why it could not
+    /// be read.
+    pub fn opened(&mut self, path: &Path, read: crate::corpus::Result<Corpus>) -> bool {
+        match read {
             Ok(corpus) => {
                 let format = corpus.source.as_ref().map_or(Format::Json, |s| s.1);
                 let recent = std::mem::take(&mut self.recent);
@@ -240,19 +258,51 @@ impl AppState {
 
     /// Saves to `path` in `format`. On failure the edits stay and the status says why.
     pub fn save_to(&mut self, path: &Path, format: Format) -> bool {
-        match self.corpus.save_as(path, format) {
+        let point = self.save_point();
+        let written = self.corpus.save_as(path, format);
+        self.saved(path, format, point, written)
+    }
+
+    /// Where the corpus is now, for a save that writes a copy of it in the background.
+    pub fn save_point(&self) -> SavePoint {
+        SavePoint {
+            edits: self.edits,
+            depth: self.history.undo.len(),
+            sentences: self.corpus.sentences.len(),
+        }
+    }
+
+    /// Takes the outcome of writing the corpus as it was at `point` to `path`. Edits made
+    /// since stay unsaved; on failure every edit stays and the status says why.
+    pub fn saved(
+        &mut self,
+        path: &Path,
+        format: Format,
+        point: SavePoint,
+        written: crate::corpus::Result<Vec<String>>,
+    ) -> bool {
+        match written {
             Ok(notes) => {
-                self.remove_recovery();
                 self.path = Some(path.to_path_buf());
                 self.format = format;
-                self.dirty = false;
-                self.saved_depth = Some(self.history.undo.len());
+                let edited_since = self.edits != point.edits;
+                if edited_since {
+                    // Undo cannot tell when it is back at the saved point.
+                    self.saved_depth = None;
+                } else {
+                    self.remove_recovery();
+                    self.dirty = false;
+                    self.saved_depth = Some(point.depth);
+                }
                 self.remember(path);
                 let mut msg = format!(
                     "saved {} sentences to {} ({format})",
-                    self.corpus.sentences.len(),
+                    point.sentences,
                     path.display()
                 );
+                if edited_since {
+                    msg.push_str("; the edits made while it was written are not saved yet");
+                }
                 for n in notes {
                     msg.push_str("; ");
                     msg.push_str(&n);
@@ -268,8 +318,16 @@ impl AppState {
     }
 
     /// Writes the predictions (sentences without one keep no annotations) in the format the
-    /// path implies; returns how many sentences had predictions.
+    /// path implies; false when it could not.
     pub fn export_predictions(&mut self, path: &Path) -> bool {
+        let (corpus, n) = self.predictions_corpus();
+        let written = Format::detect_output(path).and_then(|f| corpus.save_as(path, f));
+        self.exported(path, n, written)
+    }
+
+    /// The corpus's sentences with the model's annotations (none where it has not predicted),
+    /// and how many sentences have predictions.
+    pub fn predictions_corpus(&self) -> (Corpus, usize) {
         let sentences: Vec<Sentence> = self
             .corpus
             .sentences
@@ -285,9 +343,12 @@ impl AppState {
             })
             .collect();
         let n = self.predictions.iter().flatten().count();
-        let corpus = Corpus::new(sentences);
-        let result = Format::detect_output(path).and_then(|f| corpus.save_as(path, f));
-        match result {
+        (Corpus::new(sentences), n)
+    }
+
+    /// Takes the outcome of exporting the predictions of `n` sentences to `path`.
+    pub fn exported(&mut self, path: &Path, n: usize, written: crate::corpus::Result<Vec<String>>) -> bool {
+        match written {
             Ok(_) => {
                 self.info(format!(
                     "exported the predictions of {n} sentences to {}",
@@ -320,6 +381,7 @@ impl AppState {
 
     pub(super) fn changed(&mut self) {
         self.dirty = true;
+        self.edits += 1;
         self.generation += 1;
         self.status = None;
     }
