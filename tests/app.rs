@@ -399,9 +399,12 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
         "inputs: 13 layers × 768 of",
         "trained: 2026-11-29",
         "train split_0_train.json (3845 sentences)",
+        "device: Cpu",
     ] {
         h.get_by_label_contains(part);
     }
+    // Said once, by the card.
+    assert_eq!(h.get_all_by_label_contains("device:").count(), 1);
 }
 
 #[test]
@@ -934,4 +937,37 @@ fn predictions_are_exported_in_the_background() {
     let back = Corpus::load(&out).unwrap();
     assert_eq!(back.sentences.len(), h.state().state.corpus.sentences.len());
     assert_eq!(back.num_entities(), 0, "no predictions yet: no annotations");
+}
+
+/// Live extraction takes the centre of the window (Ctrl+E or its tab), not the side panel,
+/// and the same key brings the corpus back.
+#[test]
+fn live_extraction_gets_the_centre_of_the_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    assert!(h.query_by_label("Text to extract from").is_none());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::E);
+    h.run();
+    let field = h.get_by_label("Text to extract from");
+    assert!(field.is_focused(), "typing can start at once");
+    let rect = field.rect();
+    // Right of the sentence list's search field, and wider than a side panel could be (30%
+    // of 1300 px).
+    let search = h
+        .get_all_by_role(egui::Role::TextInput)
+        .map(|n| n.rect())
+        .find(|r| *r != rect)
+        .unwrap();
+    assert!(
+        rect.left() > search.right(),
+        "{rect:?} vs the search field {search:?}"
+    );
+    assert!(rect.width() > 0.4 * 1300.0, "{rect:?}");
+    assert!(h.query_by_label("entity Peop: Edgar Allan Poe").is_none());
+    // Ctrl+E in the text field goes back to the corpus too.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::E);
+    h.run();
+    h.get_by_label("entity Peop: Edgar Allan Poe");
+    assert!(h.query_by_label("Text to extract from").is_none());
 }

@@ -153,10 +153,13 @@ fn train_predict_accept_an_arc_and_save() {
     }
     let (i, label, head, tail) = accepted.expect("some predicted arc is not gold");
 
-    // Live extraction: typed text is predicted in the background and can join the corpus.
-    h.get_by_label("Live extraction").focus();
+    // Live extraction, in the centre: typed text is predicted in the background and can join
+    // the corpus.
+    h.get_by_label("Live extraction").click();
+    h.run_steps(2);
+    h.get_by_label("Text to extract from").focus();
     h.step();
-    h.get_by_label("Live extraction")
+    h.get_by_label("Text to extract from")
         .type_text("Poe lived in Boston .");
     h.step();
     wait(&mut h, "the live prediction", |a| {

@@ -35,6 +35,7 @@ pub enum UiCommand {
     ToggleMetrics,
     ToggleSentenceList,
     ToggleModelPanel,
+    ToggleLive,
     // Selection
     CursorLeft,
     CursorRight,
@@ -116,6 +117,7 @@ impl UiCommand {
             ToggleMetrics => "Prediction metrics",
             ToggleSentenceList => "Show or hide the sentence list",
             ToggleModelPanel => "Show or hide the model panel",
+            ToggleLive => "Live extraction (or back to the corpus)",
             CursorLeft => "Move cursor left",
             CursorRight => "Move cursor right",
             ExtendLeft => "Extend selection left",
@@ -168,6 +170,8 @@ impl UiCommand {
             // As the side bar and the panel of common editors.
             ToggleSentenceList => keys![sc(CMD, Key::B)],
             ToggleModelPanel => keys![sc(CMD, Key::J)],
+            // E for extraction (Ctrl+L loads a model).
+            ToggleLive => keys![sc(CMD, Key::E)],
             CursorLeft => keys![sc(NONE, Key::ArrowLeft)],
             CursorRight => keys![sc(NONE, Key::ArrowRight)],
             ExtendLeft => keys![sc(SHIFT, Key::ArrowLeft)],
@@ -203,7 +207,7 @@ impl UiCommand {
         use UiCommand::*;
         match self {
             Open | SaveAs | Quit | FocusSearch | TogglePalette | ToggleStats | ToggleMetrics
-            | ToggleSentenceList | ToggleModelPanel => Handler::Shell,
+            | ToggleSentenceList | ToggleModelPanel | ToggleLive => Handler::Shell,
             LoadModel | SaveModel | Train | CancelTraining | PredictCorpus | ExportPredictions => {
                 Handler::Model
             }

@@ -41,6 +41,7 @@ pub fn bar(ui: &mut Ui, state: &AppState, tx: &CommandSender) {
                 TogglePalette,
                 ToggleSentenceList,
                 ToggleModelPanel,
+                ToggleLive,
             ] {
                 item(ui, c, tx);
             }

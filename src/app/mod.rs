@@ -12,6 +12,7 @@ pub mod command;
 pub mod controller;
 pub mod dialogs;
 pub mod layout;
+mod live;
 mod menu;
 pub mod model_panel;
 mod sentence_list;
@@ -29,7 +30,7 @@ use egui::{ScrollArea, Ui};
 
 use command::{shortcut_table, Command, CommandSender, Handler, UiCommand};
 use controller::ModelController;
-use state::{AppState, Selection};
+use state::AppState;
 use status::Status;
 use view::SentenceView;
 use windows::{UnsavedAnswer, Windows};
@@ -68,6 +69,10 @@ pub struct RelarcApp {
     /// Whether the sentence list (left) and the model panel (right) are shown.
     show_sentences: bool,
     show_model: bool,
+    /// The centre shows live extraction instead of the corpus's sentence.
+    live_centre: bool,
+    /// The live text field takes the focus on the next frame.
+    focus_live: bool,
     /// Opening, saving and exporting, each on a thread of its own.
     background: Background,
     /// What to do once the saves under way have ended.
@@ -105,6 +110,8 @@ impl RelarcApp {
             live_view: SentenceView::default(),
             show_sentences: true,
             show_model: true,
+            live_centre: false,
+            focus_live: false,
             background: Background::default(),
             then: None,
             tx,
@@ -160,6 +167,10 @@ impl RelarcApp {
             ToggleMetrics => self.windows.metrics = !self.windows.metrics,
             ToggleSentenceList => self.show_sentences = !self.show_sentences,
             ToggleModelPanel => self.show_model = !self.show_model,
+            ToggleLive => {
+                self.live_centre = !self.live_centre;
+                self.focus_live = self.live_centre;
+            }
             other => unreachable!("{other:?} is not the shell's"),
         }
     }
@@ -388,7 +399,41 @@ impl RelarcApp {
                         .show(ui, |ui| self.model_side(ui));
                 });
         }
-        egui::CentralPanel::default().show(ui, |ui| central::show(ui, &self.state, &mut self.view, &self.tx));
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.centre_tabs(ui);
+            if self.live_centre {
+                self.live(ui);
+            } else {
+                central::show(ui, &self.state, &mut self.view, &self.tx);
+            }
+        });
+    }
+
+    /// The corpus or live extraction in the centre.
+    fn centre_tabs(&mut self, ui: &mut Ui) {
+        let key = ui.ctx().format_shortcut(&UiCommand::ToggleLive.shortcuts()[0]);
+        ui.horizontal(|ui| {
+            for (live, name) in [(false, "Corpus"), (true, "Live extraction")] {
+                let tab = ui.selectable_label(self.live_centre == live, name);
+                if tab.on_hover_text(format!("switch with {key}")).clicked() && self.live_centre != live {
+                    self.tx.send(UiCommand::ToggleLive);
+                }
+            }
+        });
+        ui.separator();
+    }
+
+    fn live(&mut self, ui: &mut Ui) {
+        let types = self.state.entity_types();
+        let Some(ctl) = self.model.as_mut() else { return };
+        live::show(
+            ui,
+            ctl,
+            &mut self.live_view,
+            &types,
+            &mut self.focus_live,
+            &self.tx,
+        );
     }
 
     /// A corpus being read: how far, and a way to stop waiting. The corpus shown stays usable.
@@ -409,15 +454,6 @@ impl RelarcApp {
     fn model_side(&mut self, ui: &mut Ui) {
         let Some(ctl) = self.model.as_mut() else { return };
         model_panel::show(ui, ctl, &self.state, &mut self.ask_dev_file, &self.tx);
-        let types = self.state.entity_types();
-        for (i, live) in ctl.live.sentences.iter().enumerate() {
-            // Its clicks mean nothing: live sentences are not part of the corpus.
-            ui.push_id(("live", i), |ui| {
-                let _ = self
-                    .live_view
-                    .show(ui, live, &types, &Selection::None, None, None);
-            });
-        }
     }
 
     fn status_bar(&mut self, ui: &mut Ui) {

@@ -39,7 +39,7 @@ pub fn show(
     ui.separator();
     predictions(ui, ctl, state, tx);
     ui.separator();
-    live_extraction(ui, ctl, tx);
+    live_extraction(ui, tx);
 }
 
 /// A button for a command, its shortcut on hover (a shortcut text would become part of the
@@ -58,7 +58,10 @@ fn command_button(ui: &mut Ui, enabled: bool, label: &str, c: UiCommand, tx: &Co
 
 fn header(ui: &mut Ui, ctl: &ModelController, tx: &CommandSender) {
     ui.heading("Model");
-    ui.label(format!("device: {}", ctl.device));
+    if ctl.model_info.is_none() {
+        // A loaded model's card says where it runs.
+        ui.label(format!("device: {}", ctl.device));
+    }
     match (&ctl.model_info, &ctl.model_dir) {
         (_, Some(dir)) if ctl.loading => ui.weak(format!("loading {}…", dir.display())),
         (Some(info), _) => ui.label(info),
@@ -222,21 +225,6 @@ fn predictions(ui: &mut Ui, ctl: &ModelController, state: &AppState, tx: &Comman
     });
 }
 
-fn live_extraction(ui: &mut Ui, ctl: &mut ModelController, tx: &CommandSender) {
-    let title = ui.label(RichText::new("Live extraction").strong());
-    let resp = ui
-        .add(
-            egui::TextEdit::multiline(&mut ctl.live.text)
-                .desired_rows(2)
-                .hint_text("type or paste a sentence"),
-        )
-        .labelled_by(title.id);
-    if resp.changed() {
-        ctl.live_changed();
-    }
-    if !ctl.live.sentences.is_empty() && ui.button("Add to corpus").clicked() {
-        for s in &ctl.live.sentences {
-            tx.send(super::command::Command::AddSentence(s.clone()));
-        }
-    }
+fn live_extraction(ui: &mut Ui, tx: &CommandSender) {
+    command_button(ui, true, "Extract from typed text", UiCommand::ToggleLive, tx);
 }

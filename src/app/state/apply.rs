@@ -63,8 +63,8 @@ impl AppState {
             AcceptAll => self.accept_all(),
             // Dialogs, windows and the model belong to the shell and the model controller.
             Open | SaveAs | Quit | FocusSearch | TogglePalette | ToggleStats | ToggleMetrics
-            | ToggleSentenceList | ToggleModelPanel | LoadModel | SaveModel | Train | CancelTraining
-            | PredictCorpus | ExportPredictions => {}
+            | ToggleSentenceList | ToggleModelPanel | ToggleLive | LoadModel | SaveModel | Train
+            | CancelTraining | PredictCorpus | ExportPredictions => {}
         }
     }
 
