@@ -971,3 +971,27 @@ fn live_extraction_gets_the_centre_of_the_window() {
     h.get_by_label("entity Peop: Edgar Allan Poe");
     assert!(h.query_by_label("Text to extract from").is_none());
 }
+
+/// A search highlights its matches in the sentence shown (and names them for screen readers)
+/// and in the list, whose rows keep the match in sight.
+#[test]
+fn search_matches_are_highlighted_in_the_sentence_and_the_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    h.get_by_label("token 10: Boston");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::F);
+    h.run();
+    h.get_all_by_role(egui::Role::TextInput)
+        .find(|n| n.is_focused())
+        .unwrap()
+        .type_text("boston");
+    h.run();
+    h.get_by_label("token 10: Boston (search match)");
+    assert!(h.query_by_label_contains("Poe (search match)").is_none());
+    let current = h.state().state.current;
+    let text = h.state().state.corpus.sentences[current].text();
+    let (row, hits) = relarc::app::state::list_row(current + 1, &text, "boston");
+    assert_eq!(hits.len(), 1);
+    h.get_by_label(&row);
+}

@@ -327,6 +327,55 @@ fn a_search_shows_its_first_match_and_steps_through_the_matches() {
     assert_eq!(s.current, matches[0]);
 }
 
+/// A search marks the tokens it matches, a phrase across tokens included, case aside.
+#[test]
+fn search_matches_are_marked_on_the_tokens_they_cover() {
+    let s = Sentence::new(
+        [
+            "Lactic",
+            "acidosis",
+            "after",
+            "metformin",
+            "and",
+            "METFORMIN",
+            "XR",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let marked = |needle: &str| {
+        relarc::app::state::search_hits(&s, needle)
+            .iter()
+            .enumerate()
+            .filter(|(_, &h)| h)
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(marked("metformin"), [3, 5]);
+    assert_eq!(marked("tic acid"), [0, 1]);
+    assert_eq!(marked("formin x"), [5, 6]);
+    assert!(marked("").is_empty());
+    assert!(marked("aspirin").is_empty());
+}
+
+/// A list row keeps a match beyond its first 60 characters in sight, and says where it is.
+#[test]
+fn a_list_row_shows_the_match_and_where_it_is() {
+    let text = "The patient , a 45-year-old woman with a long history of diabetes , developed lactic \
+                acidosis while on metformin therapy .";
+    let (row, hits) = relarc::app::state::list_row(12, text, "METFORMIN");
+    assert!(row.starts_with("   12  ..."), "{row}");
+    assert_eq!(hits.len(), 1);
+    assert_eq!(&row[hits[0].clone()], "metformin");
+    // A match near the start: the row starts with the sentence.
+    let (row, hits) = relarc::app::state::list_row(3, text, "patient");
+    assert!(row.starts_with("    3  The patient"), "{row}");
+    assert!(row.ends_with("..."));
+    assert_eq!(&row[hits[0].clone()], "patient");
+    // No search: no marks.
+    assert!(relarc::app::state::list_row(3, text, "").1.is_empty());
+}
+
 #[test]
 fn a_reject_is_undone_and_redone_and_is_not_an_unsaved_edit() {
     let (_t, _file, mut s) = opened_copy();

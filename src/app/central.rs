@@ -22,6 +22,7 @@ pub fn show(ui: &mut Ui, state: &AppState, view: &mut SentenceView, tx: &Command
     heading(ui, state.current, sentence, tx);
     let gold_shown = state.view_mode == ViewMode::Gold || state.prediction().is_none();
     view.bio = bio_rows(state, sentence);
+    view.search_hits = super::state::search_hits(sentence, &state.filter.text);
     view.judging = !gold_shown;
     ScrollArea::vertical().id_salt("sentence-scroll").show(ui, |ui| {
         let cmds = match (state.view_mode, state.prediction()) {

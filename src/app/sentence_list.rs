@@ -4,7 +4,8 @@
 use egui::{ScrollArea, Ui};
 
 use super::command::{Command, CommandSender, UiCommand};
-use super::state::{AppState, EditState, Filter, Order};
+use super::state::{list_row, AppState, EditState, Filter, Order};
+use super::view::SEARCH_HIGHLIGHT;
 use crate::eval::compare::ALL_KINDS;
 
 pub fn show(ui: &mut Ui, state: &mut AppState, focus_search: &mut bool, tx: &CommandSender) {
@@ -139,15 +140,35 @@ fn list(ui: &mut Ui, state: &mut AppState, tx: &CommandSender) {
             // One line per row, so virtual scrolling knows every row's height.
             ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Truncate);
             for &i in &list[rows] {
-                let s = &state.corpus.sentences[i];
-                let mut text: String = s.text().chars().take(60).collect();
-                if text.len() < s.text().len() {
-                    text.push_str("...");
-                }
-                let label = format!("{:>5}  {text}", i + 1);
-                if ui.selectable_label(i == current, label).clicked() {
+                let (text, hits) = list_row(i + 1, &state.corpus.sentences[i].text(), &state.filter.text);
+                if ui
+                    .selectable_label(i == current, highlighted(ui, text, &hits))
+                    .clicked()
+                {
                     tx.send(Command::GoTo(i));
                 }
             }
         });
+}
+
+/// `text` with the byte ranges `hits` on the search highlight (dark text on it, for contrast).
+fn highlighted(ui: &Ui, text: String, hits: &[std::ops::Range<usize>]) -> egui::WidgetText {
+    if hits.is_empty() {
+        return text.into();
+    }
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let plain = egui::TextFormat::simple(font.clone(), ui.visuals().text_color());
+    let hit = egui::TextFormat {
+        background: SEARCH_HIGHLIGHT,
+        ..egui::TextFormat::simple(font, egui::Color32::BLACK)
+    };
+    let mut job = egui::text::LayoutJob::default();
+    let mut at = 0;
+    for r in hits {
+        job.append(&text[at..r.start], 0.0, plain.clone());
+        job.append(&text[r.clone()], 0.0, hit.clone());
+        at = r.end;
+    }
+    job.append(&text[at..], 0.0, plain);
+    job.into()
 }

@@ -27,6 +27,9 @@ pub fn type_colour(index: usize) -> Color32 {
     PALETTE[index % PALETTE.len()]
 }
 
+/// Search matches: a yellow no entity type has, in the sentence and the sentence list.
+pub const SEARCH_HIGHLIGHT: Color32 = Color32::from_rgb(0xff, 0xd7, 0x00);
+
 /// An sRGB channel in linear light (0 to 1).
 fn linear(v: u8) -> f32 {
     let v = v as f32 / 255.0;
@@ -76,6 +79,8 @@ pub struct SentenceView {
     /// Predictions are being judged (Predicted and Diff views): span boxes and arcs take
     /// clicks, as their tags and labels do.
     pub judging: bool,
+    /// The tokens the search matches, marked (empty: no search).
+    pub search_hits: Vec<bool>,
 }
 
 /// One row of BIO tags, a tag per token; `differs` marks the tags that are not gold's.
@@ -204,6 +209,8 @@ struct Marking<'a> {
     marks: Option<(&'a [Mark], &'a [Mark])>,
     /// Span boxes and arcs take clicks themselves, not only their tags and labels.
     boxes_clickable: bool,
+    /// A flag per token the search matches (empty: none).
+    search_hits: &'a [bool],
 }
 
 impl Marking<'_> {
@@ -261,6 +268,11 @@ impl SentenceView {
             relation_head,
             marks,
             boxes_clickable: self.judging,
+            search_hits: if self.search_hits.len() == s.tokens.len() {
+                &self.search_hits
+            } else {
+                &[]
+            },
         };
         let bio: Vec<&BioRow> = self
             .bio
@@ -382,9 +394,18 @@ impl<'a> Frame<'a> {
         for (i, r) in self.lay.tokens.iter().enumerate() {
             let r = self.at(*r);
             let resp = ui.interact(r, self.id.with(("token", i)), Sense::click_and_drag());
+            let hit = self.m.search_hits.get(i).copied().unwrap_or(false);
             resp.widget_info(|| {
-                WidgetInfo::labeled(Role::Button, true, format!("token {i}: {}", self.s.tokens[i]))
+                let found = if hit { " (search match)" } else { "" };
+                WidgetInfo::labeled(
+                    Role::Button,
+                    true,
+                    format!("token {i}: {}{found}", self.s.tokens[i]),
+                )
             });
+            if hit {
+                self.search_mark(ui, r);
+            }
             if selected.is_some_and(|(a, b)| i >= a && i < b) {
                 self.painter
                     .rect_filled(r.expand(1.0), 3.0, ui.visuals().selection.bg_fill);
@@ -414,6 +435,17 @@ impl<'a> Frame<'a> {
         if ui.input(|i| !i.pointer.any_down()) {
             *drag_anchor = None;
         }
+    }
+
+    /// A search match: a highlight behind the token and a bar under it (seen through a
+    /// span's tint and by those who cannot tell the colour).
+    fn search_mark(&self, ui: &Ui, r: Rect) {
+        let colour = SEARCH_HIGHLIGHT;
+        self.painter
+            .rect_filled(r.expand(2.0), 3.0, colour.gamma_multiply(0.35));
+        let bar = Rect::from_min_max(pos2(r.min.x, r.max.y), pos2(r.max.x, r.max.y + 2.5));
+        self.painter
+            .rect_filled(bar, 0.0, readable(colour, ui.visuals().panel_fill));
     }
 
     /// Entities: a box around the tokens, the type under it. The type tag is the handle:

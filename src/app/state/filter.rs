@@ -168,3 +168,78 @@ impl AppState {
         &self.stats.as_ref().expect("just computed").1
     }
 }
+
+/// The tokens of `s` that a search for `needle` (case-insensitive) matches: every token inside
+/// or touching an occurrence of it in the sentence's text (tokens joined by spaces), so a
+/// search for a phrase marks all its tokens.
+pub fn search_hits(s: &Sentence, needle: &str) -> Vec<bool> {
+    // As the filter matches: not trimmed.
+    let needle = needle.to_lowercase();
+    let mut hits = vec![false; s.tokens.len()];
+    if needle.is_empty() {
+        return hits;
+    }
+    let mut text = String::new();
+    let mut starts = Vec::with_capacity(s.tokens.len());
+    for t in &s.tokens {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        starts.push(text.len());
+        text.push_str(&t.to_lowercase());
+    }
+    for (at, m) in text.match_indices(&needle) {
+        let end = at + m.len();
+        for (k, &start) in starts.iter().enumerate() {
+            let token_end = text[start..].find(' ').map_or(text.len(), |n| start + n);
+            if start < end && at < token_end {
+                hits[k] = true;
+            }
+        }
+    }
+    hits
+}
+
+/// Byte ranges of `text` where `needle` occurs (case-insensitive), for highlighting.
+pub fn match_ranges(text: &str, needle: &str) -> Vec<std::ops::Range<usize>> {
+    let needle = needle.to_lowercase();
+    let lower = text.to_lowercase();
+    // Lower-casing changed some byte lengths: offsets would not line up with `text`.
+    if needle.is_empty() || lower.len() != text.len() {
+        return Vec::new();
+    }
+    lower
+        .match_indices(&needle)
+        .map(|(at, m)| at..at + m.len())
+        .collect()
+}
+
+/// Characters of a sentence a list row shows.
+const ROW_CHARS: usize = 60;
+
+/// A sentence list row: its number and text, cut to about 60 characters around the first
+/// match of the search (so the match is in sight), and the byte ranges of the matches in it.
+pub fn list_row(number: usize, text: &str, needle: &str) -> (String, Vec<std::ops::Range<usize>>) {
+    let chars: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    let byte = |c: usize| chars.get(c).copied().unwrap_or(text.len());
+    let first = match_ranges(text, needle).first().map(|r| {
+        (
+            chars.partition_point(|&b| b < r.start),
+            text[r.clone()].chars().count(),
+        )
+    });
+    let from = match first {
+        // The match would be cut off: start a little before it.
+        Some((at, len)) if at + len > ROW_CHARS => at.saturating_sub(20),
+        _ => 0,
+    };
+    let to = (from + ROW_CHARS).min(chars.len());
+    let head = format!("{number:>5}  {}", if from > 0 { "..." } else { "" });
+    let snippet = &text[byte(from)..byte(to)];
+    let tail = if to < chars.len() { "..." } else { "" };
+    let ranges = match_ranges(snippet, needle)
+        .into_iter()
+        .map(|r| r.start + head.len()..r.end + head.len())
+        .collect();
+    (format!("{head}{snippet}{tail}"), ranges)
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub use edit::History;
-pub use filter::{EditState, Filter, Order};
+pub use filter::{list_row, match_ranges, search_hits, EditState, Filter, Order};
 pub use select::{Mode, Selection};
 
 use super::command::ViewMode;
