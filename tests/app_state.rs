@@ -366,6 +366,7 @@ fn a_list_row_shows_the_match_and_where_it_is() {
     let (row, hits) = relarc::app::state::list_row(12, text, "METFORMIN");
     assert!(row.starts_with("   12  ..."), "{row}");
     assert_eq!(hits.len(), 1);
+    assert!(hits[0].start < 40, "seen in a narrow list: {row}");
     assert_eq!(&row[hits[0].clone()], "metformin");
     // A match near the start: the row starts with the sentence.
     let (row, hits) = relarc::app::state::list_row(3, text, "patient");

@@ -216,9 +216,12 @@ pub fn match_ranges(text: &str, needle: &str) -> Vec<std::ops::Range<usize>> {
 
 /// Characters of a sentence a list row shows.
 const ROW_CHARS: usize = 60;
+/// How far into a row a match may start and still be seen in a narrow list.
+const MATCH_BY: usize = 24;
 
-/// A sentence list row: its number and text, cut to about 60 characters around the first
-/// match of the search (so the match is in sight), and the byte ranges of the matches in it.
+/// A sentence list row: its number and text, cut to 60 characters that begin shortly before
+/// the first match of the search (so the match is in sight), and the byte ranges of the
+/// matches in it.
 pub fn list_row(number: usize, text: &str, needle: &str) -> (String, Vec<std::ops::Range<usize>>) {
     let chars: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
     let byte = |c: usize| chars.get(c).copied().unwrap_or(text.len());
@@ -228,9 +231,10 @@ pub fn list_row(number: usize, text: &str, needle: &str) -> (String, Vec<std::op
             text[r.clone()].chars().count(),
         )
     });
+    // A narrow list shows fewer characters than it is given: a match past the first
+    // `MATCH_BY` characters gets a row that starts a little before it.
     let from = match first {
-        // The match would be cut off: start a little before it.
-        Some((at, len)) if at + len > ROW_CHARS => at.saturating_sub(20),
+        Some((at, _)) if at > MATCH_BY => at - MATCH_BY / 2,
         _ => 0,
     };
     let to = (from + ROW_CHARS).min(chars.len());
