@@ -274,7 +274,17 @@ fn the_controller_trains_and_predicts_without_a_window() {
     });
     assert!(ctl.last_outcome.as_ref().unwrap().contains("trained 3 epochs"));
     assert_eq!(ctl.curves.dev_ner.len(), 3);
-    assert!(ctl.model_dir.as_ref().unwrap().join("config.json").exists());
+    let dir = ctl.model_dir.clone().unwrap();
+    assert!(dir.join("config.json").exists());
+    // Its report, as `relarc train` writes one: loaded later, the card says how it was made.
+    let model = relarc::model::Model::load(&dir, tch::Device::Cpu).unwrap();
+    let card = relarc::model::card::card(&model, Some(&dir));
+    let trained = &card.iter().find(|(k, _)| k == "trained").expect("a report").1;
+    assert!(
+        trained.contains("train the demo corpus (in the app)")
+            && trained.contains("dev the demo corpus (held-out part)"),
+        "{trained}"
+    );
     assert!(
         state.predictions.iter().all(|p| p.is_some()),
         "the whole corpus is predicted"

@@ -16,6 +16,7 @@ use super::worker::{Reply, Request, Tag, Worker};
 use crate::corpus::{split, Corpus, Sentence};
 use crate::model::{Model, ModelConfig};
 use crate::text::split_sentences;
+use crate::train::report::{DataFile, RunReport};
 use crate::train::{Event, TrainJob, TrainOptions, TrainOutcome, Trainer};
 
 /// What the Train button trains with.
@@ -176,6 +177,15 @@ pub struct ModelController {
     predicted_prefix: String,
     pub live: Live,
     pub device: String,
+    /// What the report of the training under way records: its folder, options and data.
+    report_for: Option<PendingReport>,
+}
+
+/// The parts of a training's `report.json` known when it starts.
+struct PendingReport {
+    out: PathBuf,
+    options: TrainOptions,
+    data: Vec<DataFile>,
 }
 
 impl ModelController {
@@ -199,6 +209,7 @@ impl ModelController {
             predicted_prefix: String::new(),
             live: Live::default(),
             device: format!("{:?}", Device::cuda_if_available()),
+            report_for: None,
         }
     }
 
@@ -266,6 +277,11 @@ impl ModelController {
         };
         self.model_dir = job.out.clone();
         self.model_types = job.out.as_deref().and_then(crate::model::shipped::entity_types);
+        self.report_for = job.out.clone().map(|out| PendingReport {
+            out,
+            options: job.options.clone(),
+            data: training_data(state, &job, self.settings.dev_file.as_deref()),
+        });
         let n = state.corpus.sentences.len();
         state.trained_split = Some(match &self.settings.dev_file {
             Some(_) => vec![false; n],
@@ -401,6 +417,7 @@ impl ModelController {
 
     fn on_finished(&mut self, outcome: TrainOutcome, state: &mut AppState) {
         self.training = None;
+        let report_error = self.write_report(&outcome).err();
         let best = outcome
             .best_score
             .map(|s| format!(", dev score {:.1}", 100.0 * s))
@@ -411,10 +428,27 @@ impl ModelController {
             outcome.seconds,
             outcome.best_epoch,
         );
+        let summary = match report_error {
+            Some(e) => format!("{summary} (report.json not written: {e})"),
+            None => summary,
+        };
         self.predicted_prefix = format!("{summary}; ");
         self.last_outcome = Some(summary);
         self.worker.send(Request::Set(Box::new(outcome.model)));
         self.predict_corpus(state);
+    }
+
+    /// Writes `report.json` beside the trained model, as `relarc train` does, so the model
+    /// card says when and on what it was trained when the model is loaded again.
+    fn write_report(&mut self, outcome: &TrainOutcome) -> std::io::Result<()> {
+        let Some(p) = self.report_for.take() else {
+            return Ok(());
+        };
+        if !p.out.join("config.json").exists() {
+            return Ok(());
+        }
+        let command = format!("relarc app: Train, preset {}", self.settings.preset);
+        RunReport::from_outcome(&command, &p.options, outcome, p.data, None).write(&p.out.join("report.json"))
     }
 
     fn on_reply(&mut self, r: Reply, state: &mut AppState) {
@@ -501,4 +535,28 @@ impl ModelController {
             items: live.tokens.iter().cloned().enumerate().collect(),
         });
     }
+}
+
+/// The data of an in-app training as its report names it: the corpus as it was in the app
+/// (its file may differ: unsaved edits), and the dev part or file.
+fn training_data(state: &AppState, job: &TrainJob, dev_file: Option<&Path>) -> Vec<DataFile> {
+    let corpus = state
+        .path
+        .as_ref()
+        .map_or("the demo corpus".into(), |p| p.display().to_string());
+    let edited = if state.dirty { ", with unsaved edits" } else { "" };
+    let part = |role: &str, path: String, sentences: usize| DataFile {
+        role: role.into(),
+        path,
+        sha256: String::new(),
+        sentences,
+    };
+    let dev = match dev_file {
+        Some(f) => DataFile::new("dev", f, job.dev.len()),
+        None => part("dev", format!("{corpus} (held-out part{edited})"), job.dev.len()),
+    };
+    vec![
+        part("train", format!("{corpus} (in the app{edited})"), job.train.len()),
+        dev,
+    ]
 }
