@@ -401,6 +401,26 @@ fn a_reject_is_undone_and_redone_and_is_not_an_unsaved_edit() {
     assert!(!s.dirty, "{:?}", s.status);
 }
 
+/// Undoing a reject after the model predicted the sentence again keeps the newer prediction
+/// rather than bringing back the old one.
+#[test]
+fn undoing_a_reject_keeps_a_newer_prediction() {
+    let (_t, _file, mut s) = opened_copy();
+    let old = s.corpus.sentences[0].clone();
+    s.predictions = s.corpus.sentences.iter().map(|_| None).collect();
+    s.predictions[0] = Some(old.clone());
+    s.apply(Command::RejectEntity(0));
+    let mut newer = s.corpus.sentences[0].clone();
+    newer.relations.clear();
+    s.set_predictions([(0, newer.clone())]);
+    s.apply(UiCommand::Undo);
+    assert_eq!(s.predictions[0].as_ref().unwrap(), &newer);
+    let status = s.status.clone().unwrap().text;
+    assert!(status.contains("predicted this sentence again"), "{status}");
+    s.apply(UiCommand::Redo);
+    assert_eq!(s.predictions[0].as_ref().unwrap(), &newer);
+}
+
 /// ADE's nested sentences, gold and as a diff against boundary errors, laid out at the width
 /// the sentence gets in a 1280-px window: no two type tags meet, no two outlines on one
 /// level meet.

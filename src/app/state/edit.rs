@@ -383,20 +383,41 @@ impl AppState {
         };
     }
 
+    /// Sets sentence `i`'s prediction from `from` to `to`, unless the model has predicted it
+    /// anew since (then the newer prediction stays: false).
+    fn restore_prediction(&mut self, i: usize, from: &Sentence, to: &Sentence) -> bool {
+        let Some(slot) = self.predictions.get_mut(i) else {
+            return false;
+        };
+        let unchanged = slot.as_ref() == Some(from);
+        if unchanged {
+            *slot = Some(to.clone());
+        }
+        unchanged
+    }
+
+    fn say_if_kept(&mut self, kept: bool) {
+        if kept {
+            self.info("the model has predicted this sentence again since: its new prediction stays");
+        }
+    }
+
     pub(super) fn undo(&mut self) {
         let Some(step) = self.history.undo.pop() else {
             self.info("nothing to undo");
             return;
         };
         self.corpus.sentences[step.sentence] = step.before.clone();
-        if let (Some((before, _)), Some(slot)) = (&step.prediction, self.predictions.get_mut(step.sentence)) {
-            *slot = Some(before.clone());
-        }
+        let kept = match &step.prediction {
+            Some((before, after)) => !self.restore_prediction(step.sentence, after, before),
+            None => false,
+        };
         self.current = step.sentence;
         self.history.redo.push(step);
         self.selection = Selection::None;
         self.changed();
         self.recompute_dirty();
+        self.say_if_kept(kept);
     }
 
     pub(super) fn redo(&mut self) {
@@ -405,14 +426,16 @@ impl AppState {
             return;
         };
         self.corpus.sentences[step.sentence] = step.after.clone();
-        if let (Some((_, after)), Some(slot)) = (&step.prediction, self.predictions.get_mut(step.sentence)) {
-            *slot = Some(after.clone());
-        }
+        let kept = match &step.prediction {
+            Some((before, after)) => !self.restore_prediction(step.sentence, before, after),
+            None => false,
+        };
         self.current = step.sentence;
         self.history.undo.push(step);
         self.selection = Selection::None;
         self.changed();
         self.recompute_dirty();
+        self.say_if_kept(kept);
     }
 
     pub(super) fn accept_entity(&mut self, i: usize) {
