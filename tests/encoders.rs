@@ -269,3 +269,61 @@ fn a_folder_that_is_not_a_checkpoint_is_named_in_the_error() {
         .to_string();
     assert!(err.contains("gpt2") && err.contains("config.json"), "{err}");
 }
+
+/// A transformer whose weights are model variables, for fine-tuning: without dropout it
+/// computes what the frozen one does; only its top layers learn (an optimizer step changes
+/// them and nothing below), and every weight is in the store to be saved.
+#[test]
+fn a_trainable_encoder_matches_the_frozen_one_and_learns_only_its_top_layers() {
+    use relarc::pretrained::encoder::transformer::Transformer;
+    use tch::nn::{self, OptimizerConfig};
+    let Some(dir) = common::resource("all-minilm-l6-v2") else {
+        return;
+    };
+    let vs = nn::VarStore::new(Device::Cpu);
+    let trained = Transformer::load_trainable(&dir, &(vs.root() / "encoder"), Some(2)).unwrap();
+    let frozen = Transformer::load(&dir, Device::Cpu, Precision::Float32).unwrap();
+    // [CLS] hello world [SEP] [PAD], as MiniLM's (BERT uncased) vocabulary numbers them.
+    let ids = Tensor::from_slice(&[101i64, 7592, 2088, 102, 0]).view([1, 5]);
+    let mask = Tensor::from_slice(&[true, true, true, true, false]).view([1, 5]);
+    let (a, b) = (trained.forward(&ids, &mask), frozen.forward(&ids, &mask));
+    assert_eq!(a.len(), 7);
+    for (x, y) in a.iter().zip(&b) {
+        let diff = (x - y).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "layer differs by {diff}");
+    }
+    let is = |name: &str, layer: usize| name.contains(&format!("layer.{layer}."));
+    let trainable: Vec<String> = vs
+        .variables()
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(trainable.len(), vs.trainable_variables().len());
+    assert!(trainable.iter().all(|n| is(n, 4) || is(n, 5)), "{trainable:?}");
+    assert_eq!(trainable.len(), 2 * 16, "16 weights a layer");
+    assert!(
+        vs.variables().len() > trainable.len() + 6 * 16 - 32,
+        "the frozen ones are kept too"
+    );
+
+    let before = vs.variables();
+    let snapshot = |name: &str| before[name].copy();
+    let (top, bottom, word) = (
+        snapshot("encoder.layer.5.up.weight"),
+        snapshot("encoder.layer.0.up.weight"),
+        snapshot("encoder.embeddings.word"),
+    );
+    let mut opt = nn::Sgd::default().build(&vs, 0.1).unwrap();
+    let out = trained.forward_t(&ids, &mask, true);
+    let loss = out.last().unwrap().pow_tensor_scalar(2).mean(Kind::Float);
+    opt.backward_step(&loss);
+    let now = vs.variables();
+    let moved = |name: &str, was: &Tensor| (&now[name] - was).abs().max().double_value(&[]) > 0.0;
+    assert!(moved("encoder.layer.5.up.weight", &top), "the top layer learns");
+    assert!(
+        !moved("encoder.layer.0.up.weight", &bottom),
+        "a bottom layer stays"
+    );
+    assert!(!moved("encoder.embeddings.word", &word), "the embeddings stay");
+}

@@ -1,11 +1,13 @@
 //! The BERT family (BERT, BioBERT, PubMedBERT, SciBERT, MiniLM; RoBERTa's offset positions)
-//! and MPNet (relative position bias) as inference-only networks over Hugging Face weights.
+//! and MPNet (relative position bias) over Hugging Face weights: frozen (inference only), or
+//! with its weights as variables of a `VarStore`, its top layers (or all) trainable, for
+//! fine-tuning.
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use tch::{Device, Kind, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use super::precision::Precision;
 use crate::pretrained::PretrainedError;
@@ -34,6 +36,15 @@ pub struct HfConfig {
     pub hidden_act: String,
     #[serde(default = "default_buckets")]
     pub relative_attention_num_buckets: i64,
+    /// Dropout on hidden states and on attention probabilities while fine-tuning.
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+}
+
+fn default_dropout() -> f64 {
+    0.1
 }
 
 fn default_eps() -> f64 {
@@ -132,10 +143,54 @@ pub struct Transformer {
     pub precision: Precision,
 }
 
-// Safety: the weights are never written after loading and every forward pass runs under
-// no_grad, creating its own tensors; libtorch's read-only use of shared tensors from several
-// threads is safe.
+// Safety: a frozen transformer's weights are never written after loading and every forward
+// pass runs under no_grad, creating its own tensors; libtorch's read-only use of shared tensors
+// from several threads is safe. A trainable one is owned by one model, whose training steps
+// run on one thread.
 unsafe impl Sync for Transformer {}
+
+/// A weight made a variable of `p` named `name`: trainable (gradients, optimizer steps) or
+/// not (saved and loaded with the rest, never stepped).
+fn adopt(p: &nn::Path, name: &str, t: &mut Tensor, trainable: bool) {
+    *t = if trainable {
+        p.var_copy(name, t)
+    } else {
+        let v = p.zeros_no_train(name, &t.size());
+        tch::no_grad(|| v.shallow_clone().copy_(t));
+        v
+    };
+}
+
+impl Linear {
+    fn adopt(&mut self, p: &nn::Path, trainable: bool) {
+        adopt(p, "weight", &mut self.w, trainable);
+        adopt(p, "bias", &mut self.b, trainable);
+    }
+}
+
+impl Norm {
+    fn adopt(&mut self, p: &nn::Path, trainable: bool) {
+        adopt(p, "weight", &mut self.w, trainable);
+        adopt(p, "bias", &mut self.b, trainable);
+    }
+}
+
+impl Layer {
+    fn adopt(&mut self, p: &nn::Path, trainable: bool) {
+        for (name, l) in [
+            ("q", &mut self.q),
+            ("k", &mut self.k),
+            ("v", &mut self.v),
+            ("o", &mut self.o),
+            ("up", &mut self.up),
+            ("down", &mut self.down),
+        ] {
+            l.adopt(&(p / name), trainable);
+        }
+        self.attn_norm.adopt(&(p / "attn_norm"), trainable);
+        self.out_norm.adopt(&(p / "out_norm"), trainable);
+    }
+}
 
 /// Weights by name with the model's prefix (`bert.`, `roberta.`, `mpnet.` or none) removed.
 struct Weights {
@@ -296,6 +351,35 @@ impl Transformer {
         })
     }
 
+    /// A transformer whose weights are variables of `p` (its device is `p`'s), for
+    /// fine-tuning: the top `top_layers` layers trainable (all of it, embeddings included,
+    /// when None), the rest frozen but saved with the model all the same. It multiplies in
+    /// float32.
+    pub fn load_trainable(
+        dir: &Path,
+        p: &nn::Path,
+        top_layers: Option<usize>,
+    ) -> Result<Transformer, PretrainedError> {
+        let mut t = Transformer::load(dir, p.device(), Precision::Float32)?;
+        let n = t.layers.len();
+        let everything = top_layers.is_none();
+        let first_trained = n - top_layers.unwrap_or(n).min(n);
+        let emb = p / "embeddings";
+        adopt(&emb, "word", &mut t.word, everything);
+        adopt(&emb, "position", &mut t.position, everything);
+        if let Some(tt) = t.token_type.as_mut() {
+            adopt(&emb, "token_type", tt, everything);
+        }
+        t.emb_norm.adopt(&(&emb / "norm"), everything);
+        if let Some(bias) = t.relative_bias.as_mut() {
+            adopt(&(p / "relative"), "bias", bias, everything);
+        }
+        for (i, layer) in t.layers.iter_mut().enumerate() {
+            layer.adopt(&(p / "layer" / i), i >= first_trained);
+        }
+        Ok(t)
+    }
+
     pub fn num_layers(&self) -> usize {
         self.layers.len()
     }
@@ -327,7 +411,33 @@ impl Transformer {
     /// Hidden states of every layer, embedding output first: `num_layers + 1` tensors
     /// `[B, S, D]`. `ids` `[B, S]` are right-padded; `mask` `[B, S]` is true at real tokens.
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Vec<Tensor> {
-        tch::no_grad(|| {
+        tch::no_grad(|| self.run(ids, mask, false))
+    }
+
+    /// `forward` with gradients, and with the configuration's dropout when `train`.
+    pub fn forward_t(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Vec<Tensor> {
+        self.run(ids, mask, train)
+    }
+
+    fn run(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Vec<Tensor> {
+        let hidden_dropout = if train {
+            self.config.hidden_dropout_prob
+        } else {
+            0.0
+        };
+        let attention_dropout = if train {
+            self.config.attention_probs_dropout_prob
+        } else {
+            0.0
+        };
+        let drop = |x: Tensor| {
+            if hidden_dropout > 0.0 {
+                x.dropout(hidden_dropout, true)
+            } else {
+                x
+            }
+        };
+        {
             let (b, s) = (ids.size()[0], ids.size()[1]);
             let positions = match self.arch {
                 Arch::Bert => Tensor::arange(s, (Kind::Int64, self.device))
@@ -346,7 +456,7 @@ impl Transformer {
             if let Some(tt) = &self.token_type {
                 x += tt.get(0);
             }
-            let mut x = self.emb_norm.forward(&x);
+            let mut x = drop(self.emb_norm.forward(&x));
             // Additive mask [B, 1, 1, S]: 0 where attended, a large negative at padding.
             let pad = (mask.logical_not().to_kind(Kind::Float) * f32::MIN as f64).view([b, 1, 1, s]);
             let attn_mask = match &self.relative_bias {
@@ -370,19 +480,19 @@ impl Transformer {
                     &k,
                     &v,
                     Some(&attn_mask),
-                    0.0,
+                    attention_dropout,
                     false,
                     None,
                     false,
                 )
                 .transpose(1, 2)
                 .reshape([b, s, -1]);
-                let a = layer.attn_norm.forward(&(layer.o.forward(&ctx) + &x));
+                let a = layer.attn_norm.forward(&(drop(layer.o.forward(&ctx)) + &x));
                 let up = layer.up.forward(&a).gelu("none");
-                x = layer.out_norm.forward(&(layer.down.forward(&up) + &a));
+                x = layer.out_norm.forward(&(drop(layer.down.forward(&up)) + &a));
                 hidden.push(x.shallow_clone());
             }
             hidden
-        })
+        }
     }
 }
