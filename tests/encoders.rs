@@ -327,3 +327,49 @@ fn a_trainable_encoder_matches_the_frozen_one_and_learns_only_its_top_layers() {
     );
     assert!(!moved("encoder.embeddings.word", &word), "the embeddings stay");
 }
+
+/// A fine-tuned encoder is read back from a model's store without its original checkpoint:
+/// a skeleton built from `config.json` alone, filled by loading the store, computes the same.
+#[test]
+fn a_trainable_encoder_is_read_back_without_its_checkpoint() {
+    use relarc::pretrained::encoder::transformer::Transformer;
+    use tch::nn;
+    let Some(dir) = common::resource("all-minilm-l6-v2") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let saved = tmp.path().join("model.safetensors");
+    let vs = nn::VarStore::new(Device::Cpu);
+    let original = Transformer::load_trainable(&dir, &(vs.root() / "encoder"), Some(1)).unwrap();
+    vs.save(&saved).unwrap();
+    // Only the configuration travels with the model.
+    let config_only = tmp.path().join("encoder");
+    std::fs::create_dir(&config_only).unwrap();
+    std::fs::copy(dir.join("config.json"), config_only.join("config.json")).unwrap();
+    let mut back = nn::VarStore::new(Device::Cpu);
+    let skeleton = Transformer::skeleton(&config_only, &(back.root() / "encoder"), Some(1)).unwrap();
+    back.load(&saved).unwrap();
+    let ids = Tensor::from_slice(&[101i64, 7592, 2088, 102]).view([1, 4]);
+    let mask = Tensor::ones([1, 4], (Kind::Bool, Device::Cpu));
+    for (x, y) in original
+        .forward(&ids, &mask)
+        .iter()
+        .zip(skeleton.forward(&ids, &mask))
+    {
+        assert!(x.allclose(&y, 0.0, 0.0, false));
+    }
+    assert_eq!(back.trainable_variables().len(), vs.trainable_variables().len());
+    // MPNet's skeleton (relative position bias, no token types) has its checkpoint's shapes.
+    let Some(mpnet) = common::resource("all-mpnet-base-v2") else {
+        return;
+    };
+    let shapes = |vs: &nn::VarStore| {
+        let mut v: Vec<(String, Vec<i64>)> = vs.variables().into_iter().map(|(n, t)| (n, t.size())).collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
+    Transformer::load_trainable(&mpnet, &a.root(), None).unwrap();
+    Transformer::skeleton(&mpnet, &b.root(), None).unwrap();
+    assert_eq!(shapes(&a), shapes(&b));
+}

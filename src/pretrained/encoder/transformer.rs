@@ -36,6 +36,14 @@ pub struct HfConfig {
     pub hidden_act: String,
     #[serde(default = "default_buckets")]
     pub relative_attention_num_buckets: i64,
+    /// Sizes a network is built from without its weights (`Transformer::skeleton`).
+    #[serde(default)]
+    pub vocab_size: i64,
+    #[serde(default)]
+    pub intermediate_size: i64,
+    /// 0: no token type embeddings (MPNet).
+    #[serde(default)]
+    pub type_vocab_size: i64,
     /// Dropout on hidden states and on attention probabilities while fine-tuning.
     #[serde(default = "default_dropout")]
     pub hidden_dropout_prob: f64,
@@ -361,6 +369,73 @@ impl Transformer {
         top_layers: Option<usize>,
     ) -> Result<Transformer, PretrainedError> {
         let mut t = Transformer::load(dir, p.device(), Precision::Float32)?;
+        t.adopt(p, top_layers);
+        Ok(t)
+    }
+
+    /// A trainable transformer of `dir`'s configuration with zero weights, to be filled by
+    /// loading the `VarStore` it lives in: a fine-tuned encoder is read back from a model
+    /// folder without the checkpoint it started from.
+    pub fn skeleton(
+        dir: &Path,
+        p: &nn::Path,
+        top_layers: Option<usize>,
+    ) -> Result<Transformer, PretrainedError> {
+        let config = HfConfig::read(dir)?;
+        let arch = check_config(&config, &dir.join("config.json"))?;
+        if config.vocab_size <= 0 || config.intermediate_size <= 0 {
+            return Err(PretrainedError::bad(
+                &dir.join("config.json"),
+                "has no vocab_size or intermediate_size",
+            ));
+        }
+        let dev = p.device();
+        let zeros = |dims: &[i64]| Tensor::zeros(dims, (Kind::Float, dev));
+        let (d, i) = (config.hidden_size, config.intermediate_size);
+        let eps = config.layer_norm_eps;
+        let linear = |out: i64, inp: i64| Linear {
+            w: zeros(&[out, inp]),
+            b: zeros(&[out]),
+            half: None,
+        };
+        let norm = || Norm {
+            w: zeros(&[d]),
+            b: zeros(&[d]),
+            eps,
+        };
+        let layers = (0..config.num_hidden_layers)
+            .map(|_| Layer {
+                q: linear(d, d),
+                k: linear(d, d),
+                v: linear(d, d),
+                o: linear(d, d),
+                attn_norm: norm(),
+                up: linear(i, d),
+                down: linear(d, i),
+                out_norm: norm(),
+            })
+            .collect();
+        let mut t = Transformer {
+            word: zeros(&[config.vocab_size, d]),
+            position: zeros(&[config.max_position_embeddings, d]),
+            token_type: (config.type_vocab_size > 0).then(|| zeros(&[config.type_vocab_size, d])),
+            emb_norm: norm(),
+            relative_bias: (arch == Arch::Mpnet)
+                .then(|| zeros(&[config.relative_attention_num_buckets, config.num_attention_heads])),
+            layers,
+            arch,
+            config,
+            device: dev,
+            precision: Precision::Float32,
+        };
+        t.adopt(p, top_layers);
+        Ok(t)
+    }
+
+    /// Makes every weight a variable of `p`, trainable from layer `n - top_layers` on (all,
+    /// embeddings included, when None).
+    fn adopt(&mut self, p: &nn::Path, top_layers: Option<usize>) {
+        let t = self;
         let n = t.layers.len();
         let everything = top_layers.is_none();
         let first_trained = n - top_layers.unwrap_or(n).min(n);
@@ -377,7 +452,6 @@ impl Transformer {
         for (i, layer) in t.layers.iter_mut().enumerate() {
             layer.adopt(&(p / "layer" / i), i >= first_trained);
         }
-        Ok(t)
     }
 
     pub fn num_layers(&self) -> usize {
