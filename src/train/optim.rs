@@ -42,9 +42,38 @@ impl Optimizer {
     /// Takes over the trainable variables of `vs`: their values move into one tensor, of
     /// which each variable becomes a view (the VarStore sees the same values as before).
     pub fn new(vs: &VarStore, kind: Kind_, lr: f64) -> Optimizer {
-        let mut params = vs.trainable_variables();
+        Optimizer::over(vs.trainable_variables(), vs.device(), kind, lr)
+    }
+
+    /// Takes over the trainable variables of `vs` whose names start with `prefix` (`within`
+    /// true) or do not (false): a fine-tuned encoder's weights and the rest of the model each
+    /// get an optimizer of their own, with their own learning rate.
+    pub fn for_part(vs: &VarStore, prefix: &str, within: bool, kind: Kind_, lr: f64) -> Optimizer {
+        let mut named: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(n, t)| t.requires_grad() && n.starts_with(prefix) == within)
+            .collect();
+        // The store's map has no order; the flat tensor's layout should not change from run
+        // to run.
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let params = named.into_iter().map(|(_, t)| t).collect();
+        Optimizer::over(params, vs.device(), kind, lr)
+    }
+
+    /// Sets the learning rate of the steps to come (a schedule's).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+
+    /// Parameters it updates.
+    pub fn num_parameters(&self) -> i64 {
+        self.flat.numel() as i64
+    }
+
+    fn over(mut params: Vec<Tensor>, device: Device, kind: Kind_, lr: f64) -> Optimizer {
         let flat = if params.is_empty() {
-            Tensor::zeros([0], (Kind::Float, vs.device()))
+            Tensor::zeros([0], (Kind::Float, device))
         } else {
             Tensor::cat(
                 &params
@@ -260,10 +289,56 @@ fn update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], bc2: f64, rule
     }
 }
 
+/// A learning rate that rises linearly from 0 to `peak` over the first `warmup` share of
+/// `total` steps, then falls linearly to 0 at the last step (as BERT is fine-tuned). `step`
+/// counts from 1.
+pub fn warmup_then_decay(step: usize, total: usize, warmup: f64, peak: f64) -> f64 {
+    let total = total.max(1) as f64;
+    let rise = (warmup * total).ceil().max(1.0);
+    let t = step as f64;
+    if t <= rise {
+        return peak * t / rise;
+    }
+    peak * ((total - t) / (total - rise).max(1.0)).max(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tch::{nn, Device};
+
+    #[test]
+    fn the_schedule_warms_up_then_decays_to_zero() {
+        let lr = |t| warmup_then_decay(t, 100, 0.1, 2e-5);
+        assert!((lr(5) - 1e-5).abs() < 1e-12);
+        assert!((lr(10) - 2e-5).abs() < 1e-12, "the peak at the end of warm-up");
+        assert!((lr(55) - 1e-5).abs() < 1e-12, "half-way down");
+        assert_eq!(lr(100), 0.0);
+        assert!(lr(1) > 0.0, "the first step learns");
+        assert!((1..100).all(|t| lr(t + 1) <= lr(t) || t < 10));
+    }
+
+    /// The encoder's part and the rest are disjoint and together all that trains.
+    #[test]
+    fn parts_of_a_store_get_optimizers_of_their_own() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let root = vs.root();
+        let enc = root.var("encoder_w", &[4], nn::Init::Const(1.0));
+        let head = root.var("head", &[3], nn::Init::Const(1.0));
+        let _frozen = (&root / "encoder_x").zeros_no_train("f", &[5]);
+        let mut e = Optimizer::for_part(&vs, "encoder", true, Kind_::Adam, 0.1);
+        let mut h = Optimizer::for_part(&vs, "encoder", false, Kind_::Adam, 0.0);
+        assert_eq!((e.num_parameters(), h.num_parameters()), (4, 3));
+        let loss = enc.sum(Kind::Float) + head.sum(Kind::Float);
+        e.zero_grad();
+        h.zero_grad();
+        loss.backward();
+        e.step();
+        h.set_lr(0.0);
+        h.step();
+        assert!(enc.double_value(&[0]) < 1.0, "the encoder moved at its rate");
+        assert_eq!(head.double_value(&[0]), 1.0, "the rest at rate 0 did not");
+    }
 
     /// One step on `p` with a fixed gradient, compared with the published update rule
     /// computed by hand in f64.
