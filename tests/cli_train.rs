@@ -389,6 +389,38 @@ fn bad_training_arguments_are_explained() {
         "{}",
         common::stderr(&out)
     );
+    // Fine-tuning needs an encoder, and only as many layers as it has.
+    let out = common::run(&[
+        "train",
+        "--preset",
+        "ade-learned",
+        "--fine-tune",
+        "--train",
+        "a.json",
+        "--out",
+        "x",
+    ]);
+    assert!(
+        common::stderr(&out).contains("--fine-tune needs an encoder"),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = common::run(&[
+        "train",
+        "--preset",
+        "ade-minilm",
+        "--fine-tune-layers",
+        "9",
+        "--train",
+        "a.json",
+        "--out",
+        "x",
+    ]);
+    assert!(
+        common::stderr(&out).contains("--fine-tune-layers 9: the encoder has 6 layers"),
+        "{}",
+        common::stderr(&out)
+    );
     if !tch::Cuda::is_available() {
         let out = common::run(&[
             "train", "--preset", "ade", "--train", "a.json", "--dev", "b.json", "--out", "x", "--device",

@@ -302,6 +302,7 @@ fn conll04_preset_with_elmo_and_glove_sizes_is_near_six_million_parameters() {
         dim: 1024,
         encoder: "elmo".into(),
         pooling: Default::default(),
+        fine_tune: None,
     });
     cfg.inputs.word = Some(WordInput {
         dim: 300,

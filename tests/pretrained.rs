@@ -77,6 +77,7 @@ fn config_with(encoder: &str) -> ModelConfig {
         dim: 16,
         encoder: dir.join(encoder).display().to_string(),
         pooling: Pooling::Mean,
+        fine_tune: None,
     });
     cfg.inputs.word = Some(WordInput {
         dim: 3,
@@ -239,7 +240,7 @@ fn text_typed_live_is_encoded_afresh_and_never_cached() {
     let mut model = Model::new(config_with("tiny-bert-live"), vocab, Device::Cpu);
     model.attach_inputs().unwrap();
     let f = model.features.clone().unwrap();
-    let cache = f.contextual.as_ref().unwrap().cache.clone();
+    let cache = f.contextual.as_ref().unwrap().cache.clone().unwrap();
     let files = || cache.dir().map_or(0, |d| cache_files(d).len());
     let typed: Vec<String> = ["Smith", "now", "lives", "in", "Paris"]
         .map(String::from)
@@ -328,7 +329,7 @@ fn a_damaged_cache_file_is_rebuilt_not_trusted() {
         .unwrap();
     let s: Vec<String> = ["Paris", "in", "1999"].map(String::from).to_vec();
     f.contextual_features(&[&s], &mut |_, _| {}).unwrap();
-    let c = &f.contextual.as_ref().unwrap().cache;
+    let c = f.contextual.as_ref().unwrap().cache.as_ref().unwrap();
     let path = c.path(&FeatureCache::key(&s)).unwrap();
     std::fs::write(&path, b"RELARCF1 not really").unwrap();
     let reread = FeatureCache::new(c.dir().unwrap().parent().map(Path::to_path_buf), c.namespace());
@@ -409,4 +410,78 @@ fn a_model_without_its_inputs_attached_refuses_batches_instead_of_panicking() {
     let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
     let err = model.predict(&tokens).err().unwrap().to_string();
     assert!(err.contains("pre-trained inputs"), "{err}");
+}
+
+/// Fine-tuning: the encoder's top layer learns and the rest of it does not, while a frozen
+/// encoder's features stay what they were; the saved model carries the encoder (its weights
+/// and its configuration and tokenizer), loads without the checkpoint it started from, and
+/// predicts the same.
+#[test]
+fn a_fine_tuned_encoder_learns_its_top_layer_and_travels_with_the_model() {
+    use relarc::pretrained::inputs::FineTune;
+    let start = fixtures().join("tiny-bert-tuned");
+    common::tiny_bert(&start, 10);
+    let mut cfg = config_with("tiny-bert-tuned");
+    cfg.inputs.contextual.as_mut().unwrap().fine_tune = Some(FineTune {
+        top_layers: Some(1),
+        learning_rate: 1e-2,
+        warmup: 0.1,
+    });
+    let sentences = toy();
+    let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
+    // The frozen encoder of the same checkpoint, as other models share it.
+    let mut frozen_cfg = cfg.clone();
+    frozen_cfg.inputs.contextual.as_mut().unwrap().fine_tune = None;
+    let frozen = Featurizer::for_inputs(&frozen_cfg.inputs, Device::Cpu)
+        .unwrap()
+        .unwrap();
+    let frozen_encoder = &frozen.contextual.as_ref().unwrap().encoder;
+    let before = frozen_encoder.encode(&tokens[..1], Pooling::Mean).unwrap();
+
+    let job = TrainJob {
+        config: cfg,
+        options: TrainOptions {
+            epochs: 2,
+            patience: 10,
+            ..Default::default()
+        },
+        train: sentences.clone(),
+        dev: Vec::new(),
+        out: None,
+        init: None,
+    };
+    let model = train(job, &mut || false, &mut |_| {}).unwrap().model;
+    let original: std::collections::HashMap<String, Tensor> =
+        Tensor::read_safetensors(start.join("model.safetensors"))
+            .unwrap()
+            .into_iter()
+            .collect();
+    let vars = model.vs.variables();
+    let differs =
+        |ours: &str, theirs: &str| (&vars[ours] - &original[theirs]).abs().max().double_value(&[]) > 0.0;
+    assert!(differs(
+        "encoder.layer.1.up.weight",
+        "encoder.layer.1.intermediate.dense.weight"
+    ));
+    assert!(!differs(
+        "encoder.layer.0.up.weight",
+        "encoder.layer.0.intermediate.dense.weight"
+    ));
+    assert!(!differs(
+        "encoder.embeddings.word",
+        "embeddings.word_embeddings.weight"
+    ));
+    let after = frozen_encoder.encode(&tokens[..1], Pooling::Mean).unwrap();
+    assert!(before[0].equal(&after[0]), "the frozen encoder is untouched");
+
+    let tmp = tempfile::tempdir().unwrap();
+    model.save(tmp.path()).unwrap();
+    for f in ["config.json", "tokenizer.json"] {
+        assert!(tmp.path().join("encoder").join(f).exists(), "{f}");
+    }
+    // The checkpoint it started from is gone: the model folder is enough.
+    std::fs::rename(&start, fixtures().join("tiny-bert-tuned-moved")).unwrap();
+    let loaded = Model::load(tmp.path(), Device::Cpu).unwrap();
+    assert!(loaded.tuned_encoder().is_some());
+    assert_eq!(model.predict(&tokens).unwrap(), loaded.predict(&tokens).unwrap());
 }

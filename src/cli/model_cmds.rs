@@ -101,13 +101,24 @@ pub fn info(a: InfoArgs) -> CliResult {
     };
     let cfg = recipe.build()?;
     let vocab = info_vocabulary(&a, &cfg)?;
-    let model = Model::new(cfg.clone(), vocab.clone(), Device::Cpu);
+    let mut model = Model::new(cfg.clone(), vocab.clone(), Device::Cpu);
+    // A fine-tuned encoder's weights are the model's: counting them needs the checkpoint.
+    let encoder_missing = cfg
+        .inputs
+        .fine_tunes()
+        .then(|| model.attach_inputs().err())
+        .flatten();
     println!(
         "preset {}: {:?} BiRNNs of {} per direction; shared {}, NER-specific {}, RE-specific {}",
         a.preset, cfg.rnn, cfg.rnn_size, cfg.shared_layers, cfg.ner_layers, cfg.re_layers
     );
     println!("inputs: {}", relarc::model::card::inputs_summary(&cfg).join(", "));
     print_resources(&cfg, a.contextual_dim.is_some());
+    match (relarc::model::card::encoder_summary(&model), encoder_missing) {
+        (_, Some(why)) => println!("encoder: fine-tuned; its weights cannot be counted here: {why}"),
+        (Some(e), None) => println!("encoder: {e}"),
+        (None, None) => {}
+    }
     println!(
         "NER: FFNN(e1) {:?} {} → FFNN(e2) {} BIO tags → CRF; RE: label embedding {}, DistMult × {} relation types, FFNN(r1) {:?} {}, cosine, FFNN(r2); θr {}, λr {}",
         cfg.ner_ffnn.activation,

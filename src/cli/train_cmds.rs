@@ -22,8 +22,9 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 #[derive(Args, Debug, Clone)]
 pub struct TrainingArgs {
     /// conll04 or ade (paper Table 1 with MPNet layer mix + GloVe 50-d + chars + casing);
-    /// add -minilm for the smaller encoder or -learned for no pre-trained files. Needed
-    /// unless --config (or, for train, --init) gives the configuration.
+    /// add -minilm for the smaller encoder or -learned for no pre-trained files, then -ft to
+    /// fine-tune the encoder. Needed unless --config (or, for train, --init) gives the
+    /// configuration.
     #[arg(long)]
     pub preset: Option<String>,
     /// How a word's sub-words pool into one encoder vector: first or mean.
@@ -40,6 +41,17 @@ pub struct TrainingArgs {
     /// A JSON file with a full model configuration, instead of the preset's.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Fine-tune the encoder with the model (as the -ft presets do): its features are then
+    /// computed in every training step instead of read from the cache.
+    #[arg(long)]
+    pub fine_tune: bool,
+    /// Fine-tune only the encoder's top K layers (fewer weights to train on a CPU).
+    #[arg(long, value_name = "K")]
+    pub fine_tune_layers: Option<usize>,
+    /// The encoder's peak learning rate when fine-tuning (linear warm-up over a tenth of the
+    /// steps, then linear decay) [default: 3e-5].
+    #[arg(long)]
+    pub encoder_lr: Option<f64>,
     /// Most epochs (early stopping on dev may end sooner).
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
@@ -172,6 +184,9 @@ impl TrainingArgs {
             || self.encoder.is_some()
             || self.word_vectors.is_some()
             || self.pooling.is_some()
+            || self.fine_tune
+            || self.fine_tune_layers.is_some()
+            || self.encoder_lr.is_some()
     }
 }
 
@@ -198,7 +213,33 @@ pub(super) fn config(a: &TrainingArgs) -> Res<ModelConfig> {
     if let Some(t) = a.threshold {
         config.re_threshold = t;
     }
+    fine_tuning(a, &mut config)?;
     Ok(config)
+}
+
+/// `--fine-tune`, `--fine-tune-layers` and `--encoder-lr` on the configuration's encoder.
+fn fine_tuning(a: &TrainingArgs, config: &mut ModelConfig) -> Res<()> {
+    if !(a.fine_tune || a.fine_tune_layers.is_some() || a.encoder_lr.is_some()) {
+        return Ok(());
+    }
+    let Some(c) = config.inputs.contextual.as_mut() else {
+        return Err("--fine-tune needs an encoder: this configuration has none (a -learned preset?)".into());
+    };
+    let tune = c.fine_tune.get_or_insert_with(Default::default);
+    if let Some(k) = a.fine_tune_layers {
+        let layers = c.layers as usize - 1;
+        if k == 0 || k > layers {
+            return Err(format!("--fine-tune-layers {k}: the encoder has {layers} layers").into());
+        }
+        tune.top_layers = Some(k);
+    }
+    if let Some(lr) = a.encoder_lr {
+        if !(lr > 0.0 && lr < 1.0) {
+            return Err(format!("--encoder-lr {lr}: give a rate between 0 and 1, such as 3e-5").into());
+        }
+        tune.learning_rate = lr;
+    }
+    Ok(())
 }
 
 pub(super) fn options(a: &TrainingArgs, seed: u64) -> Res<TrainOptions> {

@@ -8,8 +8,13 @@ use super::{Model, ModelConfig};
 pub fn inputs_summary(cfg: &ModelConfig) -> Vec<String> {
     let mut inputs = Vec::new();
     if let Some(c) = &cfg.inputs.contextual {
+        let how = if c.fine_tune.is_some() {
+            "fine-tuned"
+        } else {
+            "frozen"
+        };
         inputs.push(format!(
-            "{} layers × {} of {} ({:?} sub-word, frozen; learned softmax layer mix + scale)",
+            "{} layers × {} of {} ({:?} sub-word, {how}; learned softmax layer mix + scale)",
             c.layers, c.dim, c.encoder, c.pooling
         ));
     }
@@ -52,13 +57,39 @@ pub fn card(m: &Model, dir: Option<&Path>) -> Vec<(String, String)> {
             "parameters".into(),
             format!("{} trainable", m.num_trainable_parameters()),
         ),
+    ];
+    rows.extend(encoder_summary(m).map(|e| ("encoder".to_string(), e)));
+    rows.extend([
         ("θr".into(), format!("{:.3}", c.re_threshold)),
         ("device".into(), format!("{:?}", m.device())),
-    ];
+    ]);
     if let Some(report) = dir.and_then(read_report) {
         rows.extend(report);
     }
     rows
+}
+
+/// Whether the encoder is frozen or fine-tuned, and how many of the model's weights are
+/// the encoder's (None without an encoder).
+pub fn encoder_summary(m: &Model) -> Option<String> {
+    let c = m.config.inputs.contextual.as_ref()?;
+    let Some(t) = &c.fine_tune else {
+        return Some("frozen: its features are inputs, computed once and cached".into());
+    };
+    let which = t.top_layers.map_or("every layer and the embeddings".into(), |k| {
+        format!("its top {k} layers")
+    });
+    let (mut all, mut trainable) = (0i64, 0i64);
+    for (name, v) in m.vs.variables() {
+        if name.starts_with(&format!("{}.", super::predict::ENCODER)) {
+            all += v.numel() as i64;
+            trainable += if v.requires_grad() { v.numel() as i64 } else { 0 };
+        }
+    }
+    Some(format!(
+        "fine-tuned ({which}; peak learning rate {}, warm-up {} of the steps): {trainable} of its {all} weights trainable",
+        t.learning_rate, t.warmup
+    ))
 }
 
 /// "trained" and "dev" lines from `dir/report.json`, when it has one.

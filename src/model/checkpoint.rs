@@ -93,6 +93,15 @@ impl Model {
         let vocab_path = dir.join("vocab.json");
         let text = serde_json::to_string(&self.vocab).expect("serialisable");
         atomic_write_bytes(&vocab_path, text.as_bytes()).map_err(io(&vocab_path))?;
+        if let Some(enc) = self.tuned_encoder() {
+            // What rebuilds the fine-tuned encoder without the checkpoint it started from.
+            let to = dir.join(super::predict::ENCODER);
+            std::fs::create_dir_all(&to).map_err(io(&to))?;
+            for f in ["config.json", "tokenizer.json"] {
+                let target = to.join(f);
+                std::fs::copy(enc.dir.join(f), &target).map_err(io(&target))?;
+            }
+        }
         let weights = dir.join("model.safetensors");
         self.vs.save(&weights).map_err(|e| ModelError::Damaged {
             path: weights.clone(),
@@ -118,10 +127,12 @@ impl Model {
             })?;
         vocab.rebuild();
         let mut model = Model::new(config.model, vocab, device);
-        model.attach_inputs().map_err(|e| ModelError::Inputs {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        model
+            .attach_inputs_from(Some(dir))
+            .map_err(|e| ModelError::Inputs {
+                path: dir.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let weights = dir.join("model.safetensors");
         let stored = read_weights(&weights)?;
         let mut expected = model.vs.variables();

@@ -196,6 +196,12 @@ impl ModelConfig {
     /// relarc can fetch (MPNet layer mix + GloVe 50-d + characters + casing); `-minilm` swaps
     /// in the smaller MiniLM-L6 encoder; `-learned` needs no pre-trained files at all.
     pub fn preset(name: &str) -> Option<Self> {
+        // "-ft": the same inputs with the encoder fine-tuned.
+        if let Some(frozen) = name.strip_suffix("-ft") {
+            let mut cfg = Self::preset(frozen)?;
+            cfg.inputs.contextual.as_mut()?.fine_tune = Some(Default::default());
+            return Some(cfg);
+        }
         let (base, inputs) = name.rsplit_once('-').map_or((name, ""), |(b, i)| (b, i));
         let mut cfg = match base {
             "ade" => Self::ade(),
@@ -211,13 +217,17 @@ impl ModelConfig {
         Some(cfg)
     }
 
-    pub const PRESETS: [&'static str; 6] = [
+    pub const PRESETS: [&'static str; 10] = [
         "conll04",
         "conll04-minilm",
         "conll04-learned",
+        "conll04-ft",
+        "conll04-minilm-ft",
         "ade",
         "ade-minilm",
         "ade-learned",
+        "ade-ft",
+        "ade-minilm-ft",
     ];
 
     /// Checks every hyperparameter's range, so a bad configuration file is refused with the

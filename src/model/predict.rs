@@ -2,6 +2,7 @@
 //! with scores and relations with probabilities out.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use tch::{nn, Device, Kind, Tensor};
@@ -14,7 +15,11 @@ use crate::corpus::bio::{decode, Tag};
 use crate::corpus::{Entity, Provenance, Relation, Sentence};
 use crate::embed::batch::{BatchError, EntityEnd};
 use crate::embed::{Batch, BatchInput, Vocabulary};
-use crate::pretrained::{Caching, Featurizer, PretrainedError};
+use crate::pretrained::{Caching, Encoder, Featurizer, PretrainedError};
+
+/// The folder of a fine-tuned model that holds its encoder's configuration and tokenizer,
+/// and the prefix of the encoder's weights among the model's.
+pub const ENCODER: &str = "encoder";
 
 /// Candidate relation pairs scored at once at inference (about 1 KB each on the device).
 pub const PAIR_CHUNK: usize = 8192;
@@ -127,10 +132,60 @@ impl Model {
     }
 
     /// Loads the pre-trained inputs the configuration names (once per process; later models
-    /// share them). Needed before batches can be made for such a model.
+    /// share them). Needed before batches can be made for such a model. An encoder to
+    /// fine-tune is the model's own: its weights become the model's variables.
     pub fn attach_inputs(&mut self) -> Result<(), PretrainedError> {
-        self.features = Featurizer::for_inputs(&self.config.inputs, self.device())?;
+        self.attach_inputs_from(None)
+    }
+
+    /// `attach_inputs` for a model read from `saved`: a fine-tuned encoder is rebuilt from
+    /// the folder's `encoder/` (configuration and tokenizer), its weights then read with the
+    /// model's.
+    pub fn attach_inputs_from(&mut self, saved: Option<&Path>) -> Result<(), PretrainedError> {
+        let Some(c) = self.config.inputs.contextual.clone() else {
+            self.features = Featurizer::for_inputs(&self.config.inputs, self.device())?;
+            return Ok(());
+        };
+        let Some(tune) = c.fine_tune else {
+            self.features = Featurizer::for_inputs(&self.config.inputs, self.device())?;
+            return Ok(());
+        };
+        if self.tuned_encoder().is_some() {
+            // Its variables exist already (a model continued): never make them twice.
+            return Ok(());
+        }
+        let p = self.vs.root() / ENCODER;
+        let enc = match saved
+            .map(|d| d.join(ENCODER))
+            .filter(|d| d.join("config.json").exists())
+        {
+            Some(dir) => Encoder::skeleton(&dir, &p, tune.top_layers)?,
+            None => Encoder::trainable(
+                &crate::pretrained::resources::locate(&c.encoder)?,
+                &p,
+                tune.top_layers,
+            )?,
+        };
+        if enc.layers() != c.layers || enc.dim() != c.dim {
+            return Err(PretrainedError::bad(
+                &enc.dir,
+                format!(
+                    "the encoder has {} layers of {}, the model configuration says {} of {}",
+                    enc.layers(),
+                    enc.dim(),
+                    c.layers,
+                    c.dim
+                ),
+            ));
+        }
+        self.features = Some(Arc::new(Featurizer::tuned(&self.config.inputs, Arc::new(enc))?));
         Ok(())
+    }
+
+    /// The encoder this model fine-tunes, when it does.
+    pub fn tuned_encoder(&self) -> Option<&Encoder> {
+        let c = self.features.as_ref()?.contextual.as_ref()?;
+        c.encoder.is_tuned().then_some(&*c.encoder)
     }
 
     pub fn device(&self) -> Device {
@@ -138,15 +193,25 @@ impl Model {
     }
 
     pub fn batch(&self, inputs: &[BatchInput]) -> Result<Batch, PredictError> {
-        self.batch_with(inputs, Caching::Use)
+        self.batch_with(inputs, Caching::Use, false)
     }
 
-    fn batch_with(&self, inputs: &[BatchInput], caching: Caching) -> Result<Batch, PredictError> {
+    /// A batch for a training step: a fine-tuned encoder runs with gradients and dropout.
+    pub fn training_batch(&self, inputs: &[BatchInput]) -> Result<Batch, PredictError> {
+        self.batch_with(inputs, Caching::Use, true)
+    }
+
+    fn batch_with(
+        &self,
+        inputs: &[BatchInput],
+        caching: Caching,
+        train: bool,
+    ) -> Result<Batch, PredictError> {
         let mut batch = Batch::new(&self.vocab, inputs, self.device())?;
         if self.config.inputs.needs_resources() {
             let features = self.features.as_ref().ok_or(PredictError::InputsNotAttached)?;
             let tokens: Vec<&[String]> = inputs.iter().map(|i| i.tokens).collect();
-            features.fill(&mut batch, &tokens, caching)?;
+            features.fill_t(&mut batch, &tokens, caching, train)?;
         }
         Ok(batch)
     }
@@ -167,7 +232,11 @@ impl Model {
         sentences: &[&[String]],
         caching: Caching,
     ) -> Result<Vec<Prediction>, PredictError> {
-        if let Some(f) = self.features.as_ref().filter(|_| caching == Caching::Use) {
+        if let Some(f) = self
+            .features
+            .as_ref()
+            .filter(|f| caching == Caching::Use && f.caches())
+        {
             // Encode the whole set first, sorted by length in large batches (measured on the
             // CPU: about twice the sentences per second of encoding batch by batch); the
             // batches below then read the cache.
@@ -182,7 +251,7 @@ impl Model {
                     gold: None,
                 })
                 .collect();
-            out.extend(self.predict_batch(&self.batch_with(&inputs, caching)?));
+            out.extend(self.predict_batch(&self.batch_with(&inputs, caching, false)?));
         }
         Ok(out)
     }

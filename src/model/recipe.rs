@@ -112,6 +112,7 @@ impl Sizes {
                 dim,
                 encoder: "given on the command line".into(),
                 pooling: Default::default(),
+                fine_tune: None,
             });
         }
         if let Some(dim) = self.word_dim {
@@ -154,6 +155,7 @@ fn encoder_input(name: &str) -> Result<ContextualInput, PretrainedError> {
         dim: hf.hidden_size,
         encoder: path.display().to_string(),
         pooling: Default::default(),
+        fine_tune: None,
     })
 }
 

@@ -17,7 +17,8 @@ use crate::embed::Batch;
 pub struct Contextual {
     pub encoder: Arc<Encoder>,
     pub pooling: Pooling,
-    pub cache: Arc<FeatureCache>,
+    /// None for an encoder being fine-tuned: its features change with every step.
+    pub cache: Option<Arc<FeatureCache>>,
 }
 
 pub struct Featurizer {
@@ -98,7 +99,7 @@ impl Registry {
         Ok(Contextual {
             encoder: enc,
             pooling: c.pooling,
-            cache,
+            cache: Some(cache),
         })
     }
 }
@@ -143,6 +144,29 @@ impl Featurizer {
         Ok(Some(Arc::new(Featurizer { vectors, contextual })))
     }
 
+    /// The inputs of a model whose encoder it fine-tunes: the frozen word vectors shared as
+    /// usual, the encoder its own (its weights live in the model).
+    pub fn tuned(inputs: &Inputs, encoder: Arc<Encoder>) -> Result<Featurizer, PretrainedError> {
+        let frozen_words = inputs.word.as_ref().filter(|w| !w.trainable);
+        let vectors = frozen_words
+            .map(|w| registry().lock().expect("registry lock").vectors_for(w))
+            .transpose()?;
+        let pooling = inputs.contextual.as_ref().map_or(Pooling::First, |c| c.pooling);
+        Ok(Featurizer {
+            vectors,
+            contextual: Some(Contextual {
+                encoder,
+                pooling,
+                cache: None,
+            }),
+        })
+    }
+
+    /// Whether its encoder's features are cached (and so worth computing ahead).
+    pub fn caches(&self) -> bool {
+        self.contextual.as_ref().is_some_and(|c| c.cache.is_some())
+    }
+
     /// Per sentence `[words, L, D]` float16 CPU features, from the cache where present; the
     /// rest computed in batches (sorted by length) and cached. `progress(done, total)` is told
     /// after each batch that runs the encoder.
@@ -164,18 +188,18 @@ impl Featurizer {
         let Some(c) = &self.contextual else {
             return Ok(sentences.iter().map(|_| None).collect());
         };
-        if caching == Caching::Skip {
+        let Some(cache) = c.cache.as_ref().filter(|_| caching == Caching::Use) else {
             let feats = c.encoder.encode(sentences, c.pooling)?;
             // The same precision as cached features, so results do not depend on the cache.
             return Ok(feats.into_iter().map(|f| Some(f.to_kind(Kind::Half))).collect());
-        }
+        };
         let keys: Vec<cache::Key> = sentences.iter().map(|s| FeatureCache::key(s)).collect();
         // Features whose word count is not the sentence's are never used (recomputed).
         let mut out: Vec<Option<Tensor>> = keys
             .iter()
             .zip(sentences)
             .map(|(k, s)| {
-                c.cache
+                cache
                     .get(k)
                     .filter(|t| t.size().first() == Some(&(s.len() as i64)))
             })
@@ -193,7 +217,7 @@ impl Featurizer {
             let batch: Vec<&[String]> = chunk.iter().map(|&i| sentences[i]).collect();
             let feats = c.encoder.encode(&batch, c.pooling)?;
             for (&i, f) in chunk.iter().zip(feats) {
-                out[i] = Some(c.cache.put(keys[i], &f));
+                out[i] = Some(cache.put(keys[i], &f));
             }
             progress((done * per_call + chunk.len()).min(total), total);
         }
@@ -222,6 +246,18 @@ impl Featurizer {
         tokens: &[&[String]],
         caching: Caching,
     ) -> Result<(), PretrainedError> {
+        self.fill_t(batch, tokens, caching, false)
+    }
+
+    /// `fill`; a fine-tuned encoder runs with gradients (and dropout) when `train`, without
+    /// them otherwise.
+    pub fn fill_t(
+        &self,
+        batch: &mut Batch,
+        tokens: &[&[String]],
+        caching: Caching,
+        train: bool,
+    ) -> Result<(), PretrainedError> {
         // Packed position p holds token t of input order[k]; as a row of the sentences laid
         // end to end (input order) that is offset[order[k]] + t.
         let mut offset = Vec::with_capacity(tokens.len());
@@ -244,20 +280,23 @@ impl Featurizer {
             let packed: Vec<i64> = rows.iter().map(|&r| flat[r as usize]).collect();
             batch.static_vectors = Some(v.lookup(&packed, device));
         }
-        if self.contextual.is_some() {
-            let feats = self.contextual_features_with(tokens, caching, &mut |_, _| {})?;
-            let all = Tensor::cat(
-                &feats
+        if let Some(c) = &self.contextual {
+            let feats = if c.encoder.is_tuned() {
+                let run = || c.encoder.encode_tuned(tokens, c.pooling, train);
+                if train {
+                    run()?
+                } else {
+                    tch::no_grad(run)?
+                }
+            } else {
+                self.contextual_features_with(tokens, caching, &mut |_, _| {})?
                     .into_iter()
                     .map(|f| f.expect("computed"))
-                    .collect::<Vec<_>>(),
-                0,
-            );
-            batch.contextual = Some(
-                all.index_select(0, &Tensor::from_slice(&rows))
-                    .to_device(device)
-                    .to_kind(Kind::Float),
-            );
+                    .collect()
+            };
+            let all = Tensor::cat(&feats, 0);
+            let rows = Tensor::from_slice(&rows).to_device(all.device());
+            batch.contextual = Some(all.index_select(0, &rows).to_device(device).to_kind(Kind::Float));
         }
         Ok(())
     }

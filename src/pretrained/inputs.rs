@@ -38,6 +38,33 @@ pub struct ContextualInput {
     /// How a word's sub-words become one vector.
     #[serde(default)]
     pub pooling: Pooling,
+    /// Train the encoder with the model (None: frozen, its features cached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fine_tune: Option<FineTune>,
+}
+
+/// How an encoder is fine-tuned with the model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FineTune {
+    /// The encoder's top layers that learn (None: all of it, embeddings included).
+    #[serde(default)]
+    pub top_layers: Option<usize>,
+    /// The encoder's own peak learning rate (the rest of the model keeps the paper's).
+    pub learning_rate: f64,
+    /// Share of the training steps over which it rises to the peak, before falling linearly
+    /// to 0 at the last step.
+    pub warmup: f64,
+}
+
+impl Default for FineTune {
+    /// BERT's fine-tuning recipe: 3e-5, a tenth of the steps warming up, every layer.
+    fn default() -> FineTune {
+        FineTune {
+            top_layers: None,
+            learning_rate: 3e-5,
+            warmup: 0.1,
+        }
+    }
 }
 
 /// Which sources make up the token representation `v_i` (each can be switched off).
@@ -58,6 +85,7 @@ impl ContextualInput {
             dim: 768,
             encoder: "all-mpnet-base-v2".into(),
             pooling: Pooling::First,
+            fine_tune: None,
         }
     }
 
@@ -68,6 +96,7 @@ impl ContextualInput {
             dim: 384,
             encoder: "all-minilm-l6-v2".into(),
             pooling: Pooling::First,
+            fine_tune: None,
         }
     }
 }
@@ -97,6 +126,11 @@ impl Inputs {
             .filter(|w| !w.trainable)
             .and_then(|w| w.source.as_deref());
         encoder.into_iter().chain(words).collect()
+    }
+
+    /// Whether the encoder is fine-tuned with the model.
+    pub fn fine_tunes(&self) -> bool {
+        self.contextual.as_ref().is_some_and(|c| c.fine_tune.is_some())
     }
 
     /// Whether any input needs pre-trained files.

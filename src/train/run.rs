@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use tch::{Device, Kind, Tensor};
 
-use super::optim::Optimizer;
+use super::optim::{warmup_then_decay, Optimizer};
 use super::threshold::{choose_on_dev, ThresholdChoice};
 use super::trainer::Event;
 use crate::corpus::overlap::{remove_overlaps_all, Removed};
@@ -17,8 +17,11 @@ use crate::corpus::{Schema, Sentence};
 use crate::embed::{BatchInput, Vocabulary};
 use crate::eval::{evaluate, EvalError, Report};
 use crate::model::config::InvalidConfig;
+use crate::model::config::Optimizer as OptimizerKind;
 use crate::model::predict::PredictError;
+use crate::model::predict::ENCODER;
 use crate::model::{Model, ModelConfig, ModelError};
+use crate::pretrained::inputs::FineTune;
 use crate::pretrained::PretrainedError;
 
 #[derive(Clone, Debug)]
@@ -182,8 +185,11 @@ fn train_all(
         })
         .min(opts.threads.unwrap_or(usize::MAX));
     let _held = crate::threads::hold(step_threads);
+    let (opt, encoder_opt) = optimizers(&model);
     let mut run = Run {
-        opt: Optimizer::new(&model.vs, model.config.optimizer, model.config.learning_rate),
+        opt,
+        encoder_opt,
+        steps: (0, opts.epochs * steps_per_epoch),
         step_threads,
         model,
         job: &job,
@@ -266,7 +272,9 @@ fn warm_features(
     cancelled: &mut dyn FnMut() -> bool,
     emit: &mut dyn FnMut(Event),
 ) -> Result<(), TrainError> {
-    let Some(f) = &model.features else { return Ok(()) };
+    let Some(f) = model.features.as_ref().filter(|f| f.caches()) else {
+        return Ok(());
+    };
     let all: Vec<&[String]> = job
         .train
         .iter()
@@ -330,9 +338,29 @@ struct Losses {
 }
 
 /// The training loop's state, shared by its phases.
+/// The model's optimizer (the paper's), and a fine-tuned encoder's own, with the encoder's
+/// peak learning rate, warm-up share and schedule.
+fn optimizers(model: &Model) -> (Optimizer, Option<(Optimizer, FineTune)>) {
+    let cfg = &model.config;
+    let tune = cfg.inputs.contextual.as_ref().and_then(|c| c.fine_tune.clone());
+    match tune.filter(|_| model.tuned_encoder().is_some()) {
+        None => (Optimizer::new(&model.vs, cfg.optimizer, cfg.learning_rate), None),
+        Some(t) => {
+            let prefix = format!("{ENCODER}.");
+            let rest = Optimizer::for_part(&model.vs, &prefix, false, cfg.optimizer, cfg.learning_rate);
+            // Adam for the encoder, as BERT is fine-tuned; its rate set by the schedule.
+            let encoder = Optimizer::for_part(&model.vs, &prefix, true, OptimizerKind::Adam, 0.0);
+            (rest, Some((encoder, t)))
+        }
+    }
+}
+
 struct Run<'a> {
     model: Model,
     opt: Optimizer,
+    encoder_opt: Option<(Optimizer, FineTune)>,
+    /// Steps taken so far and in all (the encoder's learning-rate schedule needs both).
+    steps: (usize, usize),
     /// Threads for the training steps (`ThreadPolicy::for_training`); dev evaluation keeps
     /// the process's count.
     step_threads: usize,
@@ -416,12 +444,24 @@ impl Run<'_> {
             .iter()
             .map(|&i| BatchInput::from(&self.job.train[i]))
             .collect();
-        let batch = self.model.batch(&inputs).map_err(StepError::Batch)?;
+        let batch = self.model.training_batch(&inputs).map_err(StepError::Batch)?;
         self.opt.zero_grad();
+        if let Some((e, _)) = self.encoder_opt.as_mut() {
+            e.zero_grad();
+        }
         let loss = self.model.net.loss(&batch, true);
         loss.total.backward();
-        let norm = self.opt.clip_grad_norm(self.job.options.clip_norm);
+        let clip = self.job.options.clip_norm;
+        let mut norm = self.opt.clip_grad_norm(clip);
         self.opt.step();
+        self.steps.0 += 1;
+        if let Some((e, tune)) = self.encoder_opt.as_mut() {
+            // Summed, so that either part's norm going bad is seen below.
+            norm += e.clip_grad_norm(clip);
+            let (done, total) = self.steps;
+            e.set_lr(warmup_then_decay(done, total, tune.warmup, tune.learning_rate));
+            e.step();
+        }
         // One read back to the host per step: the losses and the gradient norm together.
         let read = Tensor::stack(
             &[

@@ -64,6 +64,8 @@ pub struct Encoder {
     sentences_encoded: AtomicUsize,
     /// What identifies the checkpoint's files (see `files_identity`).
     files: String,
+    /// Its weights are variables of a model being fine-tuned (see `trainable`).
+    tuned: bool,
 }
 
 /// A hash of `config.json` and `tokenizer.json` and the size of the weights: what the
@@ -86,6 +88,38 @@ impl Encoder {
 
     pub fn load_with(dir: &Path, device: Device, precision: Precision) -> Result<Encoder, PretrainedError> {
         let net = Transformer::load(dir, device, precision)?;
+        Encoder::around(dir, net, device, false)
+    }
+
+    /// An encoder to fine-tune: the checkpoint's weights become variables of `p`, the top
+    /// `top_layers` (all when None) trainable. It runs in float32, with gradients when asked
+    /// (`encode_tuned`).
+    pub fn trainable(
+        dir: &Path,
+        p: &tch::nn::Path,
+        top_layers: Option<usize>,
+    ) -> Result<Encoder, PretrainedError> {
+        let net = Transformer::load_trainable(dir, p, top_layers)?;
+        Encoder::around(dir, net, p.device(), true)
+    }
+
+    /// A fine-tuned encoder to be filled from a model's weights: `dir` needs only
+    /// `config.json` and `tokenizer.json`.
+    pub fn skeleton(
+        dir: &Path,
+        p: &tch::nn::Path,
+        top_layers: Option<usize>,
+    ) -> Result<Encoder, PretrainedError> {
+        let net = Transformer::skeleton(dir, p, top_layers)?;
+        Encoder::around(dir, net, p.device(), true)
+    }
+
+    pub fn is_tuned(&self) -> bool {
+        self.tuned
+    }
+
+    /// The encoder of network `net`, with the tokenizer of `dir`.
+    fn around(dir: &Path, net: Transformer, device: Device, tuned: bool) -> Result<Encoder, PretrainedError> {
         let tok_path = dir.join("tokenizer.json");
         if !tok_path.exists() {
             return Err(PretrainedError::bad(
@@ -134,6 +168,7 @@ impl Encoder {
             net,
             sentences_encoded: AtomicUsize::new(0),
             files: files_identity(dir),
+            tuned,
         })
     }
 
@@ -202,7 +237,7 @@ impl Encoder {
 
     /// `[B, L, S, D]` hidden states of sub-word sequences (at most a window each) with the
     /// start and end tokens added, right-padded to the longest.
-    fn forward_padded(&self, seqs: &[&[i64]]) -> Tensor {
+    fn forward_padded(&self, seqs: &[&[i64]], train: bool) -> Tensor {
         let (b, s) = (seqs.len(), seqs.iter().map(|q| q.len()).max().unwrap_or(0) + 2);
         let mut ids = vec![self.pad; b * s];
         let mut mask = vec![false; b * s];
@@ -216,13 +251,18 @@ impl Encoder {
         let dev = self.device();
         let ids = Tensor::from_slice(&ids).view([b as i64, s as i64]).to(dev);
         let mask = Tensor::from_slice(&mask).view([b as i64, s as i64]).to(dev);
-        Tensor::stack(&self.net.forward(&ids, &mask), 1)
+        let hidden = if self.tuned {
+            self.net.forward_t(&ids, &mask, train)
+        } else {
+            self.net.forward(&ids, &mask)
+        };
+        Tensor::stack(&hidden, 1)
     }
 
     /// `[L, n + 2, D]` per input, start and end tokens included, all in one padded batch;
     /// for comparing with reference implementations. Inputs must fit in one window.
     pub fn subword_states_with_specials(&self, inputs: &[&[i64]]) -> Vec<Tensor> {
-        let hidden = self.forward_padded(inputs);
+        let hidden = self.forward_padded(inputs, false);
         inputs
             .iter()
             .enumerate()
@@ -232,6 +272,11 @@ impl Encoder {
 
     /// Sub-word hidden states of every layer, `[L, n, D]` for each input, long inputs windowed.
     pub fn subword_states(&self, inputs: &[&[i64]]) -> Vec<Tensor> {
+        self.subword_states_t(inputs, false)
+    }
+
+    /// `subword_states`, in training mode (dropout) when `train` and the encoder is tuned.
+    fn subword_states_t(&self, inputs: &[&[i64]], train: bool) -> Vec<Tensor> {
         let mut pieces = Vec::new();
         let mut plans = Vec::with_capacity(inputs.len());
         for (i, ids) in inputs.iter().enumerate() {
@@ -239,7 +284,7 @@ impl Encoder {
             pieces.extend(plan.iter().map(|&(start, end)| Piece { input: i, start, end }));
             plans.push(plan);
         }
-        let outputs = self.run_pieces(inputs, &pieces);
+        let outputs = self.run_pieces(inputs, &pieces, train);
         let mut by_input: Vec<Vec<(usize, Tensor)>> = (0..inputs.len()).map(|_| Vec::new()).collect();
         for (p, out) in pieces.iter().zip(outputs) {
             by_input[p.input].push((p.start, out));
@@ -255,7 +300,7 @@ impl Encoder {
 
     /// Runs every window, longest first, as many in a padded batch as the budget allows;
     /// returns each window's states without the start and end tokens, in `pieces` order.
-    fn run_pieces(&self, inputs: &[&[i64]], pieces: &[Piece]) -> Vec<Tensor> {
+    fn run_pieces(&self, inputs: &[&[i64]], pieces: &[Piece], train: bool) -> Vec<Tensor> {
         let mut order: Vec<usize> = (0..pieces.len()).collect();
         order.sort_by_key(|&p| std::cmp::Reverse(pieces[p].end - pieces[p].start));
         let mut outputs: Vec<Option<Tensor>> = (0..pieces.len()).map(|_| None).collect();
@@ -268,7 +313,7 @@ impl Encoder {
                 .iter()
                 .map(|&p| &inputs[pieces[p].input][pieces[p].start..pieces[p].end])
                 .collect();
-            let hidden = self.forward_padded(&seqs);
+            let hidden = self.forward_padded(&seqs, train);
             for (row, &p) in group.iter().enumerate() {
                 let n = (pieces[p].end - pieces[p].start) as i64;
                 outputs[p] = Some(hidden.get(row as i64).narrow(1, 1, n));
@@ -293,6 +338,29 @@ impl Encoder {
             .iter()
             .zip(states)
             .map(|(sub, st)| tch::no_grad(|| pool(&st, &sub.words, pooling)).to_device(Device::Cpu))
+            .collect())
+    }
+}
+
+impl Encoder {
+    /// Per sentence `[words, L, D]` float32 on the encoder's device, with gradients through
+    /// a tuned encoder's weights (and its dropout when `train`).
+    pub fn encode_tuned(
+        &self,
+        sentences: &[&[String]],
+        pooling: Pooling,
+        train: bool,
+    ) -> Result<Vec<Tensor>, PretrainedError> {
+        let subs = sentences
+            .iter()
+            .map(|s| self.subwords(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<&[i64]> = subs.iter().map(|s| s.ids.as_slice()).collect();
+        let states = self.subword_states_t(&ids, train);
+        Ok(subs
+            .iter()
+            .zip(states)
+            .map(|(sub, st)| pool(&st, &sub.words, pooling))
             .collect())
     }
 }

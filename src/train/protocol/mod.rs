@@ -118,6 +118,10 @@ pub(crate) fn warm_shared_features(
     progress: &Mutex<&mut ProgressSink>,
 ) -> Result<(), ProtocolError> {
     let (config, device) = plan;
+    if config.inputs.fine_tunes() {
+        // Each job's encoder is its own and changes as it learns: nothing to share.
+        return Ok(());
+    }
     let Some(features) = Featurizer::for_inputs(&config.inputs, device).map_err(TrainError::from)? else {
         return Ok(());
     };
