@@ -142,11 +142,8 @@ impl Model {
     /// the folder's `encoder/` (configuration and tokenizer), its weights then read with the
     /// model's.
     pub fn attach_inputs_from(&mut self, saved: Option<&Path>) -> Result<(), PretrainedError> {
-        let Some(c) = self.config.inputs.contextual.clone() else {
-            self.features = Featurizer::for_inputs(&self.config.inputs, self.device())?;
-            return Ok(());
-        };
-        let Some(tune) = c.fine_tune else {
+        let tuned = self.config.inputs.contextual.clone();
+        let Some((c, tune)) = tuned.and_then(|c| c.fine_tune.clone().map(|t| (c, t))) else {
             self.features = Featurizer::for_inputs(&self.config.inputs, self.device())?;
             return Ok(());
         };
@@ -166,18 +163,7 @@ impl Model {
                 tune.top_layers,
             )?,
         };
-        if enc.layers() != c.layers || enc.dim() != c.dim {
-            return Err(PretrainedError::bad(
-                &enc.dir,
-                format!(
-                    "the encoder has {} layers of {}, the model configuration says {} of {}",
-                    enc.layers(),
-                    enc.dim(),
-                    c.layers,
-                    c.dim
-                ),
-            ));
-        }
+        enc.check_fits(&c)?;
         self.features = Some(Arc::new(Featurizer::tuned(&self.config.inputs, Arc::new(enc))?));
         Ok(())
     }

@@ -78,18 +78,7 @@ impl Registry {
                 e
             }
         };
-        if enc.layers() != c.layers || enc.dim() != c.dim {
-            return Err(PretrainedError::bad(
-                &path,
-                format!(
-                    "the encoder has {} layers of {}, the model configuration says {} of {}",
-                    enc.layers(),
-                    enc.dim(),
-                    c.layers,
-                    c.dim
-                ),
-            ));
-        }
+        enc.check_fits(c)?;
         let ns = namespace(&enc, c.pooling);
         let cache = self
             .caches

@@ -118,6 +118,23 @@ impl Encoder {
         self.tuned
     }
 
+    /// Fails unless it has the layers and width the model configuration `c` was built for.
+    pub fn check_fits(&self, c: &crate::pretrained::inputs::ContextualInput) -> Result<(), PretrainedError> {
+        if self.layers() == c.layers && self.dim() == c.dim {
+            return Ok(());
+        }
+        Err(PretrainedError::bad(
+            &self.dir,
+            format!(
+                "the encoder has {} layers of {}, the model configuration says {} of {}",
+                self.layers(),
+                self.dim(),
+                c.layers,
+                c.dim
+            ),
+        ))
+    }
+
     /// The encoder of network `net`, with the tokenizer of `dir`.
     fn around(dir: &Path, net: Transformer, device: Device, tuned: bool) -> Result<Encoder, PretrainedError> {
         let tok_path = dir.join("tokenizer.json");
