@@ -241,17 +241,31 @@ fn cv_resumes_after_being_killed_between_folds() {
     child.wait().unwrap();
     let first = read_json(&fold0);
     let fold1_had_finished = out.join("fold_1/report.json").exists();
-    // The same command again keeps fold 0 and trains fold 1.
-    let again = args(&[]);
-    let (_, err) = ok(&again.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(
-        err.contains("fold 0: best epoch") && err.contains("(finished before: kept)"),
-        "{err}"
-    );
+    // Fold 1 alone (as another machine sharing the folder would), then the whole command,
+    // which keeps both folds.
+    let only = args(&["--only-folds", "1"]);
+    let (_, err) = ok(&only.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!err.contains("fold 0"), "{err}");
     if !fold1_had_finished {
         assert!(err.contains("fold 1: training on"), "{err}");
     }
+    assert!(err.contains("cross-validation folds 1 over 1 runs"), "{err}");
+    assert_eq!(read_json(&out.join("cv_report.json"))["folds"][0]["fold"], 1);
+    let again = args(&[]);
+    let (_, err) = ok(&again.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        err.contains("fold 0: best epoch") && err.contains("fold 1: best epoch"),
+        "{err}"
+    );
+    assert!(!err.contains("training on"), "{err}");
     assert!(err.contains("2 of 2 runs finished"), "{err}");
+    let missing = args(&["--only-folds", "1,2"]);
+    let out2 = common::run(&missing.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        common::stderr(&out2).contains("--only-folds: there is no fold 2 in"),
+        "{}",
+        common::stderr(&out2)
+    );
     let cv = read_json(&out.join("cv_report.json"));
     assert_eq!(cv["folds"].as_array().unwrap().len(), 2);
     assert_eq!(cv["folds"][0]["test"], first["test"], "fold 0 kept as it was");

@@ -136,8 +136,12 @@ pub struct CvArgs {
     #[arg(long, default_value_t = 0.1)]
     pub dev_fraction: f64,
     /// Run only the first K folds.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "only_folds")]
     pub max_folds: Option<usize>,
+    /// Run only these folds (3..9 or 0,4; numbered from 0), e.g. to share one cross-validation
+    /// among machines or sessions: runs into the same --out keep each other's finished folds.
+    #[arg(long)]
+    pub only_folds: Option<String>,
     /// Folder for each fold's model and the reports.
     #[arg(long, default_value = "runs/cv")]
     pub out: PathBuf,
@@ -682,16 +686,27 @@ pub fn cv(a: CvArgs) -> CliResult {
         folds: a.folds.clone(),
         dev_fraction: a.dev_fraction,
         max_folds: a.max_folds,
+        only_folds: (a.only_folds.as_deref())
+            .map(|text| {
+                relarc::study::plan::parse_numbers(text, "a fold number")
+                    .map_err(|e| format!("--only-folds: {e}"))
+            })
+            .transpose()?,
         jobs: a.jobs,
         out: a.out.clone(),
         command: command_line(),
     };
     let report = cross_validate(&plan, &run_job, &mut progress_printer())?;
+    let which = match plan.only_folds {
+        None => format!("{}-fold cross-validation", report.folds.len()),
+        Some(_) => {
+            let folds: Vec<String> = report.folds.iter().map(|f| f.fold.to_string()).collect();
+            format!("cross-validation folds {}", folds.join(", "))
+        }
+    };
     eprint!(
-        "{}-fold cross-validation over {} runs (mean ± standard deviation, %):\n{}",
-        report.folds.len(),
-        report.summary.runs,
-        report.summary
+        "{which} over {} runs (mean ± standard deviation, %):\n{}",
+        report.summary.runs, report.summary
     );
     eprintln!("reports in {}", a.out.display());
     Ok(ExitCode::SUCCESS)

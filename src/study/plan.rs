@@ -269,24 +269,28 @@ pub fn slug(name: &str) -> String {
 
 /// Parses a layer-count range: `2`, `1..3` (both ends included) or `0,2,3`.
 pub fn parse_counts(text: &str) -> Result<Vec<usize>, String> {
-    let number = |s: &str| {
-        s.trim()
-            .parse::<usize>()
-            .map_err(|_| format!("{s:?} is not a layer count"))
-    };
-    let counts: Vec<usize> = if let Some((a, b)) = text.split_once("..") {
-        let (a, b) = (number(a)?, number(b.trim_start_matches('='))?);
-        if a > b {
-            return Err(format!("{text:?}: the range is empty"));
-        }
-        (a..=b).collect()
-    } else {
-        text.split(',').map(number).collect::<Result<_, _>>()?
-    };
+    let counts = parse_numbers(text, "a layer count")?;
     match counts.iter().find(|&&c| c > 16) {
         Some(c) => Err(format!("{c} layers: at most 16")),
         None => Ok(counts),
     }
+}
+
+/// `2`, `1..3` (inclusive) or `1,3` as numbers; `what` names one in errors ("a fold number").
+pub fn parse_numbers(text: &str, what: &str) -> Result<Vec<usize>, String> {
+    let number = |s: &str| {
+        s.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("{s:?} is not {what}"))
+    };
+    if let Some((a, b)) = text.split_once("..") {
+        let (a, b) = (number(a)?, number(b.trim_start_matches('='))?);
+        if a > b {
+            return Err(format!("{text:?}: the range is empty"));
+        }
+        return Ok((a..=b).collect());
+    }
+    text.split(',').map(number).collect()
 }
 
 #[cfg(test)]

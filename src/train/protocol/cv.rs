@@ -29,6 +29,9 @@ pub struct CvPlan {
     /// Fraction of each training fold held out for early stopping.
     pub dev_fraction: f64,
     pub max_folds: Option<usize>,
+    /// Train and report only these folds (0-based), e.g. to share one cv among machines:
+    /// each run into the same `out` keeps the folds another has finished.
+    pub only_folds: Option<Vec<usize>>,
     /// Folds trained at once, each on its share of the threads.
     pub jobs: usize,
     /// Each fold's model and report go to `out/fold_K`; the whole report to `out/cv_report.json`.
@@ -70,9 +73,11 @@ pub fn cross_validate(
     let mut fingerprint = Fingerprint::new("cv", &plan.config, &plan.options, &files);
     fingerprint.dev_fraction = Some(plan.dev_fraction);
     fingerprint.claim(&plan.out)?;
-    let k = plan.max_folds.unwrap_or(folds.len()).min(folds.len());
-    let folds: Vec<Mutex<Option<(Corpus, Corpus)>>> =
-        folds.into_iter().take(k).map(|f| Mutex::new(Some(f))).collect();
+    let chosen = chosen_folds(plan, folds.len())?;
+    let k = chosen.len();
+    let folds: Vec<Mutex<Option<(Corpus, Corpus)>>> = (folds.into_iter().enumerate())
+        .map(|(i, f)| Mutex::new(chosen.contains(&i).then_some(f)))
+        .collect();
     let progress = Mutex::new(progress);
     if plan.jobs > 1 {
         let all = folds.iter().map(|f| f.lock().unwrap_or_else(|e| e.into_inner()));
@@ -86,7 +91,8 @@ pub fn cross_validate(
         warm_shared_features((&plan.config, plan.options.device), &tokens, &progress)?;
     }
     let done = AtomicUsize::new(0);
-    let results = run_jobs(k, plan.jobs, &|i, threads| {
+    let results = run_jobs(k, plan.jobs, &|j, threads| {
+        let i = chosen[j];
         let (result, resumed) = match finished_fold(plan, i) {
             Some(result) => (result, true),
             None => {
@@ -116,6 +122,24 @@ pub fn cross_validate(
     };
     write_json(&plan.out.join("cv_report.json"), &report)?;
     Ok(report)
+}
+
+/// The fold indices this run trains, in order: `only_folds`, else the first `max_folds`.
+fn chosen_folds(plan: &CvPlan, n: usize) -> Result<Vec<usize>, ProtocolError> {
+    let Some(only) = &plan.only_folds else {
+        return Ok((0..plan.max_folds.unwrap_or(n).min(n)).collect());
+    };
+    if let Some(bad) = only.iter().find(|&&i| i >= n) {
+        return Err(ProtocolError::Study(format!(
+            "--only-folds: there is no fold {bad} in {} (folds 0 to {})",
+            plan.folds.display(),
+            n - 1
+        )));
+    }
+    let mut chosen = only.clone();
+    chosen.sort_unstable();
+    chosen.dedup();
+    Ok(chosen)
 }
 
 /// Fold `i` as an earlier run into the same folder finished it.
