@@ -479,6 +479,14 @@ fn a_fine_tuned_encoder_learns_its_top_layer_and_travels_with_the_model() {
     for f in ["config.json", "tokenizer.json"] {
         assert!(tmp.path().join("encoder").join(f).exists(), "{f}");
     }
+    // The encoder's trained layer is stored in float16; its frozen layers and the rest of the
+    // model in float32.
+    let stored = Tensor::read_safetensors(tmp.path().join("model.safetensors")).unwrap();
+    for (name, t) in &stored {
+        let trained = name.starts_with("encoder.layer.1.");
+        let want = if trained { Kind::Half } else { Kind::Float };
+        assert_eq!(t.kind(), want, "{name}");
+    }
     // The checkpoint it started from is gone: the model folder is enough.
     std::fs::rename(&start, fixtures().join("tiny-bert-tuned-moved")).unwrap();
     let loaded = Model::load(tmp.path(), Device::Cpu).unwrap();

@@ -205,6 +205,7 @@ fn train_all(
         }
         None => (None, history.len(), None),
     };
+    model.round_to_stored_precision();
     let mut threshold = None;
     if opts.choose_threshold && !job.dev.is_empty() {
         if let Some((choice, report)) = choose_on_dev(&mut model, &job.dev)? {
