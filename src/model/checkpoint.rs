@@ -14,12 +14,12 @@ use crate::embed::Vocabulary;
 use crate::fsio::atomic_write_bytes;
 
 pub const FORMAT: &str = "relarc-model";
+pub const FORMAT_VERSION: u32 = 1;
 /// A fine-tuned encoder's trained weights are stored in float16, half the size of float32 (a
 /// fine-tuned MPNet is 438 MB in float32); training rounds them to it before it scores and saves
 /// the best weights, so that the model it reports on is the one saved and loaded. Its frozen
 /// layers stay float32, as they came.
 const STORED_ENCODER: Kind = Kind::Half;
-pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
 struct ConfigFile {
