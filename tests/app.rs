@@ -315,7 +315,7 @@ fn opening_another_corpus_with_unsaved_edits_asks_first() {
         "nothing opened yet"
     );
     h.get_by_label("Open without saving").click();
-    h.run();
+    // Not `run`: the open has started, and its spinner repaints until it ends.
     settle(&mut h);
     assert_eq!(
         h.state().state.corpus.sentences.len(),
