@@ -59,8 +59,6 @@ pub struct Encoder {
     pad: i64,
     /// Most sub-words per window, special tokens excluded.
     window: usize,
-    /// Sub-words per forward pass, padding included (bounds memory).
-    budget: usize,
     sentences_encoded: AtomicUsize,
     /// What identifies the checkpoint's files (see `files_identity`).
     files: String,
@@ -88,7 +86,7 @@ impl Encoder {
 
     pub fn load_with(dir: &Path, device: Device, precision: Precision) -> Result<Encoder, PretrainedError> {
         let net = Transformer::load(dir, device, precision)?;
-        Encoder::around(dir, net, device, false)
+        Encoder::around(dir, net, false)
     }
 
     /// An encoder to fine-tune: the checkpoint's weights become variables of `p`, the top
@@ -100,7 +98,7 @@ impl Encoder {
         top_layers: Option<usize>,
     ) -> Result<Encoder, PretrainedError> {
         let net = Transformer::load_trainable(dir, p, top_layers)?;
-        Encoder::around(dir, net, p.device(), true)
+        Encoder::around(dir, net, true)
     }
 
     /// A fine-tuned encoder to be filled from a model's weights: `dir` needs only
@@ -111,7 +109,7 @@ impl Encoder {
         top_layers: Option<usize>,
     ) -> Result<Encoder, PretrainedError> {
         let net = Transformer::skeleton(dir, p, top_layers)?;
-        Encoder::around(dir, net, p.device(), true)
+        Encoder::around(dir, net, true)
     }
 
     pub fn is_tuned(&self) -> bool {
@@ -136,7 +134,7 @@ impl Encoder {
     }
 
     /// The encoder of network `net`, with the tokenizer of `dir`.
-    fn around(dir: &Path, net: Transformer, device: Device, tuned: bool) -> Result<Encoder, PretrainedError> {
+    fn around(dir: &Path, net: Transformer, tuned: bool) -> Result<Encoder, PretrainedError> {
         let tok_path = dir.join("tokenizer.json");
         if !tok_path.exists() {
             return Err(PretrainedError::bad(
@@ -180,7 +178,6 @@ impl Encoder {
             unk,
             pad,
             window,
-            budget: if device.is_cuda() { 32_768 } else { 4_096 },
             tokenizer,
             net,
             sentences_encoded: AtomicUsize::new(0),
@@ -208,7 +205,17 @@ impl Encoder {
     }
 
     pub fn device(&self) -> Device {
-        self.net.device
+        self.net.device()
+    }
+
+    /// Sub-words per forward pass, padding included (bounds memory). From where the weights
+    /// are now, as a model's variables can move after the encoder was built.
+    fn budget(&self) -> usize {
+        if self.device().is_cuda() {
+            32_768
+        } else {
+            4_096
+        }
     }
 
     pub fn precision(&self) -> Precision {
@@ -324,7 +331,7 @@ impl Encoder {
         let mut k = 0;
         while k < order.len() {
             let longest = pieces[order[k]].end - pieces[order[k]].start + 2;
-            let take = (self.budget / longest).max(1).min(order.len() - k);
+            let take = (self.budget() / longest).max(1).min(order.len() - k);
             let group = &order[k..k + take];
             let seqs: Vec<&[i64]> = group
                 .iter()

@@ -147,8 +147,14 @@ pub struct Transformer {
     emb_norm: Norm,
     layers: Vec<Layer>,
     relative_bias: Option<Tensor>,
-    pub device: Device,
     pub precision: Precision,
+}
+
+impl Transformer {
+    /// Where the weights are now (a model's `VarStore::set_device` moves them).
+    pub fn device(&self) -> Device {
+        self.word.device()
+    }
 }
 
 // Safety: a frozen transformer's weights are never written after loading and every forward
@@ -354,7 +360,6 @@ impl Transformer {
             layers,
             arch,
             config,
-            device,
             precision,
         })
     }
@@ -425,7 +430,6 @@ impl Transformer {
             layers,
             arch,
             config,
-            device: dev,
             precision: Precision::Float32,
         };
         t.adopt(p, top_layers);
@@ -466,7 +470,7 @@ impl Transformer {
     fn relative_buckets(&self, s: i64) -> Tensor {
         let num_buckets = self.config.relative_attention_num_buckets / 2;
         let max_distance = 128.0f64;
-        let pos = Tensor::arange(s, (Kind::Int64, self.device));
+        let pos = Tensor::arange(s, (Kind::Int64, self.device()));
         // relative = memory - context; n = -relative.
         let n = pos.unsqueeze(1) - pos.unsqueeze(0);
         let ret = n.lt(0).to_kind(Kind::Int64) * num_buckets;
@@ -514,7 +518,7 @@ impl Transformer {
         {
             let (b, s) = (ids.size()[0], ids.size()[1]);
             let positions = match self.arch {
-                Arch::Bert => Tensor::arange(s, (Kind::Int64, self.device))
+                Arch::Bert => Tensor::arange(s, (Kind::Int64, self.device()))
                     .unsqueeze(0)
                     .expand([b, s], true),
                 _ => {
