@@ -119,6 +119,10 @@ fn a_plan_run_job_by_job_gives_the_table_of_a_run_here() {
     let (here, _) = ok(&t.search("here", &[]));
     assert!(here.contains("| 1 | 1 |"), "{here}");
     assert!(here.contains("Best configuration: shared 1, NER"), "{here}");
+    assert!(
+        here.contains("after the relation threshold θr was chosen on dev"),
+        "{here}"
+    );
     let best = read_json(&t.path("here/best_config.json"));
     assert_eq!(best["shared_layers"], 1);
 
@@ -331,6 +335,8 @@ fn a_halving_search_over_cv_folds_runs_here_rung_after_rung() {
     args.extend([
         "--strategy",
         "halving",
+        "--threshold",
+        "0.5",
         "--device",
         "cpu",
         "--out",
@@ -349,6 +355,8 @@ fn a_halving_search_over_cv_folds_runs_here_rung_after_rung() {
     assert_eq!(result["job"]["data"]["fold"], 0);
     assert_eq!(result["job"]["epochs"], 2);
     assert!(out.join("best_config.json").exists());
+    // θr was given, so it was not chosen on dev: the table says which θr its F1 is at.
+    assert!(table.contains("at the relation threshold θr given"), "{table}");
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub struct Collected {
     /// The search's best configuration (the last rung's, for halving).
     pub winner: Option<String>,
     pub halving: Option<HalvingCheck>,
+    /// θr was chosen on dev after each training (no `--threshold`).
+    pub threshold_chosen: bool,
 }
 
 pub fn collect(study: &Study) -> Result<Collected, StudyError> {
@@ -80,6 +82,7 @@ pub fn collect(study: &Study) -> Result<Collected, StudyError> {
         rows,
         winner,
         halving,
+        threshold_chosen: study.options.choose_threshold,
     })
 }
 
@@ -202,7 +205,19 @@ impl Collected {
                 }
             }
         }
-        md += "\nFigures are strict F1 on dev (%, mean ± sample standard deviation over the runs); the dev score is the mean of NER and RE micro F1 that early stopping follows.\n";
+        md += "\nFigures are strict F1 on dev (%, mean ± sample standard deviation over the runs)";
+        md += match self.threshold_chosen {
+            true => ", after the relation threshold θr was chosen on dev.",
+            false => ", at the relation threshold θr given.",
+        };
+        if self.kind == StudyKind::Search {
+            md += " The dev score is what early stopping follows: the mean of NER and RE micro F1";
+            if self.threshold_chosen {
+                md += " at the θr of the configuration (0.9 in the presets), so after a few epochs it can be well below the F1 columns";
+            }
+            md += ".";
+        }
+        md += "\n";
         if let Some(w) = &self.winner {
             let _ = writeln!(md, "\nBest configuration: {w}.");
         }
