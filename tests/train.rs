@@ -148,6 +148,7 @@ fn the_best_dev_checkpoint_is_saved_and_returned() {
     assert_eq!(evaluate_model(&outcome.model, &dev).unwrap().score(), best_score);
     let saved = Model::load(&tmp.path().join("model"), tch::Device::Cpu).unwrap();
     assert_eq!(evaluate_model(&saved, &dev).unwrap().score(), best_score);
+    assert_eq!(outcome.stopped_early, outcome.history.len() < 20);
     if outcome.stopped_early {
         assert!(outcome.history.len() <= best_epoch + 3, "patience 3");
     }

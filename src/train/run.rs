@@ -403,7 +403,8 @@ impl Run<'_> {
             history.push(record.clone());
             (self.emit)(Event::EpochFinished(record));
             if !self.job.dev.is_empty() && stopping.stale >= opts.patience {
-                stopping.stopped = true;
+                // Patience running out at the last epoch skipped nothing: not "stopped early".
+                stopping.stopped = epoch < opts.epochs;
                 break;
             }
         }
