@@ -995,3 +995,32 @@ fn search_matches_are_highlighted_in_the_sentence_and_the_list() {
     assert_eq!(hits.len(), 1);
     h.get_by_label(&row);
 }
+
+/// Choosing a preset that fine-tunes the encoder on a machine without a GPU says what an
+/// epoch will cost before anything is trained.
+#[test]
+fn a_fine_tuning_preset_on_the_cpu_says_what_an_epoch_costs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = demo_app(tmp.path(), None, None);
+    h.run();
+    let warning = "on the CPU (no GPU found)";
+    assert!(h.query_by_label_contains(warning).is_none());
+    h.get_by_label("preset").click();
+    h.run();
+    h.get_by_label("conll04-ft").click();
+    h.run();
+    assert_eq!(h.state().model.as_ref().unwrap().settings.preset, "conll04-ft");
+    if tch::Cuda::is_available() {
+        assert!(h.query_by_label_contains(warning).is_none());
+        return;
+    }
+    h.get_by_label_contains("Fine-tunes all-mpnet-base-v2 on the CPU (no GPU found): about");
+    h.get_by_label("preset").click();
+    h.run();
+    h.get_by_label("conll04-minilm").click();
+    h.run();
+    assert!(
+        h.query_by_label_contains(warning).is_none(),
+        "a frozen encoder costs no more"
+    );
+}

@@ -27,7 +27,7 @@ pub fn show(
     if !ctl.settings.preset_chosen {
         ctl.settings.preset = super::controller::preset_for(&state.corpus.schema.entity_types);
     }
-    training_form(ui, ctl, ask_dev_file);
+    training_form(ui, ctl, state.corpus.sentences.len(), ask_dev_file);
     training_buttons(ui, ctl, tx);
     if let Some(run) = &ctl.training {
         training_progress(ui, run, ctl.settings.epochs);
@@ -103,7 +103,7 @@ fn mismatch(ui: &mut Ui, ctl: &ModelController, state: &AppState) -> Option<Path
         .then_some(fitting)
 }
 
-fn training_form(ui: &mut Ui, ctl: &mut ModelController, ask_dev_file: &mut bool) {
+fn training_form(ui: &mut Ui, ctl: &mut ModelController, sentences: usize, ask_dev_file: &mut bool) {
     let s = &mut ctl.settings;
     ui.label(RichText::new("Train on this corpus").strong());
     egui::ComboBox::from_label("preset")
@@ -115,6 +115,10 @@ fn training_form(ui: &mut Ui, ctl: &mut ModelController, ask_dev_file: &mut bool
                 }
             }
         });
+    let training = (sentences as f64 * (1.0 - s.dev_fraction)).round() as usize;
+    if let Some(note) = cpu_fine_tuning_note(&s.preset, training, tch::Cuda::is_available()) {
+        ui.label(RichText::new(note).color(ui.visuals().warn_fg_color));
+    }
     ui.horizontal(|ui| {
         ui.add(
             egui::DragValue::new(&mut s.dev_fraction)
@@ -145,6 +149,26 @@ fn training_form(ui: &mut Ui, ctl: &mut ModelController, ask_dev_file: &mut bool
         }
     });
     ui.checkbox(&mut s.continue_training, "continue from the current model");
+}
+
+/// Fine-tuning runs the encoder forwards and backwards in every step: on a CPU an epoch takes
+/// minutes to hours, which the user should know before pressing Train.
+fn cpu_fine_tuning_note(preset: &str, training_sentences: usize, cuda: bool) -> Option<String> {
+    let encoder = ModelConfig::preset(preset)?.inputs.contextual?;
+    if cuda || encoder.fine_tune.is_none() {
+        return None;
+    }
+    // One epoch per 100 sentences, one thread of a 2-core AMD EPYC (docs/RESULTS.md).
+    let seconds_per_100 = if encoder.encoder.to_lowercase().contains("minilm") {
+        20.6
+    } else {
+        73.0
+    };
+    let minutes = (seconds_per_100 * training_sentences as f64 / 100.0 / 60.0).ceil();
+    Some(format!(
+        "Fine-tunes {} on the CPU (no GPU found): about {minutes} min per epoch for {training_sentences} sentences on one core (measured {seconds_per_100} s per 100). A GPU, or a preset without -ft, is much faster.",
+        encoder.encoder
+    ))
 }
 
 fn training_buttons(ui: &mut Ui, ctl: &ModelController, tx: &CommandSender) {
@@ -227,4 +251,27 @@ fn predictions(ui: &mut Ui, ctl: &ModelController, state: &AppState, tx: &Comman
 
 fn live_extraction(ui: &mut Ui, tx: &CommandSender) {
     command_button(ui, true, "Extract from typed text", UiCommand::ToggleLive, tx);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu_fine_tuning_note;
+
+    #[test]
+    fn only_fine_tuning_on_a_cpu_is_warned_about_and_the_estimate_scales() {
+        // 73 s per 100 sentences: 700 sentences are 8.5 minutes, said as 9.
+        let mpnet = cpu_fine_tuning_note("conll04-ft", 700, false).unwrap();
+        assert!(
+            mpnet.contains("about 9 min per epoch for 700 sentences"),
+            "{mpnet}"
+        );
+        let minilm = cpu_fine_tuning_note("ade-minilm-ft", 3000, false).unwrap();
+        assert!(
+            minilm.contains("all-minilm-l6-v2") && minilm.contains("about 11 min"),
+            "{minilm}"
+        );
+        assert_eq!(cpu_fine_tuning_note("conll04-ft", 700, true), None);
+        assert_eq!(cpu_fine_tuning_note("conll04", 700, false), None);
+        assert_eq!(cpu_fine_tuning_note("conll04-learned", 700, false), None);
+    }
 }
