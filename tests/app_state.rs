@@ -33,6 +33,8 @@ fn unsaved_edits_come_back_after_a_crash() {
     s.apply(UiCommand::DeleteSelected);
     assert!(s.dirty);
     s.autosave(Instant::now());
+    // It is written in the background.
+    s.finish_autosave();
     let rec = recovery_path_for(&file);
     assert!(rec.exists(), "the recovery file is written");
     // Pretend the app crashed: open the same file again.
@@ -48,10 +50,15 @@ fn unsaved_edits_come_back_after_a_crash() {
         1,
         "the deletion came back"
     );
-    // Saving removes the recovery file.
+    // Saving removes the recovery file, even one whose writing began just before.
+    let later = Instant::now() + Duration::from_secs(3600);
+    again.autosave(later);
     again.apply(UiCommand::Save);
     assert!(!again.dirty);
     assert!(!rec.exists());
+    again.autosave(later + Duration::from_secs(3600));
+    again.finish_autosave();
+    assert!(!rec.exists(), "nothing unsaved, nothing to recover");
 }
 
 #[test]

@@ -74,6 +74,9 @@ pub struct AppState {
     /// Where recovery files of corpora without a path go.
     pub recovery_dir: PathBuf,
     last_autosave: Option<Instant>,
+    /// The recovery file being written off the UI thread (a large corpus takes a noticeable
+    /// part of a second to write).
+    autosaving: Option<std::thread::JoinHandle<Result<(), String>>>,
     /// The model's annotations of each sentence, where it has predicted them.
     pub predictions: Vec<Option<Sentence>>,
     pub view_mode: ViewMode,
@@ -141,6 +144,7 @@ impl AppState {
             recovery: None,
             recovery_dir,
             last_autosave: None,
+            autosaving: None,
             predictions: Vec::new(),
             view_mode: ViewMode::Gold,
             show_bio: false,
@@ -195,8 +199,13 @@ impl AppState {
         }
     }
 
-    /// Writes the recovery file when there are unsaved edits and the last one is old enough.
+    /// Starts writing the recovery file, in the background, when there are unsaved edits and
+    /// the last one is old enough; reports how the previous write ended.
     pub fn autosave(&mut self, now: Instant) {
+        if self.autosaving.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        self.finish_autosave();
         if !self.dirty
             || self
                 .last_autosave
@@ -206,15 +215,33 @@ impl AppState {
         }
         self.last_autosave = Some(now);
         let path = self.recovery_path();
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if let Err(e) = self.corpus.save_as(&path, Format::Json) {
-            self.error(format!("could not write the recovery file: {e}"));
+        let corpus = self.corpus.clone();
+        self.autosaving = Some(std::thread::spawn(move || {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            corpus
+                .save_as(&path, Format::Json)
+                .map(|_notes| ())
+                .map_err(|e| e.to_string())
+        }));
+    }
+
+    /// Waits for the recovery file being written, if any, and says when writing it failed.
+    pub fn finish_autosave(&mut self) {
+        let Some(handle) = self.autosaving.take() else {
+            return;
+        };
+        match handle.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.error(format!("could not write the recovery file: {e}")),
+            Err(_) => self.error("could not write the recovery file: its writer failed"),
         }
     }
 
-    fn remove_recovery(&self) {
+    /// After a save: a recovery file still being written would otherwise land after this.
+    fn remove_recovery(&mut self) {
+        self.finish_autosave();
         let _ = std::fs::remove_file(self.recovery_path());
     }
 
