@@ -140,9 +140,12 @@ pub fn best_within(scores: &[f64], epochs: usize, patience: usize) -> f64 {
 /// so each rung's scores are read off the histories instead of trained again.
 pub fn halving_pick(histories: &[(String, Vec<f64>)], epochs: usize, patience: usize) -> Option<String> {
     let mut alive: Vec<&(String, Vec<f64>)> = histories.iter().collect();
-    for (keep, e) in rungs(histories.len(), epochs) {
+    let rungs = rungs(histories.len(), epochs);
+    for (r, &(_, e)) in rungs.iter().enumerate() {
+        // Those trained e epochs in this rung; the next rung's count goes on, ranked by what
+        // this rung scored (never by epochs they were not yet trained for).
         alive.sort_by(|a, b| best_within(&b.1, e, patience).total_cmp(&best_within(&a.1, e, patience)));
-        alive.truncate(keep);
+        alive.truncate(rungs.get(r + 1).map_or(1, |&(keep, _)| keep));
     }
     alive.first().map(|(name, _)| name.clone())
 }
@@ -180,5 +183,23 @@ mod tests {
         assert_eq!(best_within(&runs[1].1, 4, 10), 0.9);
         // Patience 1 stops "steady" at its first non-improving epoch.
         assert_eq!(best_within(&[0.5, 0.4, 0.9], 3, 1), 0.5);
+    }
+
+    #[test]
+    fn halving_keeps_for_the_next_rung_what_this_rung_ranked_first() {
+        let runs: Vec<(String, Vec<f64>)> = [
+            ("fast", vec![0.6, 0.6, 0.6, 0.6]),
+            ("steady", vec![0.5, 0.55, 0.7, 0.8]),
+            ("slow", vec![0.1, 0.9, 0.9, 0.9]),
+            ("poor", vec![0.2, 0.3, 0.3, 0.3]),
+        ]
+        .into_iter()
+        .map(|(n, s)| (n.to_string(), s))
+        .collect();
+        // Rungs (4, 1), (2, 2), (1, 4): after one epoch "fast" and "steady" go on and "slow"
+        // is dropped, though its second epoch would have been the best; after two epochs
+        // "fast" leads "steady".
+        assert_eq!(rungs(4, 4), vec![(4, 1), (2, 2), (1, 4)]);
+        assert_eq!(halving_pick(&runs, 4, 10).as_deref(), Some("fast"));
     }
 }
