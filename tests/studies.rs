@@ -123,6 +123,11 @@ fn a_plan_run_job_by_job_gives_the_table_of_a_run_here() {
         here.contains("after the relation threshold θr was chosen on dev"),
         "{here}"
     );
+    // One epoch each: halving, replayed on the grid's histories, must pick the grid's best.
+    assert!(
+        here.contains("best configuration in 1 of 1 cases (seed 42: halving picks shared 1, NER"),
+        "{here}"
+    );
     let best = read_json(&t.path("here/best_config.json"));
     assert_eq!(best["shared_layers"], 1);
 

@@ -35,6 +35,8 @@ pub struct HalvingCheck {
     pub replays: usize,
     /// Of those, how many picked the configuration the full grid ranks first on that seed.
     pub agreed: usize,
+    /// Each replay: "seed S[, fold F]: halving picks X, the grid's best is Y".
+    pub picks: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -131,7 +133,7 @@ fn halving_check(study: &Study, results: &[JobResult]) -> Option<HalvingCheck> {
     keys.sort();
     keys.dedup();
     let epochs = study.jobs.iter().map(|j| j.epochs).max()?;
-    let (mut replays, mut agreed) = (0, 0);
+    let (mut replays, mut agreed, mut picks) = (0, 0, Vec::new());
     for key in keys {
         let runs: Vec<&JobResult> = results
             .iter()
@@ -144,11 +146,21 @@ fn halving_check(study: &Study, results: &[JobResult]) -> Option<HalvingCheck> {
         let histories: Vec<(String, Vec<f64>)> =
             runs.iter().map(|r| (r.group.clone(), r.scores.clone())).collect();
         replays += 1;
-        if halving_pick(&histories, epochs, study.options.patience).as_deref() == Some(best[0].0.as_str()) {
+        let picked = halving_pick(&histories, epochs, study.options.patience).unwrap_or_default();
+        if picked == best[0].0 {
             agreed += 1;
         }
+        let fold = key.1.map_or(String::new(), |f| format!(", fold {f}"));
+        picks.push(format!(
+            "seed {}{fold}: halving picks {picked}, the grid's best is {}",
+            runs[0].job.seed, best[0].0
+        ));
     }
-    (replays > 0).then_some(HalvingCheck { replays, agreed })
+    (replays > 0).then_some(HalvingCheck {
+        replays,
+        agreed,
+        picks,
+    })
 }
 
 fn pct(m: &MeanStd) -> String {
@@ -224,8 +236,10 @@ impl Collected {
         if let Some(h) = &self.halving {
             let _ = writeln!(
                 md,
-                "\nSuccessive halving, replayed on these runs' dev histories, picks each seed's best configuration in {} of {} cases.",
-                h.agreed, h.replays
+                "\nSuccessive halving, replayed on these runs' dev histories, picks each seed's best configuration in {} of {} cases ({}).",
+                h.agreed,
+                h.replays,
+                h.picks.join("; ")
             );
         }
         if !self.missing.is_empty() {
