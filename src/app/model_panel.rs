@@ -115,7 +115,11 @@ fn training_form(ui: &mut Ui, ctl: &mut ModelController, sentences: usize, ask_d
                 }
             }
         });
-    let training = (sentences as f64 * (1.0 - s.dev_fraction)).round() as usize;
+    // With a dev file the whole corpus trains; otherwise all but the held-out fraction.
+    let training = match s.dev_file {
+        Some(_) => sentences,
+        None => (sentences as f64 * (1.0 - s.dev_fraction)).round() as usize,
+    };
     if let Some(note) = cpu_fine_tuning_note(&s.preset, training, tch::Cuda::is_available()) {
         ui.label(RichText::new(note).color(ui.visuals().warn_fg_color));
     }
