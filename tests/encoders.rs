@@ -270,6 +270,72 @@ fn a_folder_that_is_not_a_checkpoint_is_named_in_the_error() {
     assert!(err.contains("gpt2") && err.contains("config.json"), "{err}");
 }
 
+/// Fine-tuning only the top layers (`--fine-tune-layers`): a training step reads the frozen
+/// layers' states kept from the first step that saw a sentence instead of running those
+/// layers again, and gets what running every layer gives (float16 rounding aside); the
+/// gradient still reaches the top layer; the states are freed when training is over.
+#[test]
+fn a_partly_fine_tuned_encoder_runs_its_frozen_layers_once_per_sentence() {
+    use tch::nn;
+    let tmp = tempfile::tempdir().unwrap();
+    common::tiny_bert(tmp.path(), 11);
+    // Without dropout a training step computes what inference does.
+    let cfg_path = tmp.path().join("config.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["hidden_dropout_prob"] = 0.0.into();
+    cfg["attention_probs_dropout_prob"] = 0.0.into();
+    std::fs::write(&cfg_path, cfg.to_string()).unwrap();
+
+    let vs = nn::VarStore::new(Device::Cpu);
+    let tuned = Encoder::trainable(tmp.path(), &(vs.root() / "encoder"), Some(1)).unwrap();
+    let reference = Encoder::load_with(tmp.path(), Device::Cpu, Precision::Float32).unwrap();
+    let words: Vec<Vec<String>> = [
+        "aspirin caused a rash",
+        "no rash after 2 weeks of ibuprofen",
+        "the rash",
+    ]
+    .iter()
+    .map(|s| s.split(' ').map(String::from).collect())
+    .collect();
+    let sentences: Vec<&[String]> = words.iter().map(|w| w.as_slice()).collect();
+    let want = reference.encode(&sentences, Pooling::Mean).unwrap();
+    assert_eq!(tuned.frozen_state_bytes(), 0);
+
+    let first = tuned.encode_tuned(&sentences, Pooling::Mean, true).unwrap();
+    let kept = tuned.frozen_state_bytes();
+    assert!(kept > 0, "the frozen layers' states are kept");
+    for (got, want) in first.iter().zip(&want) {
+        let diff = (got - want).abs().max().double_value(&[]);
+        assert!(diff < 1e-2, "every layer as inference computes it, within {diff}");
+    }
+    let again = tuned.encode_tuned(&sentences, Pooling::Mean, true).unwrap();
+    assert_eq!(tuned.frozen_state_bytes(), kept, "nothing computed twice");
+    for (a, b) in again.iter().zip(&first) {
+        assert_eq!((a - b).abs().max().double_value(&[]), 0.0);
+    }
+
+    let loss = Tensor::stack(
+        &again
+            .iter()
+            .map(|t| t.pow_tensor_scalar(2).sum(Kind::Float))
+            .collect::<Vec<_>>(),
+        0,
+    )
+    .sum(Kind::Float);
+    loss.backward();
+    let vars = vs.variables();
+    let top = vars["encoder.layer.1.up.weight"].grad();
+    assert!(
+        top.abs().sum(Kind::Float).double_value(&[]) > 0.0,
+        "the top layer learns"
+    );
+    assert!(!vars["encoder.layer.0.up.weight"].requires_grad());
+
+    tuned.forget_frozen_states();
+    assert_eq!(tuned.frozen_state_bytes(), 0);
+}
+
 /// A transformer whose weights are model variables, for fine-tuning: without dropout it
 /// computes what the frozen one does; only its top layers learn (an optimizer step changes
 /// them and nothing below), and every weight is in the store to be saved.
@@ -291,6 +357,14 @@ fn a_trainable_encoder_matches_the_frozen_one_and_learns_only_its_top_layers() {
     for (x, y) in a.iter().zip(&b) {
         let diff = (x - y).abs().max().double_value(&[]);
         assert!(diff < 1e-5, "layer differs by {diff}");
+    }
+    // The frozen bottom, then the trained top on its last state: the same network.
+    assert_eq!(trained.frozen_layers(), 4);
+    let mut split = trained.forward_frozen(&ids, &mask);
+    assert_eq!(split.len(), 5);
+    split.extend(trained.forward_trained(split.last().unwrap(), &mask, false));
+    for (x, y) in split.iter().zip(&b) {
+        assert!((x - y).abs().max().double_value(&[]) < 1e-5);
     }
     let is = |name: &str, layer: usize| name.contains(&format!("layer.{layer}."));
     let trainable: Vec<String> = vs

@@ -198,6 +198,9 @@ fn train_all(
     };
     let (history, stopping) = crate::model::random::with_stream(opts.seed, || run.epochs())?;
     let mut model = run.model;
+    if let Some(c) = model.features.as_ref().and_then(|f| f.contextual.as_ref()) {
+        c.encoder.forget_frozen_states();
+    }
     let (best_score, best_epoch, mut dev_report) = match stopping.best {
         Some(best) => {
             restore(&model, &best.weights);

@@ -2,6 +2,7 @@
 //! `model.safetensors`, `tokenizer.json`), turning tokenized sentences into one vector per
 //! word and layer.
 
+pub mod frozen_states;
 pub mod precision;
 pub mod transformer;
 pub mod windows;
@@ -15,6 +16,7 @@ use tch::{Device, Kind, Tensor};
 use tokenizers::Tokenizer;
 
 use super::PretrainedError;
+use frozen_states::FrozenStates;
 pub use precision::Precision;
 use transformer::Transformer;
 
@@ -64,6 +66,8 @@ pub struct Encoder {
     files: String,
     /// Its weights are variables of a model being fine-tuned (see `trainable`).
     tuned: bool,
+    /// The frozen bottom layers' states of training windows, when only the top ones learn.
+    frozen_states: FrozenStates,
 }
 
 /// A hash of `config.json` and `tokenizer.json` and the size of the weights: what the
@@ -183,6 +187,7 @@ impl Encoder {
             sentences_encoded: AtomicUsize::new(0),
             files: files_identity(dir),
             tuned,
+            frozen_states: FrozenStates::default(),
         })
     }
 
@@ -262,6 +267,19 @@ impl Encoder {
     /// `[B, L, S, D]` hidden states of sub-word sequences (at most a window each) with the
     /// start and end tokens added, right-padded to the longest.
     fn forward_padded(&self, seqs: &[&[i64]], train: bool) -> Tensor {
+        let (ids, mask) = self.padded(seqs);
+        let hidden = if !self.tuned {
+            self.net.forward(&ids, &mask)
+        } else if train && self.net.frozen_layers() > 0 {
+            self.forward_top(seqs, &mask)
+        } else {
+            self.net.forward_t(&ids, &mask, train)
+        };
+        Tensor::stack(&hidden, 1)
+    }
+
+    /// Ids `[B, S]` with the start and end tokens, right-padded, and the mask of real tokens.
+    fn padded(&self, seqs: &[&[i64]]) -> (Tensor, Tensor) {
         let (b, s) = (seqs.len(), seqs.iter().map(|q| q.len()).max().unwrap_or(0) + 2);
         let mut ids = vec![self.pad; b * s];
         let mut mask = vec![false; b * s];
@@ -275,12 +293,50 @@ impl Encoder {
         let dev = self.device();
         let ids = Tensor::from_slice(&ids).view([b as i64, s as i64]).to(dev);
         let mask = Tensor::from_slice(&mask).view([b as i64, s as i64]).to(dev);
-        let hidden = if self.tuned {
-            self.net.forward_t(&ids, &mask, train)
-        } else {
-            self.net.forward(&ids, &mask)
-        };
-        Tensor::stack(&hidden, 1)
+        (ids, mask)
+    }
+
+    /// A training step's hidden states when only the top layers learn: the frozen layers'
+    /// states as kept (computed the first time a window is seen), the top layers run on them.
+    fn forward_top(&self, seqs: &[&[i64]], mask: &Tensor) -> Vec<Tensor> {
+        let s = mask.size()[1];
+        let lower: Vec<Tensor> = self
+            .frozen_states_of(seqs)
+            .into_iter()
+            .map(|t| t.constant_pad_nd([0, 0, 0, s - t.size()[1]]))
+            .collect();
+        let lower = Tensor::stack(&lower, 0); // [B, frozen + 1, S, D]
+        let frozen = self.net.frozen_layers() as i64;
+        let mut hidden: Vec<Tensor> = (0..=frozen).map(|l| lower.select(1, l)).collect();
+        let top = self.net.forward_trained(&hidden[frozen as usize], mask, true);
+        hidden.extend(top);
+        hidden
+    }
+
+    /// `[frozen + 1, n + 2, D]` per window: kept ones, the others computed in one batch.
+    fn frozen_states_of(&self, seqs: &[&[i64]]) -> Vec<Tensor> {
+        let mut states: Vec<Option<Tensor>> = seqs.iter().map(|q| self.frozen_states.get(q)).collect();
+        let missing: Vec<usize> = (0..seqs.len()).filter(|&i| states[i].is_none()).collect();
+        if !missing.is_empty() {
+            let todo: Vec<&[i64]> = missing.iter().map(|&i| seqs[i]).collect();
+            let (ids, mask) = self.padded(&todo);
+            let computed = Tensor::stack(&self.net.forward_frozen(&ids, &mask), 1);
+            for (row, &i) in missing.iter().enumerate() {
+                let mine = computed.get(row as i64).narrow(1, 0, seqs[i].len() as i64 + 2);
+                states[i] = Some(self.frozen_states.keep(seqs[i], &mine));
+            }
+        }
+        states.into_iter().map(|t| t.expect("kept or computed")).collect()
+    }
+
+    /// Bytes of frozen-layer states kept for training steps (see `frozen_states`).
+    pub fn frozen_state_bytes(&self) -> usize {
+        self.frozen_states.bytes()
+    }
+
+    /// Frees the frozen-layer states kept for training steps.
+    pub fn forget_frozen_states(&self) {
+        self.frozen_states.clear();
     }
 
     /// `[L, n + 2, D]` per input, start and end tokens included, all in one padded batch;

@@ -148,6 +148,9 @@ pub struct Transformer {
     layers: Vec<Layer>,
     relative_bias: Option<Tensor>,
     pub precision: Precision,
+    /// Layers from the bottom whose weights never change, embeddings included (all of them
+    /// in a frozen transformer, 0 when the embeddings train too).
+    frozen_layers: usize,
 }
 
 impl Transformer {
@@ -357,6 +360,7 @@ impl Transformer {
                 Arch::Mpnet => Some(w.take("encoder.relative_attention_bias.weight")?),
                 _ => None,
             },
+            frozen_layers: layers.len(),
             layers,
             arch,
             config,
@@ -427,6 +431,7 @@ impl Transformer {
             emb_norm: norm(),
             relative_bias: (arch == Arch::Mpnet)
                 .then(|| zeros(&[config.relative_attention_num_buckets, config.num_attention_heads])),
+            frozen_layers: config.num_hidden_layers,
             layers,
             arch,
             config,
@@ -443,6 +448,7 @@ impl Transformer {
         let n = t.layers.len();
         let everything = top_layers.is_none();
         let first_trained = n - top_layers.unwrap_or(n).min(n);
+        t.frozen_layers = if everything { 0 } else { first_trained };
         let emb = p / "embeddings";
         adopt(&emb, "word", &mut t.word, everything);
         adopt(&emb, "position", &mut t.position, everything);
@@ -498,79 +504,142 @@ impl Transformer {
     }
 
     fn run(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Vec<Tensor> {
-        let hidden_dropout = if train {
+        let x = self.embed(ids, mask, train);
+        let attn_mask = self.attention_mask(mask);
+        let mut hidden = vec![x.shallow_clone()];
+        hidden.extend(self.layers_from(x, &attn_mask, 0, train));
+        hidden
+    }
+
+    /// Layers below this one are frozen, and so are the embeddings (0 when they train too).
+    pub fn frozen_layers(&self) -> usize {
+        self.frozen_layers
+    }
+
+    /// The embedding output and the states after each frozen layer (`frozen_layers() + 1`
+    /// tensors `[B, S, D]`), without dropout or gradients: the same at every training step.
+    pub fn forward_frozen(&self, ids: &Tensor, mask: &Tensor) -> Vec<Tensor> {
+        tch::no_grad(|| {
+            let x = self.embed(ids, mask, false);
+            let attn_mask = self.attention_mask(mask);
+            let mut hidden = vec![x.shallow_clone()];
+            let frozen = self.layers_below(x, &attn_mask, self.frozen_layers);
+            hidden.extend(frozen);
+            hidden
+        })
+    }
+
+    /// The states after each trainable layer, from `below` `[B, S, D]`, the output of the
+    /// last frozen one (`forward_frozen`'s last), with gradients and, when `train`, dropout.
+    pub fn forward_trained(&self, below: &Tensor, mask: &Tensor, train: bool) -> Vec<Tensor> {
+        let attn_mask = self.attention_mask(mask);
+        self.layers_from(below.shallow_clone(), &attn_mask, self.frozen_layers, train)
+    }
+
+    /// Word, position (and token type) embeddings, normalised; dropout when `train`.
+    fn embed(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+        let (b, s) = (ids.size()[0], ids.size()[1]);
+        let positions = match self.arch {
+            Arch::Bert => Tensor::arange(s, (Kind::Int64, self.device()))
+                .unsqueeze(0)
+                .expand([b, s], true),
+            _ => {
+                let m = mask.to_kind(Kind::Int64);
+                m.cumsum(1, Kind::Int64) * &m + self.config.pad_token_id.unwrap_or(1)
+            }
+        };
+        let mut x = self.word.index_select(0, &ids.view([-1])).view([b, s, -1])
+            + self
+                .position
+                .index_select(0, &positions.reshape([-1]))
+                .view([b, s, -1]);
+        if let Some(tt) = &self.token_type {
+            x += tt.get(0);
+        }
+        dropout(self.emb_norm.forward(&x), self.hidden_dropout(train))
+    }
+
+    /// Additive `[B, heads or 1, S, S or 1]` mask: 0 where attended, a large negative at
+    /// padding, plus MPNet's relative position bias.
+    fn attention_mask(&self, mask: &Tensor) -> Tensor {
+        let (b, s) = (mask.size()[0], mask.size()[1]);
+        let pad = (mask.logical_not().to_kind(Kind::Float) * f32::MIN as f64).view([b, 1, 1, s]);
+        match &self.relative_bias {
+            Some(bias) => {
+                let buckets = self.relative_buckets(s);
+                let values = bias.index_select(0, &buckets.view([-1])).view([s, s, -1]);
+                values.permute([2, 0, 1]).unsqueeze(0) + pad
+            }
+            None => pad,
+        }
+    }
+
+    fn hidden_dropout(&self, train: bool) -> f64 {
+        if train {
             self.config.hidden_dropout_prob
         } else {
             0.0
-        };
+        }
+    }
+
+    /// The states after layers `from..` of input `x`.
+    fn layers_from(&self, x: Tensor, attn_mask: &Tensor, from: usize, train: bool) -> Vec<Tensor> {
+        self.run_layers(x, attn_mask, from..self.layers.len(), train)
+    }
+
+    /// The states after layers `..end`, without dropout.
+    fn layers_below(&self, x: Tensor, attn_mask: &Tensor, end: usize) -> Vec<Tensor> {
+        self.run_layers(x, attn_mask, 0..end, false)
+    }
+
+    fn run_layers(
+        &self,
+        mut x: Tensor,
+        attn_mask: &Tensor,
+        which: std::ops::Range<usize>,
+        train: bool,
+    ) -> Vec<Tensor> {
+        let hidden_dropout = self.hidden_dropout(train);
         let attention_dropout = if train {
             self.config.attention_probs_dropout_prob
         } else {
             0.0
         };
-        let drop = |x: Tensor| {
-            if hidden_dropout > 0.0 {
-                x.dropout(hidden_dropout, true)
-            } else {
-                x
-            }
-        };
-        {
-            let (b, s) = (ids.size()[0], ids.size()[1]);
-            let positions = match self.arch {
-                Arch::Bert => Tensor::arange(s, (Kind::Int64, self.device()))
-                    .unsqueeze(0)
-                    .expand([b, s], true),
-                _ => {
-                    let m = mask.to_kind(Kind::Int64);
-                    m.cumsum(1, Kind::Int64) * &m + self.config.pad_token_id.unwrap_or(1)
-                }
-            };
-            let mut x = self.word.index_select(0, &ids.view([-1])).view([b, s, -1])
-                + self
-                    .position
-                    .index_select(0, &positions.reshape([-1]))
-                    .view([b, s, -1]);
-            if let Some(tt) = &self.token_type {
-                x += tt.get(0);
-            }
-            let mut x = drop(self.emb_norm.forward(&x));
-            // Additive mask [B, 1, 1, S]: 0 where attended, a large negative at padding.
-            let pad = (mask.logical_not().to_kind(Kind::Float) * f32::MIN as f64).view([b, 1, 1, s]);
-            let attn_mask = match &self.relative_bias {
-                Some(bias) => {
-                    let buckets = self.relative_buckets(s);
-                    let values = bias.index_select(0, &buckets.view([-1])).view([s, s, -1]);
-                    values.permute([2, 0, 1]).unsqueeze(0) + pad
-                }
-                None => pad,
-            };
-            let heads = self.config.num_attention_heads;
-            let split = |t: Tensor| t.view([b, s, heads, -1]).transpose(1, 2);
-            let mut hidden = Vec::with_capacity(self.layers.len() + 1);
+        let (b, s) = (x.size()[0], x.size()[1]);
+        let heads = self.config.num_attention_heads;
+        let split = |t: Tensor| t.view([b, s, heads, -1]).transpose(1, 2);
+        let mut hidden = Vec::with_capacity(which.len());
+        for layer in &self.layers[which] {
+            let q = split(layer.q.forward(&x));
+            let k = split(layer.k.forward(&x));
+            let v = split(layer.v.forward(&x));
+            let ctx = Tensor::scaled_dot_product_attention(
+                &q,
+                &k,
+                &v,
+                Some(attn_mask),
+                attention_dropout,
+                false,
+                None,
+                false,
+            )
+            .transpose(1, 2)
+            .reshape([b, s, -1]);
+            let attended = dropout(layer.o.forward(&ctx), hidden_dropout) + &x;
+            let a = layer.attn_norm.forward(&attended);
+            let up = layer.up.forward(&a).gelu("none");
+            let out = dropout(layer.down.forward(&up), hidden_dropout) + &a;
+            x = layer.out_norm.forward(&out);
             hidden.push(x.shallow_clone());
-            for layer in &self.layers {
-                let q = split(layer.q.forward(&x));
-                let k = split(layer.k.forward(&x));
-                let v = split(layer.v.forward(&x));
-                let ctx = Tensor::scaled_dot_product_attention(
-                    &q,
-                    &k,
-                    &v,
-                    Some(&attn_mask),
-                    attention_dropout,
-                    false,
-                    None,
-                    false,
-                )
-                .transpose(1, 2)
-                .reshape([b, s, -1]);
-                let a = layer.attn_norm.forward(&(drop(layer.o.forward(&ctx)) + &x));
-                let up = layer.up.forward(&a).gelu("none");
-                x = layer.out_norm.forward(&(drop(layer.down.forward(&up)) + &a));
-                hidden.push(x.shallow_clone());
-            }
-            hidden
         }
+        hidden
+    }
+}
+
+fn dropout(x: Tensor, p: f64) -> Tensor {
+    if p > 0.0 {
+        x.dropout(p, true)
+    } else {
+        x
     }
 }
