@@ -123,6 +123,10 @@ fn a_plan_run_job_by_job_gives_the_table_of_a_run_here() {
         here.contains("after the relation threshold θr was chosen on dev"),
         "{here}"
     );
+    assert!(
+        here.contains("micro F1 at the θr the configurations train with (0.9)"),
+        "{here}"
+    );
     // One epoch each: halving, replayed on the grid's histories, must pick the grid's best.
     assert!(
         here.contains("best configuration in 1 of 1 cases (seed 42: halving picks shared 1, NER"),

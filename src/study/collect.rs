@@ -54,6 +54,9 @@ pub struct Collected {
     pub halving: Option<HalvingCheck>,
     /// θr was chosen on dev after each training (no `--threshold`).
     pub threshold_chosen: bool,
+    /// The θr every configuration trains with (early stopping's score is at it); None when
+    /// they differ.
+    pub training_threshold: Option<f64>,
 }
 
 pub fn collect(study: &Study) -> Result<Collected, StudyError> {
@@ -85,6 +88,7 @@ pub fn collect(study: &Study) -> Result<Collected, StudyError> {
         winner,
         halving,
         threshold_chosen: study.options.choose_threshold,
+        training_threshold: shared_threshold(study),
     })
 }
 
@@ -163,6 +167,13 @@ fn halving_check(study: &Study, results: &[JobResult]) -> Option<HalvingCheck> {
     })
 }
 
+/// The θr of every group's configuration, when they agree.
+fn shared_threshold(study: &Study) -> Option<f64> {
+    let first = study.groups.first()?.config.re_threshold;
+    let same = study.groups.iter().all(|g| g.config.re_threshold == first);
+    same.then_some(first)
+}
+
 fn pct(m: &MeanStd) -> String {
     match m.runs.len() {
         1 => format!("{:.2}", 100.0 * m.mean),
@@ -225,7 +236,11 @@ impl Collected {
         if self.kind == StudyKind::Search {
             md += " The dev score is what early stopping follows: the mean of NER and RE micro F1";
             if self.threshold_chosen {
-                md += " at the θr of the configuration (0.9 in the presets), so after a few epochs it can be well below the F1 columns";
+                md += &match self.training_threshold {
+                    Some(t) => format!(" at the θr the configurations train with ({t})"),
+                    None => " at the θr each configuration trains with".into(),
+                };
+                md += ", so after a few epochs it can be well below the F1 columns";
             }
             md += ".";
         }
