@@ -132,6 +132,10 @@ fn training_arguments_are_checked_before_any_training() {
         "--patience must be at least 1",
     );
     refused(
+        &train(&["--out", out, "--average-epochs", "0"]),
+        "--average-epochs must be a number of epochs above 0",
+    );
+    refused(
         &[
             "train",
             "--preset",
@@ -191,6 +195,7 @@ fn a_configuration_out_of_range_names_its_field_instead_of_crashing_libtorch() {
         ("rnn_size", json(0)),
         ("rnn_size", json(-5)),
         ("rnn_size", json(200_000)),
+        ("average_epochs", json(0)),
     ] {
         let mut cfg = serde_json::to_value(relarc::model::ModelConfig::ade()).unwrap();
         cfg[field] = value.clone();

@@ -156,6 +156,53 @@ fn the_best_dev_checkpoint_is_saved_and_returned() {
     assert!(best_score > 0.0, "{:?}", outcome.history);
 }
 
+/// `--average-epochs`: training follows the same steps, but dev scores, keeps and saves the
+/// moving average of the weights; without a dev set the average is the model returned.
+#[test]
+fn with_weight_averaging_the_average_is_scored_kept_and_saved() {
+    let _turn = turn();
+    let Some((tr, dev)) = data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |average: Option<f64>, dev: &[Sentence], out: Option<&str>| {
+        let mut j = job(&tr, dev, 3);
+        j.config.average_epochs = average;
+        j.options.patience = 3;
+        j.options.choose_threshold = false;
+        j.out = out.map(|o| tmp.path().join(o));
+        train(j, &mut || false, &mut |_| {}).unwrap()
+    };
+    let plain = run(None, &dev, None);
+    let averaged = run(Some(1.0), &dev, Some("averaged"));
+    let losses = |o: &relarc::train::TrainOutcome| o.history.iter().map(|h| h.loss).collect::<Vec<_>>();
+    let scores = |o: &relarc::train::TrainOutcome| o.history.iter().map(|h| h.dev_score).collect::<Vec<_>>();
+    assert_eq!(
+        losses(&plain),
+        losses(&averaged),
+        "averaging does not change the steps"
+    );
+    assert_ne!(scores(&plain), scores(&averaged), "dev scores the average");
+    let best = averaged.best_score.unwrap();
+    assert_eq!(evaluate_model(&averaged.model, &dev).unwrap().score(), best);
+    let saved = Model::load(&tmp.path().join("averaged"), tch::Device::Cpu).unwrap();
+    assert_eq!(saved.config.average_epochs, Some(1.0));
+    assert_eq!(evaluate_model(&saved, &dev).unwrap().score(), best);
+
+    let last = run(None, &[], None);
+    let average = run(Some(1.0), &[], None);
+    let same = |a: &Model, b: &Model| {
+        let (a, b) = (a.vs.variables(), b.vs.variables());
+        a.iter().all(|(k, v)| v.equal(&b[k]))
+    };
+    assert!(
+        !same(&last.model, &average.model),
+        "without dev the average is returned"
+    );
+    assert!(
+        same(&last.model, &run(None, &[], None).model),
+        "a rerun gives the same weights"
+    );
+}
+
 #[test]
 fn cancelling_keeps_the_best_checkpoint_and_the_thread_answers() {
     let _turn = turn();

@@ -112,6 +112,16 @@ pub fn fraction(flag: &str, f: f64) -> Checked {
     Ok(())
 }
 
+/// A number of epochs above 0, at most 1000 (fractions allowed).
+pub fn epochs_span(flag: &str, e: f64) -> Checked {
+    if !(e > 0.0 && e <= 1000.0) {
+        return bad(format!(
+            "{flag} must be a number of epochs above 0, at most 1000 (not {e})"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,10 @@ pub struct TrainingArgs {
     /// steps, then linear decay) [default: 3e-5].
     #[arg(long)]
     pub encoder_lr: Option<f64>,
+    /// Score on dev and keep a moving average of the weights over about this many epochs
+    /// (e.g. 1) instead of the last step's weights.
+    #[arg(long, value_name = "EPOCHS")]
+    pub average_epochs: Option<f64>,
     /// Most epochs (early stopping on dev may end sooner).
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
@@ -175,6 +179,9 @@ impl TrainingArgs {
     pub(super) fn check(&self) -> checks::Checked {
         checks::at_least_one("--epochs", self.epochs)?;
         checks::at_least_one("--patience", self.patience)?;
+        if let Some(e) = self.average_epochs {
+            checks::epochs_span("--average-epochs", e)?;
+        }
         match self.threshold {
             Some(t) => checks::fraction("--threshold", t),
             None => Ok(()),
@@ -191,6 +198,7 @@ impl TrainingArgs {
             || self.fine_tune
             || self.fine_tune_layers.is_some()
             || self.encoder_lr.is_some()
+            || self.average_epochs.is_some()
     }
 }
 
@@ -216,6 +224,9 @@ pub(super) fn config(a: &TrainingArgs) -> Res<ModelConfig> {
     let mut config = recipe.build()?;
     if let Some(t) = a.threshold {
         config.re_threshold = t;
+    }
+    if a.average_epochs.is_some() {
+        config.average_epochs = a.average_epochs;
     }
     fine_tuning(a, &mut config)?;
     Ok(config)
@@ -403,7 +414,7 @@ fn print_metrics(what: &str, m: &Metrics) {
 pub fn train(a: TrainArgs) -> CliResult {
     a.common.check()?;
     if a.init.is_some() && a.common.names_a_configuration() {
-        return Err("--init continues that model with its own configuration: leave out --preset, --config, --encoder, --word-vectors and --pooling".into());
+        return Err("--init continues that model with its own configuration: leave out --preset, --config, --encoder, --word-vectors, --pooling, the --fine-tune flags, --encoder-lr and --average-epochs".into());
     }
     checks::writable_dir(&a.out)?;
     let opts = options(&a.common, a.common.seed)?;

@@ -141,6 +141,11 @@ pub struct ModelConfig {
     pub optimizer: Optimizer,
     pub learning_rate: f64,
     pub batch_size: usize,
+    /// Score on dev and keep an exponential moving average of the trainable weights over about
+    /// this many epochs, instead of the last step's weights (none in the paper). Written only
+    /// when set, so earlier models' files are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_epochs: Option<f64>,
     pub inputs: Inputs,
 }
 
@@ -172,6 +177,7 @@ impl ModelConfig {
             optimizer: Optimizer::Adam,
             learning_rate: 5e-4,
             batch_size: 16,
+            average_epochs: None,
             inputs: Inputs::learned(),
         }
     }
@@ -289,6 +295,14 @@ impl ModelConfig {
             (1..=4096).contains(&self.batch_size),
             "from 1 to 4096",
         )?;
+        if let Some(e) = self.average_epochs {
+            check(
+                "average_epochs",
+                e,
+                e.is_finite() && e > 0.0 && e <= 1000.0,
+                "a number of epochs above 0, at most 1000",
+            )?;
+        }
         validate_inputs(&self.inputs)
     }
 }

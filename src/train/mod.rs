@@ -1,6 +1,7 @@
 //! Training: optimizers, the training loop with early stopping, and a trainer that owns the
 //! model on its own thread and talks through channels (the CLI and the app both use it).
 
+pub mod average;
 pub mod optim;
 pub mod protocol;
 pub mod report;

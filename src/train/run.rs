@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use tch::{Device, Kind, Tensor};
 
+use super::average::WeightAverage;
 use super::optim::{warmup_then_decay, Optimizer};
 use super::threshold::{choose_on_dev, ThresholdChoice};
 use super::trainer::Event;
@@ -186,9 +187,14 @@ fn train_all(
         .min(opts.threads.unwrap_or(usize::MAX));
     let _held = crate::threads::hold(step_threads);
     let (opt, encoder_opt) = optimizers(&model);
+    let average = model
+        .config
+        .average_epochs
+        .map(|e| WeightAverage::new(&model.vs, e * steps_per_epoch as f64));
     let mut run = Run {
         opt,
         encoder_opt,
+        average,
         steps: (0, opts.epochs * steps_per_epoch),
         step_threads,
         model,
@@ -197,6 +203,7 @@ fn train_all(
         emit,
     };
     let (history, stopping) = crate::model::random::with_stream(opts.seed, || run.epochs())?;
+    let mut average = run.average.take();
     let mut model = run.model;
     if let Some(c) = model.features.as_ref().and_then(|f| f.contextual.as_ref()) {
         c.encoder.forget_frozen_states();
@@ -206,7 +213,12 @@ fn train_all(
             restore(&model, &best.weights);
             (Some(best.score), best.epoch, Some(best.report))
         }
-        None => (None, history.len(), None),
+        None => {
+            if let Some(a) = average.as_mut() {
+                a.keep_averaged();
+            }
+            (None, history.len(), None)
+        }
     };
     model.round_to_stored_precision();
     let mut threshold = None;
@@ -363,6 +375,8 @@ struct Run<'a> {
     model: Model,
     opt: Optimizer,
     encoder_opt: Option<(Optimizer, FineTune)>,
+    /// The weights' moving average, when the configuration asks for one.
+    average: Option<WeightAverage>,
     /// Steps taken so far and in all (the encoder's learning-rate schedule needs both).
     steps: (usize, usize),
     /// Threads for the training steps (`ThreadPolicy::for_training`); dev evaluation keeps
@@ -467,6 +481,9 @@ impl Run<'_> {
             e.set_lr(warmup_then_decay(done, total, tune.warmup, tune.learning_rate));
             e.step();
         }
+        if let Some(a) = self.average.as_mut() {
+            a.update();
+        }
         // One read back to the host per step: the losses and the gradient norm together.
         let read = Tensor::stack(
             &[
@@ -498,29 +515,56 @@ impl Run<'_> {
         record: &mut EpochRecord,
         stopping: &mut Stopping,
     ) -> Result<(), TrainError> {
-        let report = evaluate_model(&self.model, &self.job.dev)?;
-        let score = report.score();
-        record.dev_ner_f1 = Some(report.ner.micro.f1);
-        record.dev_re_f1 = Some(report.re.micro.f1);
-        record.dev_score = Some(score);
+        let (model, job) = (&self.model, self.job);
+        let judged = match self.average.as_mut() {
+            Some(a) => a.with_averaged(|| judge(model, job, epoch, stopping)),
+            None => judge(model, job, epoch, stopping),
+        }?;
+        record.dev_ner_f1 = Some(judged.ner_f1);
+        record.dev_re_f1 = Some(judged.re_f1);
+        record.dev_score = Some(judged.score);
         (self.emit)(Event::DevEvaluated {
             epoch,
-            ner_f1: report.ner.micro.f1,
-            re_f1: report.re.micro.f1,
-            score,
+            ner_f1: judged.ner_f1,
+            re_f1: judged.re_f1,
+            score: judged.score,
         });
-        if stopping.observe(score, epoch, &self.model, report) {
-            if let Some(dir) = &self.job.out {
-                self.model.save(dir)?;
-            }
+        if judged.best {
             (self.emit)(Event::NewBest {
                 epoch,
-                score,
+                score: judged.score,
                 saved_to: self.job.out.clone(),
             });
         }
         Ok(())
     }
+}
+
+/// An epoch's dev figures, and whether its weights are the best so far.
+struct Judged {
+    ner_f1: f64,
+    re_f1: f64,
+    score: f64,
+    best: bool,
+}
+
+/// Scores the model's weights as they are on dev; keeps them (and saves them) when they are
+/// the best so far.
+fn judge(model: &Model, job: &TrainJob, epoch: usize, stopping: &mut Stopping) -> Result<Judged, TrainError> {
+    let report = evaluate_model(model, &job.dev)?;
+    let (ner_f1, re_f1, score) = (report.ner.micro.f1, report.re.micro.f1, report.score());
+    let best = stopping.observe(score, epoch, model, report);
+    if best {
+        if let Some(dir) = &job.out {
+            model.save(dir)?;
+        }
+    }
+    Ok(Judged {
+        ner_f1,
+        re_f1,
+        score,
+        best,
+    })
 }
 
 /// What can go wrong in one step, before the epoch and step are known to it.
