@@ -32,7 +32,9 @@ impl WeightAverage {
     }
 
     /// This update's decay: smaller at first, so that the random initial weights are soon
-    /// forgotten (as TensorFlow's ExponentialMovingAverage with `num_updates` does).
+    /// forgotten (as TensorFlow's ExponentialMovingAverage with `num_updates` does). After t
+    /// steps the average spans about t / 9 of them, so the full horizon is reached only after
+    /// about nine horizons of training (what the measured runs used; docs/RESULTS.md).
     fn decay_now(&self) -> f64 {
         let t = self.updates as f64;
         self.decay.min((1.0 + t) / (10.0 + t))
