@@ -107,10 +107,18 @@ fn train_predict_and_eval_from_the_command_line() {
     // the chosen θr).
     assert_eq!(v["ner"]["micro"]["f1"], report["dev"]["ner"]["micro"]["f1"]);
     assert_eq!(v["re"]["micro"]["f1"], report["dev"]["re"]["micro"]["f1"]);
+    // The error breakdown accounts for the same relations the scores count.
+    let errors = &v["errors"];
+    let close = |a: &Value, b: &Value| (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-12;
+    assert!(close(&errors["re_f1"], &v["re"]["micro"]["f1"]), "{errors}");
+    assert!(errors["re_f1_relations_decided_right"].as_f64().unwrap() >= errors["re_f1"].as_f64().unwrap());
 
     let (table, _) = ok(&["eval", "--gold", &p("dev.json"), "--pred", &p("pred.jsonl")]);
     assert!(
-        table.contains("NER (strict)") && table.contains("micro") && table.contains("Peop"),
+        table.contains("NER (strict)")
+            && table.contains("micro")
+            && table.contains("Peop")
+            && table.contains("Relation errors"),
         "{table}"
     );
 

@@ -7,7 +7,8 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{Corpus, Format, Sentence};
-use relarc::eval::{evaluate, Metrics};
+use relarc::eval::breakdown::breakdown;
+use relarc::eval::{evaluate, EvalError, Metrics};
 use relarc::model::{shipped, Model, ModelConfig, Recipe};
 use relarc::text::split_sentences;
 use relarc::train::protocol::{cross_validate, run_trials, CvPlan, Progress, TrialsPlan};
@@ -124,7 +125,7 @@ pub struct EvalArgs {
     pub gold: PathBuf,
     #[arg(long)]
     pub pred: PathBuf,
-    /// Print JSON: {"ner": M, "re": M, "re_boundaries": M}, figures as fractions.
+    /// Print JSON: {"ner": M, "re": M, "re_boundaries": M, "errors": E}, figures as fractions.
     #[arg(long)]
     pub json: bool,
 }
@@ -620,12 +621,15 @@ fn print_prediction(tokens: &[String], pred: &relarc::model::Prediction) {
 pub fn eval(a: EvalArgs) -> CliResult {
     let gold = Corpus::load(&a.gold)?;
     let pred = Corpus::load(&a.pred)?;
-    let report = evaluate(&gold.sentences, &pred.sentences)
-        .map_err(|e| format!("{} vs {}: {e}", a.gold.display(), a.pred.display()))?;
+    let misaligned = |e: EvalError| format!("{} vs {}: {e}", a.gold.display(), a.pred.display());
+    let report = evaluate(&gold.sentences, &pred.sentences).map_err(misaligned)?;
+    let errors = breakdown(&gold.sentences, &pred.sentences).map_err(misaligned)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["errors"] = serde_json::to_value(&errors)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{report}");
+        print!("{report}{errors}");
     }
     Ok(ExitCode::SUCCESS)
 }

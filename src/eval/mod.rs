@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::corpus::Sentence;
 
+pub mod breakdown;
 pub mod compare;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -201,21 +202,27 @@ pub enum EvalError {
     TokensDiffer { sentence: usize },
 }
 
-/// Compares predictions with gold, sentence by sentence (same order, same tokens).
-pub fn evaluate(gold: &[Sentence], pred: &[Sentence]) -> Result<Report, EvalError> {
+/// Gold and predictions have the same number of sentences with the same tokens.
+fn check_aligned(gold: &[Sentence], pred: &[Sentence]) -> Result<(), EvalError> {
     if gold.len() != pred.len() {
         return Err(EvalError::SentenceCount {
             gold: gold.len(),
             pred: pred.len(),
         });
     }
+    match gold.iter().zip(pred).position(|(g, p)| g.tokens != p.tokens) {
+        Some(i) => Err(EvalError::TokensDiffer { sentence: i + 1 }),
+        None => Ok(()),
+    }
+}
+
+/// Compares predictions with gold, sentence by sentence (same order, same tokens).
+pub fn evaluate(gold: &[Sentence], pred: &[Sentence]) -> Result<Report, EvalError> {
+    check_aligned(gold, pred)?;
     let mut ner = BTreeMap::new();
     let mut re = BTreeMap::new();
     let mut reb = BTreeMap::new();
-    for (i, (g, p)) in gold.iter().zip(pred).enumerate() {
-        if g.tokens != p.tokens {
-            return Err(EvalError::TokensDiffer { sentence: i + 1 });
-        }
+    for (g, p) in gold.iter().zip(pred) {
         tally(&entity_keys(g), &entity_keys(p), |k| &k.label, &mut ner);
         tally(
             &relation_keys(g, true),
@@ -298,7 +305,8 @@ mod tests {
             .collect()
     }
 
-    fn sent(ents: &[(&str, usize, usize)], rels: &[(&str, usize, usize)]) -> Sentence {
+    /// A ten-token sentence with these entities and relations.
+    pub(super) fn sent(ents: &[(&str, usize, usize)], rels: &[(&str, usize, usize)]) -> Sentence {
         let mut s = Sentence::new((0..10).map(|i| format!("w{i}")).collect());
         s.entities = ents.iter().map(|&(l, a, b)| Entity::new(l, a, b)).collect();
         s.relations = rels.iter().map(|&(l, h, t)| Relation::new(l, h, t)).collect();
