@@ -152,6 +152,23 @@ fn train_predict_and_eval_from_the_command_line() {
         &p("model"),
     ]);
     assert!(tmp.path().join("model2/model.safetensors").exists());
+
+    // Models predicting together: a model with itself predicts as it does alone; with another
+    // it annotates every sentence.
+    let together = |models: &[&str], out: &str| {
+        let mut args = vec!["predict".to_string()];
+        for m in models {
+            args.extend(["--model".to_string(), p(m)]);
+        }
+        args.extend(["--input".into(), p("dev.json"), "--output".into(), p(out)]);
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        Corpus::load(&tmp.path().join(out)).unwrap()
+    };
+    assert_eq!(
+        together(&["model", "model"], "self.jsonl").sentences,
+        pred.sentences
+    );
+    assert_eq!(together(&["model", "model2"], "pair.jsonl").sentences.len(), 20);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use relarc::corpus::{Corpus, Entity, Schema, Sentence};
 use relarc::embed::batch::EntityEnd;
 use relarc::embed::{Batch, BatchInput, Vocabulary};
 use relarc::model::config::{ContextualInput, RnnKind, WordInput};
-use relarc::model::{Model, ModelConfig};
+use relarc::model::{Ensemble, Model, ModelConfig};
 use tch::{nn::OptimizerConfig, Device, Kind, Tensor};
 
 fn toy_sentences() -> Vec<Sentence> {
@@ -544,4 +544,126 @@ fn relations_scored_in_chunks_equal_relations_scored_at_once() {
             }
         }
     }
+}
+
+/// A copy of `model` through its folder, with `change` applied to its weights by name.
+fn changed_copy(
+    model: &Model,
+    dir: &std::path::Path,
+    change: impl Fn(&str, &Tensor) -> Option<Tensor>,
+) -> Model {
+    model.save(dir).unwrap();
+    let copy = Model::load(dir, Device::Cpu).unwrap();
+    tch::no_grad(|| {
+        for (name, mut var) in copy.vs.variables() {
+            if let Some(new) = change(&name, &var) {
+                var.copy_(&new);
+            }
+        }
+    });
+    copy
+}
+
+/// Predictions for the toy sentences.
+fn predictions(models: &Ensemble, sentences: &[Sentence]) -> Vec<relarc::model::Prediction> {
+    let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
+    models.predict(&tokens).unwrap()
+}
+
+#[test]
+fn an_ensemble_of_one_model_or_of_copies_predicts_as_the_model() {
+    let (model, sentences) = toy_model(ModelConfig {
+        rnn_size: 16,
+        re_threshold: 0.0,
+        ..ModelConfig::conll04()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
+    let alone = model.predict(&tokens).unwrap();
+    assert!(
+        alone.iter().any(|p| !p.relations.is_empty()),
+        "relations to compare"
+    );
+    let copies = Ensemble::new(vec![
+        changed_copy(&model, &tmp.path().join("a"), |_, _| None),
+        changed_copy(&model, &tmp.path().join("b"), |_, _| None),
+    ])
+    .unwrap();
+    assert_eq!(predictions(&copies, &sentences), alone);
+    let one = Ensemble::new(vec![model]).unwrap();
+    assert_eq!(predictions(&one, &sentences), alone);
+}
+
+/// Member B is member A with other NER scores and relations it never predicts: the pair
+/// must tag as a model whose NER scores are halfway between theirs (C) and give each relation
+/// half of A's probability.
+#[test]
+fn an_ensemble_decodes_its_members_mean_scores() {
+    let (a, sentences) = toy_model(ModelConfig {
+        rnn_size: 16,
+        re_threshold: 0.0,
+        ..ModelConfig::conll04()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    tch::manual_seed(5);
+    let k = a.vocab.num_tags();
+    let emission_shift = Tensor::randn([k], (Kind::Float, Device::Cpu)) * 2.0;
+    let transition_shift = Tensor::randn([k, k], (Kind::Float, Device::Cpu));
+    let shifted = |scale: f64| {
+        let (e, t) = (&emission_shift * scale, &transition_shift * scale);
+        move |name: &str, var: &Tensor| match name {
+            "ner.ffnn2.bias" => Some(var + &e),
+            "ner.crf.transitions" => Some(var + &t),
+            _ => None,
+        }
+    };
+    let shift_b = shifted(1.0);
+    let b = changed_copy(&a, &tmp.path().join("b"), |name, var| match name {
+        "re.ffnn2.bias" => Some(var - 200.0),
+        _ => shift_b(name, var),
+    });
+    let c = Ensemble::new(vec![changed_copy(&a, &tmp.path().join("c"), shifted(0.5))]).unwrap();
+    let a_alone = predictions(
+        &Ensemble::new(vec![changed_copy(&a, &tmp.path().join("a"), |_, _| None)]).unwrap(),
+        &sentences,
+    );
+    let expected = predictions(&c, &sentences);
+    assert!(
+        expected.iter().zip(&a_alone).any(|(c, a)| c.tags != a.tags),
+        "the halfway model must tag differently from A for the test to tell"
+    );
+    let both = predictions(&Ensemble::new(vec![a, b]).unwrap(), &sentences);
+    let mut relations = 0;
+    for (got, want) in both.iter().zip(&expected) {
+        assert_eq!(got.tags, want.tags);
+        assert_eq!(got.entities.len(), want.entities.len());
+        for (x, y) in got.entities.iter().zip(&want.entities) {
+            assert_eq!((&x.label, x.start, x.end), (&y.label, y.start, y.end));
+            assert!((x.score - y.score).abs() < 1e-5, "{} vs {}", x.score, y.score);
+        }
+        assert_eq!(got.relations.len(), want.relations.len());
+        for (x, y) in got.relations.iter().zip(&want.relations) {
+            assert_eq!((&x.label, x.head, x.tail), (&y.label, y.head, y.tail));
+            assert!((x.probability - y.probability / 2.0).abs() < 1e-6);
+            relations += 1;
+        }
+    }
+    assert!(relations > 0, "relations to compare");
+}
+
+#[test]
+fn models_of_other_types_cannot_predict_together() {
+    let (a, _) = toy_model(ModelConfig {
+        rnn_size: 16,
+        ..ModelConfig::conll04()
+    });
+    let mut drug = Sentence::new(vec!["aspirin".into(), "rash".into()]);
+    drug.entities.push(Entity::new("Drug", 0, 1));
+    let vocab = Vocabulary::build([&drug], &Schema::infer([&drug]), 1);
+    let other = Model::new(a.config.clone(), vocab, Device::Cpu);
+    let err = Ensemble::new(vec![a, other]).err().unwrap().to_string();
+    assert!(
+        err.contains("model 1") && err.contains("entity types") && err.contains("Drug"),
+        "{err}"
+    );
 }

@@ -9,7 +9,7 @@ use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{Corpus, Format, Sentence};
 use relarc::eval::breakdown::breakdown;
 use relarc::eval::{evaluate, EvalError, Metrics};
-use relarc::model::{shipped, Model, ModelConfig, Recipe};
+use relarc::model::{shipped, Ensemble, EnsembleError, Model, ModelConfig, Recipe};
 use relarc::text::split_sentences;
 use relarc::train::protocol::{cross_validate, run_trials, CvPlan, Progress, TrialsPlan};
 use relarc::train::report::{DataFile, RunReport};
@@ -94,9 +94,11 @@ pub struct TrainArgs {
 #[derive(Args, Debug)]
 pub struct PredictArgs {
     /// The model folder; without it, the shipped model (models/) whose entity types fit the
-    /// input corpus best (models/conll04 for raw text).
+    /// input corpus best (models/conll04 for raw text). Given more than once, the models
+    /// predict together: NER from their mean CRF scores, relations from their mean
+    /// probability against their mean θr.
     #[arg(long)]
-    pub model: Option<PathBuf>,
+    pub model: Vec<PathBuf>,
     /// A corpus to annotate (any format).
     #[arg(long, requires = "output", conflicts_with = "text")]
     pub input: Option<PathBuf>,
@@ -499,23 +501,30 @@ pub fn predict(a: PredictArgs) -> CliResult {
     if let Some(t) = a.threshold {
         checks::fraction("--threshold", t)?;
     }
-    let load = |types: &[String]| -> Res<Model> {
-        let dir = match &a.model {
-            Some(d) => d.clone(),
-            None => {
+    let load = |types: &[String]| -> Res<Ensemble> {
+        let dirs = match a.model.as_slice() {
+            [] => {
                 let d = shipped::fitting_model(types).ok_or("no --model given and no model in models/")?;
                 eprintln!(
                     "note: using {} (the shipped model whose entity types fit; --model to choose)",
                     d.display()
                 );
-                d
+                vec![d]
             }
+            given => given.to_vec(),
         };
-        let mut model = Model::load(&dir, dev)?;
+        let members = dirs
+            .iter()
+            .map(|d| Model::load(d, dev))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut models = Ensemble::new(members).map_err(|e| match &e {
+            EnsembleError::Mismatch { index, .. } => format!("--model {}: {e}", dirs[*index].display()),
+            EnsembleError::Empty => e.to_string(),
+        })?;
         if let Some(t) = a.threshold {
-            model.config.re_threshold = t;
+            models.re_threshold = t;
         }
-        Ok(model)
+        Ok(models)
     };
     if let Some(text) = &a.text {
         return predict_text(&load(&[])?, text);
@@ -537,7 +546,7 @@ pub fn predict(a: PredictArgs) -> CliResult {
     relarc::corpus::source::forget_annotations(&mut sentences);
     let out = Corpus {
         sentences,
-        schema: model.vocab.schema(),
+        schema: model.members[0].vocab.schema(),
         source: None,
     };
     let format = match format_arg(a.to.as_deref())? {
@@ -558,7 +567,7 @@ pub fn predict(a: PredictArgs) -> CliResult {
 }
 
 /// Predicts in chunks with a progress bar; each prediction keeps its sentence's other fields.
-fn predict_sentences(model: &Model, sentences: &[Sentence]) -> Res<Vec<Sentence>> {
+fn predict_sentences(model: &Ensemble, sentences: &[Sentence]) -> Res<Vec<Sentence>> {
     let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
     let bar = ProgressBar::new(tokens.len() as u64);
     let mut predicted: Vec<Sentence> = Vec::with_capacity(tokens.len());
@@ -572,7 +581,7 @@ fn predict_sentences(model: &Model, sentences: &[Sentence]) -> Res<Vec<Sentence>
 }
 
 /// Raw text: split into sentences, tokenized, predicted and printed.
-fn predict_text(model: &Model, text: &str) -> CliResult {
+fn predict_text(model: &Ensemble, text: &str) -> CliResult {
     let sentences: Vec<Vec<String>> = split_sentences(text)
         .into_iter()
         .map(|s| s.into_iter().map(|t| t.text).collect())

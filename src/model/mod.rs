@@ -5,6 +5,7 @@ pub mod card;
 pub mod checkpoint;
 pub mod config;
 pub mod crf;
+pub mod ensemble;
 pub mod heads;
 pub mod host_gru;
 pub mod inputs;
@@ -17,6 +18,7 @@ pub mod shipped;
 
 pub use checkpoint::ModelError;
 pub use config::ModelConfig;
+pub use ensemble::{Ensemble, EnsembleError};
 pub use joint::JointModel;
 pub use predict::{Model, PredictedEntity, PredictedRelation, Prediction};
 pub use recipe::{ConfigError, Recipe};

@@ -5,15 +5,13 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use tch::{nn, Device, Kind, Tensor};
+use tch::{nn, Device};
 
 use super::config::ModelConfig;
 use super::joint::JointModel;
-use super::joint::{entity_offsets, Encoded};
-use super::pairs::{batch_pairs, decode_pairs, Pair};
-use crate::corpus::bio::{decode, Tag};
+use crate::corpus::bio::Tag;
 use crate::corpus::{Entity, Provenance, Relation, Sentence};
-use crate::embed::batch::{BatchError, EntityEnd};
+use crate::embed::batch::BatchError;
 use crate::embed::{Batch, BatchInput, Vocabulary};
 use crate::pretrained::{Caching, Encoder, Featurizer, PretrainedError};
 
@@ -107,16 +105,6 @@ impl Prediction {
     }
 }
 
-fn to_vec(t: &Tensor) -> Vec<f32> {
-    Vec::<f32>::try_from(
-        t.to_kind(Kind::Float)
-            .to_device(Device::Cpu)
-            .contiguous()
-            .view([-1]),
-    )
-    .expect("float tensor")
-}
-
 impl Model {
     /// A freshly initialised model for this configuration and vocabulary.
     pub fn new(config: ModelConfig, vocab: Vocabulary, device: Device) -> Model {
@@ -187,7 +175,7 @@ impl Model {
         self.batch_with(inputs, Caching::Use, true)
     }
 
-    fn batch_with(
+    pub(super) fn batch_with(
         &self,
         inputs: &[BatchInput],
         caching: Caching,
@@ -218,15 +206,8 @@ impl Model {
         sentences: &[&[String]],
         caching: Caching,
     ) -> Result<Vec<Prediction>, PredictError> {
-        if let Some(f) = self
-            .features
-            .as_ref()
-            .filter(|f| caching == Caching::Use && f.caches())
-        {
-            // Encode the whole set first, sorted by length in large batches (measured on the
-            // CPU: about twice the sentences per second of encoding batch by batch); the
-            // batches below then read the cache.
-            f.warm(sentences, &mut |_, _| {})?;
+        if caching == Caching::Use {
+            self.warm_features(sentences)?;
         }
         let mut out = Vec::with_capacity(sentences.len());
         for chunk in sentences.chunks(self.config.batch_size.max(64)) {
@@ -242,6 +223,16 @@ impl Model {
         Ok(out)
     }
 
+    /// Encodes the whole set first when the features are cached, sorted by length in large
+    /// batches (measured on the CPU: about twice the sentences per second of encoding batch
+    /// by batch); batches made afterwards read the cache.
+    pub(super) fn warm_features(&self, sentences: &[&[String]]) -> Result<(), PredictError> {
+        if let Some(f) = self.features.as_ref().filter(|f| f.caches()) {
+            f.warm(sentences, &mut |_, _| {})?;
+        }
+        Ok(())
+    }
+
     /// Predictions for a prepared batch, in the batch's input order.
     pub fn predict_batch(&self, batch: &Batch) -> Vec<Prediction> {
         self.predict_batch_chunked(batch, PAIR_CHUNK)
@@ -249,93 +240,12 @@ impl Model {
 
     /// `predict_batch` scoring `pair_chunk` candidate relation pairs at a time.
     pub fn predict_batch_chunked(&self, batch: &Batch, pair_chunk: usize) -> Vec<Prediction> {
-        tch::no_grad(|| {
-            let enc = self.net.encode(batch, false);
-            let em = to_vec(&self.net.emissions(&enc, batch));
-            let crf = self.net.crf.weights();
-            let (t_max, k) = (batch.max_len as usize, crf.k);
-            let mut preds = Vec::with_capacity(batch.size);
-            let mut ends = Vec::with_capacity(batch.size);
-            for (b, &len) in batch.lengths.iter().enumerate() {
-                let (len, row) = (len as usize, b * t_max * k);
-                let emissions = &em[row..row + len * k];
-                let path = crf.viterbi(emissions, len);
-                let pred = self.entities(&path, &crf.marginals(emissions, len), k);
-                ends.push(
-                    pred.entities
-                        .iter()
-                        .map(|e| EntityEnd {
-                            packed: batch.packed_index(b, e.end - 1),
-                            tag: path[e.end - 1],
-                        })
-                        .collect::<Vec<_>>(),
-                );
-                preds.push(pred);
-            }
-            self.add_relations(&enc, &ends, &mut preds, pair_chunk);
-            let mut ordered: Vec<Option<Prediction>> = vec![None; batch.size];
-            for (pred, &input) in preds.into_iter().zip(&batch.order) {
-                ordered[input] = Some(pred);
-            }
-            ordered
-                .into_iter()
-                .map(|p| p.expect("every input predicted"))
-                .collect()
-        })
-    }
-
-    /// A sentence's entities from its best tag path; an entity's score is the smallest
-    /// marginal probability of its tags.
-    fn entities(&self, path: &[i64], marginals: &[f32], k: usize) -> Prediction {
-        let probs: Vec<f32> = path
-            .iter()
-            .enumerate()
-            .map(|(t, &tag)| marginals[t * k + tag as usize])
-            .collect();
-        let tags: Vec<Tag> = path.iter().map(|&id| self.vocab.tag(id)).collect();
-        let entities: Vec<PredictedEntity> = decode(&tags)
-            .into_iter()
-            .map(|s| PredictedEntity {
-                score: probs[s.start..s.end].iter().copied().fold(1.0, f32::min),
-                label: s.label,
-                start: s.start,
-                end: s.end,
-            })
-            .collect();
-        Prediction {
-            tags,
-            entities,
-            relations: Vec::new(),
-            tag_probabilities: probs,
-        }
-    }
-
-    /// Relations above θr. Candidate pairs grow with the square of the entities, so they are
-    /// scored `chunk` at a time: memory stays linear in the number of entities.
-    fn add_relations(&self, enc: &Encoded, ends: &[Vec<EntityEnd>], preds: &mut [Prediction], chunk: usize) {
-        let counts: Vec<usize> = ends.iter().map(Vec::len).collect();
-        let mut pairs = batch_pairs(&counts).peekable();
-        if pairs.peek().is_none() {
-            return;
-        }
-        let g = self.net.entity_vectors(enc, ends, false);
-        let offsets = entity_offsets(ends);
-        let r = self.vocab.relation_types.len();
-        loop {
-            let some: Vec<Pair> = pairs.by_ref().take(chunk.max(1)).collect();
-            if some.is_empty() {
-                break;
-            }
-            let probs = to_vec(&self.net.pair_logits(&g, &some, &offsets).sigmoid());
-            for d in decode_pairs(&probs, &some, r, self.config.re_threshold) {
-                preds[d.pair.sentence].relations.push(PredictedRelation {
-                    label: self.vocab.relation_types[d.kind].clone(),
-                    head: d.pair.head,
-                    tail: d.pair.tail,
-                    probability: d.probability,
-                });
-            }
-        }
+        super::ensemble::predict_batches(
+            &[self],
+            std::slice::from_ref(batch),
+            self.config.re_threshold,
+            pair_chunk,
+        )
     }
 
     /// Trainable parameters, by part of the model (the first two levels of variable names).

@@ -1,0 +1,271 @@
+//! Several models predicting as one, and the decoding every prediction goes through.
+//!
+//! Members vote through their scores, not their outputs: NER decodes the members' mean CRF
+//! potentials (emissions, transitions, start and end), whose best path is the one that
+//! maximises the product of the members' tag-sequence probabilities; each member then scores
+//! relations between those shared entities, and a relation is kept when the members' mean
+//! probability exceeds θr (by default the members' mean θr). One model is the one-member case:
+//! its means are its own scores, so it predicts exactly as alone.
+
+use tch::{Device, Kind, Tensor};
+
+use super::crf::CrfWeights;
+use super::joint::{entity_offsets, Encoded};
+use super::pairs::{batch_pairs, decode_pairs, Pair};
+use super::predict::{Model, PredictError, PredictedEntity, PredictedRelation, Prediction};
+use crate::corpus::bio::{decode, Tag};
+use crate::embed::batch::EntityEnd;
+use crate::embed::{Batch, BatchInput};
+use crate::pretrained::Caching;
+
+/// Why models cannot predict together.
+#[derive(Debug, thiserror::Error)]
+pub enum EnsembleError {
+    #[error("an ensemble needs at least one model")]
+    Empty,
+    #[error("model {index} of the ensemble has {what} {theirs:?}, model 0 has {ours:?}: members must be trained on the same types")]
+    Mismatch {
+        index: usize,
+        what: &'static str,
+        ours: Vec<String>,
+        theirs: Vec<String>,
+    },
+}
+
+pub struct Ensemble {
+    pub members: Vec<Model>,
+    /// θr applied to the members' mean relation probability.
+    pub re_threshold: f64,
+}
+
+impl Ensemble {
+    /// Models with the same entity and relation types, in the order given.
+    pub fn new(members: Vec<Model>) -> Result<Ensemble, EnsembleError> {
+        let first = members.first().ok_or(EnsembleError::Empty)?;
+        for (index, m) in members.iter().enumerate().skip(1) {
+            let same = |what, ours: &Vec<String>, theirs: &Vec<String>| {
+                if ours == theirs {
+                    Ok(())
+                } else {
+                    Err(EnsembleError::Mismatch {
+                        index,
+                        what,
+                        ours: ours.clone(),
+                        theirs: theirs.clone(),
+                    })
+                }
+            };
+            same("entity types", &first.vocab.entity_types, &m.vocab.entity_types)?;
+            same(
+                "relation types",
+                &first.vocab.relation_types,
+                &m.vocab.relation_types,
+            )?;
+        }
+        let re_threshold = members.iter().map(|m| m.config.re_threshold).sum::<f64>() / members.len() as f64;
+        Ok(Ensemble {
+            members,
+            re_threshold,
+        })
+    }
+
+    /// Predicts for tokenized sentences, in batches of the first member's size (at least 64).
+    pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
+        for m in &self.members {
+            m.warm_features(sentences)?;
+        }
+        let members: Vec<&Model> = self.members.iter().collect();
+        let mut out = Vec::with_capacity(sentences.len());
+        for chunk in sentences.chunks(self.members[0].config.batch_size.max(64)) {
+            let inputs: Vec<BatchInput> = chunk
+                .iter()
+                .map(|t| BatchInput {
+                    tokens: t,
+                    gold: None,
+                })
+                .collect();
+            let batches = members
+                .iter()
+                .map(|m| m.batch_with(&inputs, Caching::Use, false))
+                .collect::<Result<Vec<Batch>, _>>()?;
+            out.extend(predict_batches(
+                &members,
+                &batches,
+                self.re_threshold,
+                super::predict::PAIR_CHUNK,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(
+        t.to_kind(Kind::Float)
+            .to_device(Device::Cpu)
+            .contiguous()
+            .view([-1]),
+    )
+    .expect("float tensor")
+}
+
+/// Element-wise mean of equally long vectors.
+fn mean(rows: Vec<Vec<f32>>) -> Vec<f32> {
+    let n = rows.len() as f32;
+    let mut rows = rows.into_iter();
+    let mut sum = rows.next().expect("at least one row");
+    for row in rows {
+        sum.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+    }
+    if n > 1.0 {
+        sum.iter_mut().for_each(|s| *s /= n);
+    }
+    sum
+}
+
+fn mean_crf(weights: Vec<CrfWeights>) -> CrfWeights {
+    let k = weights[0].k;
+    let (mut t, mut s, mut e) = (Vec::new(), Vec::new(), Vec::new());
+    for w in weights {
+        t.push(w.transitions);
+        s.push(w.start);
+        e.push(w.end);
+    }
+    CrfWeights {
+        k,
+        transitions: mean(t),
+        start: mean(s),
+        end: mean(e),
+    }
+}
+
+/// Predictions for one batch per member (the same sentences, so the same order), in the
+/// batch's input order.
+pub(super) fn predict_batches(
+    members: &[&Model],
+    batches: &[Batch],
+    threshold: f64,
+    pair_chunk: usize,
+) -> Vec<Prediction> {
+    let batch = &batches[0];
+    assert!(
+        batches.iter().all(|b| b.order == batch.order),
+        "members' batches hold the same sentences"
+    );
+    tch::no_grad(|| {
+        let encoded: Vec<Encoded> = members
+            .iter()
+            .zip(batches)
+            .map(|(m, b)| m.net.encode(b, false))
+            .collect();
+        let em = mean(
+            members
+                .iter()
+                .zip(batches)
+                .zip(&encoded)
+                .map(|((m, b), enc)| to_vec(&m.net.emissions(enc, b)))
+                .collect(),
+        );
+        let crf = mean_crf(members.iter().map(|m| m.net.crf.weights()).collect());
+        let (t_max, k) = (batch.max_len as usize, crf.k);
+        let mut preds = Vec::with_capacity(batch.size);
+        let mut ends = Vec::with_capacity(batch.size);
+        for (b, &len) in batch.lengths.iter().enumerate() {
+            let (len, row) = (len as usize, b * t_max * k);
+            let emissions = &em[row..row + len * k];
+            let path = crf.viterbi(emissions, len);
+            let pred = entities(members[0], &path, &crf.marginals(emissions, len), k);
+            ends.push(
+                pred.entities
+                    .iter()
+                    .map(|e| EntityEnd {
+                        packed: batch.packed_index(b, e.end - 1),
+                        tag: path[e.end - 1],
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            preds.push(pred);
+        }
+        add_relations(members, &encoded, &ends, &mut preds, threshold, pair_chunk);
+        let mut ordered: Vec<Option<Prediction>> = vec![None; batch.size];
+        for (pred, &input) in preds.into_iter().zip(&batch.order) {
+            ordered[input] = Some(pred);
+        }
+        ordered
+            .into_iter()
+            .map(|p| p.expect("every input predicted"))
+            .collect()
+    })
+}
+
+/// A sentence's entities from its best tag path; an entity's score is the smallest
+/// marginal probability of its tags.
+fn entities(model: &Model, path: &[i64], marginals: &[f32], k: usize) -> Prediction {
+    let probs: Vec<f32> = path
+        .iter()
+        .enumerate()
+        .map(|(t, &tag)| marginals[t * k + tag as usize])
+        .collect();
+    let tags: Vec<Tag> = path.iter().map(|&id| model.vocab.tag(id)).collect();
+    let entities: Vec<PredictedEntity> = decode(&tags)
+        .into_iter()
+        .map(|s| PredictedEntity {
+            score: probs[s.start..s.end].iter().copied().fold(1.0, f32::min),
+            label: s.label,
+            start: s.start,
+            end: s.end,
+        })
+        .collect();
+    Prediction {
+        tags,
+        entities,
+        relations: Vec::new(),
+        tag_probabilities: probs,
+    }
+}
+
+/// Relations whose mean probability exceeds θr. Candidate pairs grow with the square of the
+/// entities, so they are scored `chunk` at a time: memory stays linear in the number of
+/// entities.
+fn add_relations(
+    members: &[&Model],
+    encoded: &[Encoded],
+    ends: &[Vec<EntityEnd>],
+    preds: &mut [Prediction],
+    threshold: f64,
+    chunk: usize,
+) {
+    let counts: Vec<usize> = ends.iter().map(Vec::len).collect();
+    let mut pairs = batch_pairs(&counts).peekable();
+    if pairs.peek().is_none() {
+        return;
+    }
+    let vectors: Vec<Tensor> = members
+        .iter()
+        .zip(encoded)
+        .map(|(m, enc)| m.net.entity_vectors(enc, ends, false))
+        .collect();
+    let offsets = entity_offsets(ends);
+    let types = &members[0].vocab.relation_types;
+    loop {
+        let some: Vec<Pair> = pairs.by_ref().take(chunk.max(1)).collect();
+        if some.is_empty() {
+            break;
+        }
+        let probs = mean(
+            members
+                .iter()
+                .zip(&vectors)
+                .map(|(m, g)| to_vec(&m.net.pair_logits(g, &some, &offsets).sigmoid()))
+                .collect(),
+        );
+        for d in decode_pairs(&probs, &some, types.len(), threshold) {
+            preds[d.pair.sentence].relations.push(PredictedRelation {
+                label: types[d.kind].clone(),
+                head: d.pair.head,
+                tail: d.pair.tail,
+                probability: d.probability,
+            });
+        }
+    }
+}
