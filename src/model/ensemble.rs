@@ -71,32 +71,44 @@ impl Ensemble {
 
     /// Predicts for tokenized sentences, in batches of the first member's size (at least 64).
     pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
-        for m in &self.members {
+        let members: Vec<&Model> = self.members.iter().collect();
+        predict_sentences(&members, self.re_threshold, sentences, Caching::Use)
+    }
+}
+
+/// Predictions of the members together for tokenized sentences, batch by batch.
+pub(super) fn predict_sentences(
+    members: &[&Model],
+    threshold: f64,
+    sentences: &[&[String]],
+    caching: Caching,
+) -> Result<Vec<Prediction>, PredictError> {
+    if caching == Caching::Use {
+        for m in members {
             m.warm_features(sentences)?;
         }
-        let members: Vec<&Model> = self.members.iter().collect();
-        let mut out = Vec::with_capacity(sentences.len());
-        for chunk in sentences.chunks(self.members[0].config.batch_size.max(64)) {
-            let inputs: Vec<BatchInput> = chunk
-                .iter()
-                .map(|t| BatchInput {
-                    tokens: t,
-                    gold: None,
-                })
-                .collect();
-            let batches = members
-                .iter()
-                .map(|m| m.batch_with(&inputs, Caching::Use, false))
-                .collect::<Result<Vec<Batch>, _>>()?;
-            out.extend(predict_batches(
-                &members,
-                &batches,
-                self.re_threshold,
-                super::predict::PAIR_CHUNK,
-            ));
-        }
-        Ok(out)
     }
+    let mut out = Vec::with_capacity(sentences.len());
+    for chunk in sentences.chunks(members[0].config.batch_size.max(64)) {
+        let inputs: Vec<BatchInput> = chunk
+            .iter()
+            .map(|t| BatchInput {
+                tokens: t,
+                gold: None,
+            })
+            .collect();
+        let batches = members
+            .iter()
+            .map(|m| m.batch_with(&inputs, caching, false))
+            .collect::<Result<Vec<Batch>, _>>()?;
+        out.extend(predict_batches(
+            members,
+            &batches,
+            threshold,
+            super::predict::PAIR_CHUNK,
+        ));
+    }
+    Ok(out)
 }
 
 fn to_vec(t: &Tensor) -> Vec<f32> {

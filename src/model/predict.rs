@@ -206,21 +206,7 @@ impl Model {
         sentences: &[&[String]],
         caching: Caching,
     ) -> Result<Vec<Prediction>, PredictError> {
-        if caching == Caching::Use {
-            self.warm_features(sentences)?;
-        }
-        let mut out = Vec::with_capacity(sentences.len());
-        for chunk in sentences.chunks(self.config.batch_size.max(64)) {
-            let inputs: Vec<BatchInput> = chunk
-                .iter()
-                .map(|t| BatchInput {
-                    tokens: t,
-                    gold: None,
-                })
-                .collect();
-            out.extend(self.predict_batch(&self.batch_with(&inputs, caching, false)?));
-        }
-        Ok(out)
+        super::ensemble::predict_sentences(&[self], self.config.re_threshold, sentences, caching)
     }
 
     /// Encodes the whole set first when the features are cached, sorted by length in large
