@@ -86,15 +86,6 @@ impl Crf {
 
     /// The parameters as plain vectors, for decoding on the CPU.
     pub fn weights(&self) -> CrfWeights {
-        let to_vec = |t: &Tensor| {
-            Vec::<f32>::try_from(
-                t.detach()
-                    .to_kind(Kind::Float)
-                    .to_device(tch::Device::Cpu)
-                    .view([-1]),
-            )
-            .expect("float tensor")
-        };
         CrfWeights {
             k: self.num_tags as usize,
             transitions: to_vec(&self.transitions),
@@ -102,6 +93,18 @@ impl Crf {
             end: to_vec(&self.end),
         }
     }
+}
+
+/// A tensor's values as a flat float vector on the host.
+pub(super) fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(
+        t.detach()
+            .to_kind(Kind::Float)
+            .to_device(tch::Device::Cpu)
+            .contiguous()
+            .view([-1]),
+    )
+    .expect("float tensor")
 }
 
 /// CRF parameters on the host.

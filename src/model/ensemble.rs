@@ -7,9 +7,9 @@
 //! probability exceeds θr (by default the members' mean θr). One model is the one-member case:
 //! its means are its own scores, so it predicts exactly as alone.
 
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
-use super::crf::CrfWeights;
+use super::crf::{to_vec, CrfWeights};
 use super::joint::{entity_offsets, Encoded};
 use super::pairs::{batch_pairs, decode_pairs, Pair};
 use super::predict::{Model, PredictError, PredictedEntity, PredictedRelation, Prediction};
@@ -111,16 +111,6 @@ pub(super) fn predict_sentences(
     Ok(out)
 }
 
-fn to_vec(t: &Tensor) -> Vec<f32> {
-    Vec::<f32>::try_from(
-        t.to_kind(Kind::Float)
-            .to_device(Device::Cpu)
-            .contiguous()
-            .view([-1]),
-    )
-    .expect("float tensor")
-}
-
 /// Element-wise mean of equally long vectors.
 fn mean(rows: Vec<Vec<f32>>) -> Vec<f32> {
     let n = rows.len() as f32;
@@ -129,9 +119,7 @@ fn mean(rows: Vec<Vec<f32>>) -> Vec<f32> {
     for row in rows {
         sum.iter_mut().zip(row).for_each(|(s, x)| *s += x);
     }
-    if n > 1.0 {
-        sum.iter_mut().for_each(|s| *s /= n);
-    }
+    sum.iter_mut().for_each(|s| *s /= n);
     sum
 }
 
