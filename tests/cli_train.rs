@@ -306,6 +306,94 @@ fn cv_resumes_after_being_killed_between_folds() {
 }
 
 #[test]
+fn cv_with_several_seeds_scores_each_fold_with_their_models_together() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let folds = small_folds(&data, tmp.path());
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    // Small and quick to learn, so that the models predict entities from a few steps.
+    let config = relarc::model::ModelConfig {
+        rnn_size: 64,
+        rnn_dropout: 0.1,
+        re_dropout: 0.1,
+        learning_rate: 5e-3,
+        batch_size: 4,
+        ..relarc::model::ModelConfig::ade()
+    };
+    std::fs::write(p("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    let config = p("config.json");
+    let cv = |out: &str, more: &[&str]| {
+        let mut a = vec!["cv", "--config", &config, "--folds", &folds];
+        a.extend(["--device", "cpu", "--epochs", "5", "--out", out]);
+        a.extend(more);
+        common::run(&a)
+    };
+    let seeds = p("seeds");
+    let run = cv(&seeds, &["--seed", "5", "--seeds", "2"]);
+    let err = common::stderr(&run);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("seed 6, fold 1: best epoch"), "{err}");
+    assert!(err.contains("4 of 4 runs finished"), "{err}");
+    assert!(err.contains("fold 1, the 2 seeds' models together:"), "{err}");
+    let report = read_json(&tmp.path().join("seeds/cv_report.json"));
+    let seed_of = |i: usize| report["seeds"][i]["seed"].as_u64();
+    assert_eq!((seed_of(0), seed_of(1), seed_of(2)), (Some(5), Some(6), None));
+    assert_eq!(report["folds"].as_array().unwrap().len(), 2);
+
+    // Each seed's run is the ordinary cross-validation with that seed.
+    let alone = cv(&p("alone"), &["--seed", "6"]);
+    assert!(alone.status.success(), "{}", common::stderr(&alone));
+    let member = read_json(&tmp.path().join("seeds/seed_6/cv_report.json"));
+    let single = read_json(&tmp.path().join("alone/cv_report.json"));
+    for k in 0..2 {
+        assert_eq!(member["folds"][k]["test"], single["folds"][k]["test"], "fold {k}");
+    }
+
+    // A fold together is what `predict` gives with both seeds' models of that fold.
+    let fold = |seed: &str| format!("{seeds}/seed_{seed}/fold_1");
+    let test = format!("{folds}/split_1_test.json");
+    ok(&["convert", "--remove-overlaps", &test, &p("test_1.json")]);
+    let (m5, m6) = (fold("5"), fold("6"));
+    ok(&["predict", "--model", &m5, "--model", &m6, "--device", "cpu"]
+        .into_iter()
+        .chain(["--input", &p("test_1.json"), "--output", &p("pred_1.json")])
+        .collect::<Vec<_>>());
+    let (json, _) = ok(&[
+        "eval",
+        "--gold",
+        &p("test_1.json"),
+        "--pred",
+        &p("pred_1.json"),
+        "--json",
+    ]);
+    let eval: Value = serde_json::from_str(&json).unwrap();
+    let ner_f1 = eval["ner"]["micro"]["f1"].as_f64().unwrap();
+    assert!(ner_f1 > 0.0, "the models predict entities: {eval}");
+    for task in ["ner", "re"] {
+        let f1 = |v: &Value| v[task]["micro"]["f1"].as_f64().unwrap();
+        let together = f1(&report["folds"][1]["test"]);
+        assert!(
+            (f1(&eval) - together).abs() < 1e-9,
+            "{task}: {eval} against {together}"
+        );
+    }
+
+    // Run again, it keeps every seed's folds; a single-seed run's folder is refused.
+    let again = cv(&seeds, &["--seed", "5", "--seeds", "2"]);
+    let err = common::stderr(&again);
+    assert!(again.status.success() && !err.contains("training on"), "{err}");
+    let kept = read_json(&tmp.path().join("seeds/cv_report.json"));
+    assert_eq!(kept["folds"], report["folds"]);
+    let mixed = cv(&p("alone"), &["--seed", "6", "--seeds", "2"]);
+    let msg = common::stderr(&mixed);
+    assert_eq!(mixed.status.code(), Some(1), "{msg}");
+    assert!(
+        msg.contains("holds a different run (its protocol differs)"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn folds_run_at_once_compute_their_encoder_features_once() {
     let Some(data) = common::data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();

@@ -11,7 +11,9 @@ use relarc::eval::breakdown::breakdown;
 use relarc::eval::{evaluate, EvalError, Metrics};
 use relarc::model::{shipped, Ensemble, EnsembleError, Model, ModelConfig, Recipe};
 use relarc::text::split_sentences;
-use relarc::train::protocol::{cross_validate, run_trials, CvPlan, Progress, TrialsPlan};
+use relarc::train::protocol::{
+    cross_validate, cross_validate_seeds, run_trials, CvPlan, Progress, TrialsPlan,
+};
 use relarc::train::report::{DataFile, RunReport};
 use relarc::train::{EpochRecord, Event, Failure, TrainError, TrainJob, TrainOptions, TrainOutcome, Trainer};
 use tch::Device;
@@ -155,6 +157,10 @@ pub struct CvArgs {
     /// Folds trained at once, each on its share of the threads.
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Cross-validate with N seeds (--seed, --seed + 1, ...; each an ordinary cross-validation
+    /// in OUT/seed_S) and score each test fold with the N seeds' models predicting together.
+    #[arg(long, default_value_t = 1)]
+    pub seeds: usize,
 }
 
 #[derive(Args, Debug)]
@@ -686,6 +692,11 @@ fn show_progress_line(p: Progress, left: &dyn Fn(usize, usize) -> String) {
             eprintln!("encoder features of {total} sentences ready (computed once for all jobs)")
         }
         Progress::Preparing { .. } => {}
+        Progress::Together { fold, seeds, test } => {
+            eprintln!("fold {fold}, the {seeds} seeds' models together:");
+            print_metrics("NER", &test.ner);
+            print_metrics("RE", &test.re);
+        }
         Progress::ChosenOnDev { epochs, threshold } => {
             eprintln!("chose {epochs} epochs on dev, and θr {threshold:.3}")
         }
@@ -703,6 +714,7 @@ pub fn cv(a: CvArgs) -> CliResult {
     }
     checks::fraction("--dev-fraction", a.dev_fraction)?;
     checks::at_least_one("--jobs", a.jobs)?;
+    checks::at_least_one("--seeds", a.seeds)?;
     checks::writable_dir(&a.out)?;
     let plan = CvPlan {
         config: config(&a.common)?,
@@ -720,20 +732,47 @@ pub fn cv(a: CvArgs) -> CliResult {
         out: a.out.clone(),
         command: command_line(),
     };
+    if a.seeds > 1 {
+        return cv_seeds(&plan, a.seeds);
+    }
     let report = cross_validate(&plan, &run_job, &mut progress_printer())?;
-    let which = match plan.only_folds {
-        None => format!("{}-fold cross-validation", report.folds.len()),
+    let folds: Vec<usize> = report.folds.iter().map(|f| f.fold).collect();
+    eprint!(
+        "{} over {} runs (mean ± standard deviation, %):\n{}",
+        which_folds(&plan, &folds),
+        report.summary.runs,
+        report.summary
+    );
+    eprintln!("reports in {}", plan.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cv_seeds(plan: &CvPlan, seeds: usize) -> CliResult {
+    let report = cross_validate_seeds(plan, seeds, &run_job, &mut progress_printer())?;
+    let folds: Vec<usize> = report.folds.iter().map(|f| f.fold).collect();
+    let which = which_folds(plan, &folds);
+    for run in &report.seeds {
+        eprint!(
+            "{which}, seed {} alone (mean ± standard deviation over folds, %):\n{}",
+            run.seed, run.summary
+        );
+    }
+    eprint!(
+        "{which}, the {seeds} seeds' models together (mean ± standard deviation over folds, %):\n{}",
+        report.summary
+    );
+    eprintln!("reports in {}", plan.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn which_folds(plan: &CvPlan, folds: &[usize]) -> String {
+    match plan.only_folds {
+        None => format!("{}-fold cross-validation", folds.len()),
         Some(_) => {
-            let folds: Vec<String> = report.folds.iter().map(|f| f.fold.to_string()).collect();
+            let folds: Vec<String> = folds.iter().map(usize::to_string).collect();
             format!("cross-validation folds {}", folds.join(", "))
         }
-    };
-    eprint!(
-        "{which} over {} runs (mean ± standard deviation, %):\n{}",
-        report.summary.runs, report.summary
-    );
-    eprintln!("reports in {}", a.out.display());
-    Ok(ExitCode::SUCCESS)
+    }
 }
 
 pub fn trials(a: TrialsArgs) -> CliResult {

@@ -20,6 +20,7 @@ use crate::train::report::{utc_now, DataFile, RunReport};
 use crate::train::run::evaluate_model;
 use crate::train::{TrainJob, TrainOptions};
 
+#[derive(Clone)]
 pub struct CvPlan {
     pub config: ModelConfig,
     /// Fold `i` trains with seed `options.seed + i`.
@@ -67,12 +68,7 @@ pub fn cross_validate(
 ) -> Result<CvReport, ProtocolError> {
     let started = Instant::now();
     let folds = split::load_fold_files(&plan.folds)?;
-    let files: Vec<PathBuf> = (0..folds.len())
-        .flat_map(|i| ["train", "test"].map(|role| plan.folds.join(format!("split_{i}_{role}.json"))))
-        .collect();
-    let mut fingerprint = Fingerprint::new("cv", &plan.config, &plan.options, &files);
-    fingerprint.dev_fraction = Some(plan.dev_fraction);
-    fingerprint.claim(&plan.out)?;
+    fingerprint("cv", plan, folds.len()).claim(&plan.out)?;
     let chosen = chosen_folds(plan, folds.len())?;
     let k = chosen.len();
     let folds: Vec<Mutex<Option<(Corpus, Corpus)>>> = (folds.into_iter().enumerate())
@@ -122,6 +118,16 @@ pub fn cross_validate(
     };
     write_json(&plan.out.join("cv_report.json"), &report)?;
     Ok(report)
+}
+
+/// What makes a run into `plan.out` this run (see `resume`), for `n` folds.
+pub(super) fn fingerprint(protocol: &str, plan: &CvPlan, n: usize) -> Fingerprint {
+    let files: Vec<PathBuf> = (0..n)
+        .flat_map(|i| ["train", "test"].map(|role| plan.folds.join(format!("split_{i}_{role}.json"))))
+        .collect();
+    let mut fingerprint = Fingerprint::new(protocol, &plan.config, &plan.options, &files);
+    fingerprint.dev_fraction = Some(plan.dev_fraction);
+    fingerprint
 }
 
 /// The fold indices this run trains, in order: `only_folds`, else the first `max_folds`.

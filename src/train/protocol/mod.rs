@@ -5,6 +5,7 @@
 
 pub mod cv;
 pub mod resume;
+pub mod seeds;
 pub mod summary;
 pub mod trials;
 
@@ -13,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 pub use cv::{cross_validate, CvPlan, CvReport, FoldResult};
+pub use seeds::{cross_validate_seeds, SeedRun, SeedsReport, TogetherFold};
 pub use summary::{MeanStd, Summary};
 pub use trials::{run_trials, TrialResult, TrialsPlan, TrialsReport};
 
@@ -45,6 +47,12 @@ pub enum Progress<'a> {
     /// Frozen encoder features computed ahead of jobs that run at once (`done` of `total`
     /// sentences).
     Preparing { done: usize, total: usize },
+    /// A test fold scored by the models of `seeds` seeds predicting together.
+    Together {
+        fold: usize,
+        seeds: usize,
+        test: &'a Report,
+    },
     /// The trials protocol's dev run chose the epochs and θr of the trials.
     ChosenOnDev { epochs: usize, threshold: f64 },
 }
