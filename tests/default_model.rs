@@ -80,6 +80,65 @@ fn the_relation_threshold_chosen_on_dev_is_the_best_there_and_eval_agrees() {
 }
 
 #[test]
+fn predict_chooses_the_threshold_of_models_together_on_dev_and_uses_it() {
+    use relarc::corpus::Corpus;
+    let Some(data) = common::data_dir() else { return };
+    if !pretrained_inputs_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    let mut dev = Corpus::load(&data.join("conll04/dev.json")).unwrap();
+    dev.sentences.truncate(60);
+    dev.save(&tmp.path().join("dev.json")).unwrap();
+    let model = shipped("conll04");
+    let m = model.to_str().unwrap();
+    let (dev, pred) = (p("dev.json"), p("pred.json"));
+    let out = common::run(&[
+        "predict",
+        "--model",
+        m,
+        "--model",
+        m,
+        "--choose-threshold",
+        &dev,
+        "--input",
+        &dev,
+        "--output",
+        &pred,
+        "--device",
+        "cpu",
+    ]);
+    let err = common::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    // "θr chosen on D: T (RE micro F1 there F; G with θr 0.900)"
+    let line = err.lines().find(|l| l.starts_with("θr chosen on")).expect(&err);
+    let number_after = |key: &str| -> f64 {
+        let rest = &line[line.find(key).expect(line) + key.len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        rest[..end].parse().unwrap()
+    };
+    let (chosen_f1, own_f1) = (number_after("F1 there "), number_after("; "));
+    assert!(
+        line.ends_with("with θr 0.900)"),
+        "the mean of the two models' θr: {line}"
+    );
+    assert!(
+        chosen_f1 > own_f1,
+        "on these sentences another θr is better: {line}"
+    );
+    let eval = common::run(&["eval", "--gold", &dev, "--pred", &pred, "--json"]);
+    let eval: serde_json::Value = serde_json::from_str(&common::stdout(&eval)).unwrap();
+    let re = 100.0 * eval["re"]["micro"]["f1"].as_f64().unwrap();
+    assert!(
+        (re - chosen_f1).abs() < 0.006,
+        "predicted with the chosen θr: RE {re}, {line}"
+    );
+}
+
+#[test]
 fn the_shipped_ade_model_finds_a_drug_its_adverse_effect_and_their_relation() {
     let Some(text) = shipped_prediction("ade", ADE_SENTENCE) else {
         return;

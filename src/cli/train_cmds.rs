@@ -15,6 +15,7 @@ use relarc::train::protocol::{
     cross_validate, cross_validate_seeds, run_trials, CvPlan, Progress, TrialsPlan,
 };
 use relarc::train::report::{DataFile, RunReport};
+use relarc::train::threshold::choose_on_dev;
 use relarc::train::{EpochRecord, Event, Failure, TrainError, TrainJob, TrainOptions, TrainOutcome, Trainer};
 use tch::Device;
 
@@ -121,6 +122,10 @@ pub struct PredictArgs {
     /// The relation threshold θr to use instead of the model's (between 0 and 1).
     #[arg(long)]
     pub threshold: Option<f64>,
+    /// Choose θr on this annotated corpus (the one with the best relation F1 there) for the
+    /// models given, instead of their own (with several --model: the mean of theirs).
+    #[arg(long, conflicts_with = "threshold")]
+    pub choose_threshold: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -530,6 +535,9 @@ pub fn predict(a: PredictArgs) -> CliResult {
         if let Some(t) = a.threshold {
             models.re_threshold = t;
         }
+        if let Some(path) = &a.choose_threshold {
+            threshold_on_dev(&mut models, path)?;
+        }
         Ok(models)
     };
     if let Some(text) = &a.text {
@@ -570,6 +578,27 @@ pub fn predict(a: PredictArgs) -> CliResult {
         output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sets the models' θr to the one with the best relation F1 on the corpus at `path`.
+fn threshold_on_dev(models: &mut Ensemble, path: &Path) -> Res<()> {
+    let dev = load_flat(path)?;
+    match choose_on_dev(models, &dev.sentences)? {
+        Some((t, _)) => eprintln!(
+            "θr chosen on {}: {:.3} (RE micro F1 there {:.2}; {:.2} with θr {:.3})",
+            path.display(),
+            t.threshold,
+            100.0 * t.dev_re_f1,
+            100.0 * t.previous_dev_re_f1,
+            t.previous
+        ),
+        None => eprintln!(
+            "note: {} has no relations the models could find: θr stays {:.3}",
+            path.display(),
+            models.re_threshold
+        ),
+    }
+    Ok(())
 }
 
 /// Predicts in chunks with a progress bar; each prediction keeps its sentence's other fields.

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::corpus::Sentence;
 use crate::eval::{evaluate, relation_keys, RelationKey, Report, SpanKey};
-use crate::model::{Model, Prediction};
+use crate::model::predict::PredictError;
+use crate::model::{Ensemble, Model, Prediction};
 use crate::train::TrainError;
 
 /// The threshold chosen on dev, and what it did there.
@@ -60,20 +61,47 @@ pub fn f1_at(candidates: &[Candidate], gold: usize, threshold: f64) -> f64 {
     2.0 * tp as f64 / (kept.len() + gold) as f64
 }
 
+/// What θr is chosen for: one model, or several predicting together (whose θr, the mean of
+/// theirs by default, is as much a decision made after training).
+pub trait Thresholded {
+    fn re_threshold(&mut self) -> &mut f64;
+    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError>;
+}
+
+impl Thresholded for Model {
+    fn re_threshold(&mut self) -> &mut f64 {
+        &mut self.config.re_threshold
+    }
+
+    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
+        self.predict(sentences)
+    }
+}
+
+impl Thresholded for Ensemble {
+    fn re_threshold(&mut self) -> &mut f64 {
+        &mut self.re_threshold
+    }
+
+    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
+        self.predict(sentences)
+    }
+}
+
 /// Chooses θr on `dev` and sets it in `model`: the best threshold when it beats the model's
 /// own on dev, else the model's own; with the model's dev scores at that threshold (read
 /// from the same predictions, not predicted again). None (nothing considered) when dev has
 /// no relations or the model finds no candidate.
 pub fn choose_on_dev(
-    model: &mut Model,
+    model: &mut impl Thresholded,
     dev: &[Sentence],
 ) -> Result<Option<(ThresholdChoice, Report)>, TrainError> {
-    let previous = model.config.re_threshold;
+    let previous = *model.re_threshold();
     // Every candidate pair of the predicted entities, whatever its probability.
-    model.config.re_threshold = -1.0;
+    *model.re_threshold() = -1.0;
     let tokens: Vec<&[String]> = dev.iter().map(|s| s.tokens.as_slice()).collect();
-    let predicted = model.predict(&tokens);
-    model.config.re_threshold = previous;
+    let predicted = model.predict_tokens(&tokens);
+    *model.re_threshold() = previous;
     let mut predicted = predicted.map_err(TrainError::Dev)?;
     let (candidates, gold) = candidates(&predicted, dev);
     let Some((best, best_f1)) = best_threshold(&candidates, gold) else {
@@ -86,7 +114,7 @@ pub fn choose_on_dev(
     } else {
         (previous, previous_dev_re_f1)
     };
-    model.config.re_threshold = threshold;
+    *model.re_threshold() = threshold;
     // Decoding keeps a relation when its probability exceeds θr: the same filter here.
     for p in &mut predicted {
         p.relations.retain(|r| f64::from(r.probability) > threshold);
