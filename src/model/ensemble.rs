@@ -76,6 +76,34 @@ impl Ensemble {
     }
 }
 
+/// What predicts with a relation threshold θr: one model, or several together (whose θr, the
+/// mean of theirs by default, is as much a decision made after training). Evaluation and the
+/// choice of θr on dev take either.
+pub trait Predictor {
+    fn re_threshold(&mut self) -> &mut f64;
+    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError>;
+}
+
+impl Predictor for Model {
+    fn re_threshold(&mut self) -> &mut f64 {
+        &mut self.config.re_threshold
+    }
+
+    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
+        self.predict(sentences)
+    }
+}
+
+impl Predictor for Ensemble {
+    fn re_threshold(&mut self) -> &mut f64 {
+        &mut self.re_threshold
+    }
+
+    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
+        self.predict(sentences)
+    }
+}
+
 /// Predictions of the members together for tokenized sentences, batch by batch.
 pub(super) fn predict_sentences(
     members: &[&Model],

@@ -18,7 +18,7 @@ pub mod shipped;
 
 pub use checkpoint::ModelError;
 pub use config::ModelConfig;
-pub use ensemble::{Ensemble, EnsembleError};
+pub use ensemble::{Ensemble, EnsembleError, Predictor};
 pub use joint::JointModel;
 pub use predict::{Model, PredictedEntity, PredictedRelation, Prediction};
 pub use recipe::{ConfigError, Recipe};

@@ -21,7 +21,7 @@ use crate::model::config::InvalidConfig;
 use crate::model::config::Optimizer as OptimizerKind;
 use crate::model::predict::PredictError;
 use crate::model::predict::ENCODER;
-use crate::model::{Ensemble, Model, ModelConfig, ModelError, Prediction};
+use crate::model::{Model, ModelConfig, ModelError, Predictor};
 use crate::pretrained::inputs::FineTune;
 use crate::pretrained::PretrainedError;
 
@@ -138,22 +138,11 @@ fn restore(model: &Model, snap: &Snapshot) {
     });
 }
 
-/// Predicts `dev` and scores it against its gold annotations.
-pub fn evaluate_model(model: &Model, dev: &[Sentence]) -> Result<Report, TrainError> {
-    score_predictions(dev, |tokens| model.predict(tokens))
-}
-
-/// Predicts `dev` with several models together and scores it against its gold annotations.
-pub fn evaluate_ensemble(ensemble: &Ensemble, dev: &[Sentence]) -> Result<Report, TrainError> {
-    score_predictions(dev, |tokens| ensemble.predict(tokens))
-}
-
-fn score_predictions(
-    dev: &[Sentence],
-    predict: impl FnOnce(&[&[String]]) -> Result<Vec<Prediction>, PredictError>,
-) -> Result<Report, TrainError> {
+/// Predicts `dev` (with one model or several together) and scores it against its gold
+/// annotations.
+pub fn evaluate_model(model: &impl Predictor, dev: &[Sentence]) -> Result<Report, TrainError> {
     let tokens: Vec<&[String]> = dev.iter().map(|s| s.tokens.as_slice()).collect();
-    let preds = predict(&tokens).map_err(TrainError::Dev)?;
+    let preds = model.predict_tokens(&tokens).map_err(TrainError::Dev)?;
     let predicted: Vec<Sentence> = preds.iter().zip(dev).map(|(p, s)| p.to_sentence(s)).collect();
     Ok(evaluate(dev, &predicted)?)
 }

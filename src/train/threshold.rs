@@ -6,8 +6,7 @@ use serde::Serialize;
 
 use crate::corpus::Sentence;
 use crate::eval::{evaluate, relation_keys, RelationKey, Report, SpanKey};
-use crate::model::predict::PredictError;
-use crate::model::{Ensemble, Model, Prediction};
+use crate::model::{Prediction, Predictor};
 use crate::train::TrainError;
 
 /// The threshold chosen on dev, and what it did there.
@@ -61,39 +60,12 @@ pub fn f1_at(candidates: &[Candidate], gold: usize, threshold: f64) -> f64 {
     2.0 * tp as f64 / (kept.len() + gold) as f64
 }
 
-/// What θr is chosen for: one model, or several predicting together (whose θr, the mean of
-/// theirs by default, is as much a decision made after training).
-pub trait Thresholded {
-    fn re_threshold(&mut self) -> &mut f64;
-    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError>;
-}
-
-impl Thresholded for Model {
-    fn re_threshold(&mut self) -> &mut f64 {
-        &mut self.config.re_threshold
-    }
-
-    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
-        self.predict(sentences)
-    }
-}
-
-impl Thresholded for Ensemble {
-    fn re_threshold(&mut self) -> &mut f64 {
-        &mut self.re_threshold
-    }
-
-    fn predict_tokens(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
-        self.predict(sentences)
-    }
-}
-
 /// Chooses θr on `dev` and sets it in `model`: the best threshold when it beats the model's
 /// own on dev, else the model's own; with the model's dev scores at that threshold (read
 /// from the same predictions, not predicted again). None (nothing considered) when dev has
 /// no relations or the model finds no candidate.
 pub fn choose_on_dev(
-    model: &mut impl Thresholded,
+    model: &mut impl Predictor,
     dev: &[Sentence],
 ) -> Result<Option<(ThresholdChoice, Report)>, TrainError> {
     let previous = *model.re_threshold();

@@ -16,7 +16,7 @@ use crate::corpus::{split, Corpus};
 use crate::eval::Report;
 use crate::model::{Ensemble, Model};
 use crate::train::report::utc_now;
-use crate::train::run::evaluate_ensemble;
+use crate::train::run::evaluate_model;
 use crate::train::TrainError;
 
 #[derive(Clone, Debug, Serialize)]
@@ -160,6 +160,6 @@ fn score_together(
     Ok(TogetherFold {
         fold,
         re_threshold: ensemble.re_threshold,
-        test: evaluate_ensemble(&ensemble, &test.sentences)?,
+        test: evaluate_model(&ensemble, &test.sentences)?,
     })
 }
