@@ -220,6 +220,57 @@ fn cv_protocol_runs_and_reports_also_two_folds_at_once() {
     );
 }
 
+#[test]
+fn cv_without_a_dev_part_trains_every_epoch_on_the_whole_training_fold() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let folds = small_folds(&data, tmp.path());
+    let out = tmp.path().join("cv");
+    let (_, err) = ok(&[
+        "cv",
+        "--preset",
+        "ade-learned",
+        "--folds",
+        &folds,
+        "--dev-fraction",
+        "0",
+        "--epochs",
+        "3",
+        "--patience",
+        "1",
+        "--threshold",
+        "0.7",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(err.matches("30 training sentences, 0 dev").count(), 2, "{err}");
+    for k in 0..2 {
+        let report = read_json(&out.join(format!("fold_{k}/report.json")));
+        // No dev score, so no early stop and no best epoch but the last; θr as given.
+        assert_eq!(report["history"].as_array().unwrap().len(), 3, "fold {k}");
+        assert_eq!(report["best_epoch"], 3, "fold {k}");
+        let config = read_json(&out.join(format!("fold_{k}/config.json")));
+        assert_eq!(config["model"]["re_threshold"], 0.7, "fold {k}");
+        assert!(report["test"]["re"]["micro"]["f1"].is_number());
+    }
+    let bad = common::run(&[
+        "cv",
+        "--folds",
+        &folds,
+        "--preset",
+        "ade-learned",
+        "--dev-fraction",
+        "1",
+    ]);
+    assert!(
+        common::stderr(&bad).contains("--dev-fraction must be 0 or more and below 1 (not 1)"),
+        "{}",
+        common::stderr(&bad)
+    );
+}
+
 /// Two ADE folds of 30 training and 10 test sentences, in `dir/folds`.
 fn small_folds(data: &Path, dir: &Path) -> String {
     std::fs::create_dir(dir.join("folds")).unwrap();

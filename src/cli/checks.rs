@@ -112,6 +112,14 @@ pub fn fraction(flag: &str, f: f64) -> Checked {
     Ok(())
 }
 
+/// A fraction from 0 (none) up to, not including, 1.
+pub fn fraction_or_none(flag: &str, f: f64) -> Checked {
+    if !(0.0..1.0).contains(&f) {
+        return bad(format!("{flag} must be 0 or more and below 1 (not {f})"));
+    }
+    Ok(())
+}
+
 /// A number of epochs above 0, at most 1000 (fractions allowed).
 pub fn epochs_span(flag: &str, e: f64) -> Checked {
     if !(e > 0.0 && e <= 1000.0) {

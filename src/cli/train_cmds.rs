@@ -146,7 +146,9 @@ pub struct CvArgs {
     /// Folder with split_K_train.json and split_K_test.json.
     #[arg(long)]
     pub folds: PathBuf,
-    /// Fraction of each training fold held out (seeded) for early stopping.
+    /// Fraction of each training fold held out (seeded) for early stopping. 0: no dev part,
+    /// each fold trains --epochs epochs on all of its training fold (SpERT's protocol), with
+    /// the preset's θr or --threshold.
     #[arg(long, default_value_t = 0.1)]
     pub dev_fraction: f64,
     /// Run only the first K folds.
@@ -741,7 +743,7 @@ pub fn cv(a: CvArgs) -> CliResult {
     if let Some(k) = a.max_folds {
         checks::at_least_one("--max-folds", k)?;
     }
-    checks::fraction("--dev-fraction", a.dev_fraction)?;
+    checks::fraction_or_none("--dev-fraction", a.dev_fraction)?;
     checks::at_least_one("--jobs", a.jobs)?;
     checks::at_least_one("--seeds", a.seeds)?;
     checks::writable_dir(&a.out)?;
