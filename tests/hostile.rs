@@ -165,7 +165,7 @@ fn training_arguments_are_checked_before_any_training() {
     refused(&cv(&["--max-folds", "0"]), "--max-folds must be at least 1");
     refused(
         &cv(&["--dev-fraction", "1.5"]),
-        "--dev-fraction must be between 0 and 1",
+        "--dev-fraction must be 0 or more and below 1 (not 1.5)",
     );
     refused(
         &[
