@@ -36,9 +36,9 @@ predict_on cpu "$device" cpu-model-on-dev
 predict_on dev "$device" dev
 {
     echo "device: $device"
-    python3 - "$out" "$data/agree/test.json" <<'PY'
-import json, sys
-out, gold = sys.argv[1], sys.argv[2]
+    python3 - "$out" "$data/agree/test.json" "$bin" <<'PY'
+import json, subprocess, sys
+out, gold, relarc = sys.argv[1], sys.argv[2], sys.argv[3]
 def load(name):
     return [(sorted((e["type"], e["start"], e["end"]) for e in s["entities"]),
              sorted((r["type"], r["head"], r["tail"]) for r in s["relations"]))
@@ -47,10 +47,9 @@ def same(a, b):
     a, b = load(a), load(b)
     return sum(x == y for x, y in zip(a, b)), len(a)
 def f1(pred):
-    tp = fp = fn = 0
-    for (pe, _), (ge, _) in zip(load(pred), load(gold)):
-        tp += len(set(pe) & set(ge)); fp += len(set(pe) - set(ge)); fn += len(set(ge) - set(pe))
-    return 2 * tp / max(2 * tp + fp + fn, 1)
+    run = subprocess.run([relarc, "eval", "--gold", gold, "--pred", pred, "--json"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(run.stdout)["ner"]["micro"]["f1"]
 n, m = same(f"{out}/pred-cpu.json", f"{out}/pred-cpu-model-on-dev.json")
 print(f"inference: the CPU-trained model predicts the same on both devices in {n} of {m} sentences")
 for side in ("cpu", "dev"):
