@@ -1,6 +1,7 @@
 //! The research commands end to end on small slices of the shared data.
 
 use crate::common;
+use crate::common::read_json;
 
 use std::path::Path;
 
@@ -528,10 +529,6 @@ fn trials_protocol_runs_and_reports_also_two_at_once() {
     let (err, tr2) = trials("trials2", "2", "2");
     assert!(err.contains("trial 1: best epoch"), "{err}");
     same_runs(&tr["trials"], &tr2["trials"], "trial");
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The runs of a protocol run one at a time and `--jobs 2` at once: same order, same scores.

@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use relarc::corpus::Corpus;
-use serde_json::Value;
 
 use crate::common;
+use crate::common::read_json;
 
 struct Tiny {
     tmp: tempfile::TempDir,
@@ -97,10 +97,6 @@ fn fails(args: &[&str]) -> String {
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The table's rows: the lines that start with "|".

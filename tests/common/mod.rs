@@ -4,6 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A JSON file the test expects to be there and well-formed.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// The project's shared data (`../shared/data`, or `RELARC_DATA`). Returns None, after saying
 /// so, when it is absent on a developer machine; in CI its absence fails the test.
 pub fn data_dir() -> Option<PathBuf> {
