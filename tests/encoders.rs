@@ -240,6 +240,34 @@ fn mean_pooling_averages_sub_words() {
     );
 }
 
+/// A sentence's features are the same bits whether it is encoded by itself or beside
+/// sentences of other lengths, in either precision: the feature cache, and every run that
+/// reads it, then do not depend on which sentences were computed together before.
+#[test]
+fn a_sentences_features_do_not_depend_on_the_sentences_beside_it() {
+    let Some(dir) = common::resource("all-minilm-l6-v2") else {
+        return;
+    };
+    let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    let own = words("Acute renal failure developed after two doses of intravenous acyclovir .");
+    let others = [
+        long_sentence(70),
+        words("Rash ."),
+        words(
+            "We report a case of methotrexate-induced pneumonitis in a patient with rheumatoid arthritis .",
+        ),
+    ];
+    for precision in [Precision::Float32, Precision::BFloat16] {
+        let enc = Encoder::load_with(&dir, Device::Cpu, precision).unwrap();
+        let alone = enc.encode(&[&own], Pooling::First).unwrap().remove(0);
+        let mut batch: Vec<&[String]> = others.iter().map(Vec::as_slice).collect();
+        batch.insert(2, &own);
+        let beside = enc.encode(&batch, Pooling::First).unwrap().remove(2);
+        let diff = (&alone - &beside).abs().max().double_value(&[]);
+        assert_eq!(diff, 0.0, "{precision:?}: features differ by {diff}");
+    }
+}
+
 #[test]
 fn words_the_tokenizer_drops_still_get_a_vector() {
     let tmp = tempfile::tempdir().unwrap();

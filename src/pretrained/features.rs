@@ -99,15 +99,16 @@ fn registry() -> &'static Mutex<Registry> {
 }
 
 /// What identifies an encoder's features: its files (configuration, tokenizer, weight size),
-/// the pooling, the window and the precision of its arithmetic.
+/// the pooling, the window and the precision of its arithmetic. "Alone": each sentence runs
+/// through the encoder by itself (see `Encoder::encode`); caches written before that depended
+/// on the batches they were computed in, and are not read.
 fn namespace(enc: &Encoder, pooling: Pooling) -> String {
     let precision = match enc.precision() {
-        // Float32 namespaces read as before bfloat16 existed, so their caches stay valid.
         Precision::Float32 => String::new(),
         p => format!(", {}", p.name()),
     };
     format!(
-        "{} {}, pooling {:?}, window {}{precision}",
+        "{} {}, pooling {:?}, window {}{precision}, alone",
         enc.name,
         enc.files_identity(),
         pooling,
@@ -157,7 +158,7 @@ impl Featurizer {
     }
 
     /// Per sentence `[words, L, D]` float16 CPU features, from the cache where present; the
-    /// rest computed in batches (sorted by length) and cached. `progress(done, total)` is told
+    /// rest computed (longest first) and cached. `progress(done, total)` is told
     /// after each batch that runs the encoder.
     pub fn contextual_features(
         &self,
@@ -199,8 +200,7 @@ impl Featurizer {
         missing.retain(|&i| first_of.insert(keys[i], i).is_none());
         missing.sort_by_key(|&i| std::cmp::Reverse(sentences[i].len()));
         let total = missing.len();
-        // Sentences of similar length go through the encoder together (little padding); the
-        // encoder splits each call into forward passes by its own token budget.
+        // In calls of a few hundred sentences, for progress (each one runs alone).
         let per_call = 256;
         for (done, chunk) in missing.chunks(per_call).enumerate() {
             let batch: Vec<&[String]> = chunk.iter().map(|&i| sentences[i]).collect();

@@ -378,16 +378,24 @@ impl Encoder {
             .collect()
     }
 
-    /// Runs every window, longest first, as many in a padded batch as the budget allows;
-    /// returns each window's states without the start and end tokens, in `pieces` order.
+    /// Runs every window, longest first: in training as many in a padded batch as the budget
+    /// allows, otherwise each alone. Returns each window's states without the start and end
+    /// tokens, in `pieces` order.
+    ///
+    /// Alone because a padded batch's shape changes how the products are blocked, so a
+    /// sentence's features would depend on the sentences beside it (MiniLM's by 1.7e-6 in
+    /// float32): cached features, and every run that reads them, would then depend on what
+    /// was computed before. Measured on the 2-core CPU, alone is no slower (121 s against 128
+    /// s for 3,845 ADE sentences with MPNet).
     fn run_pieces(&self, inputs: &[&[i64]], pieces: &[Piece], train: bool) -> Vec<Tensor> {
+        let budget = if train { self.budget() } else { 0 };
         let mut order: Vec<usize> = (0..pieces.len()).collect();
         order.sort_by_key(|&p| std::cmp::Reverse(pieces[p].end - pieces[p].start));
         let mut outputs: Vec<Option<Tensor>> = (0..pieces.len()).map(|_| None).collect();
         let mut k = 0;
         while k < order.len() {
             let longest = pieces[order[k]].end - pieces[order[k]].start + 2;
-            let take = (self.budget() / longest).max(1).min(order.len() - k);
+            let take = (budget / longest).max(1).min(order.len() - k);
             let group = &order[k..k + take];
             let seqs: Vec<&[i64]> = group
                 .iter()
@@ -407,6 +415,7 @@ impl Encoder {
     }
 
     /// Per sentence, `[words, L, D]` float32 on the CPU: every layer's vector for every word.
+    /// Each sentence runs alone, so its features do not depend on the others passed with it.
     pub fn encode(&self, sentences: &[&[String]], pooling: Pooling) -> Result<Vec<Tensor>, PretrainedError> {
         let subs = sentences
             .iter()
