@@ -411,7 +411,7 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
 /// The day `models/ade` was trained, from its report, as the model card shows it.
 fn shipped_ade_training_day() -> String {
     let report =
-        crate::common::read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ade/report.json"));
+        crate::common::read_json(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ade/report.json"));
     report["date"].as_str().unwrap()[..10].to_string()
 }
 

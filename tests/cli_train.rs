@@ -57,9 +57,7 @@ fn train_predict_and_eval_from_the_command_line() {
     assert!(err.contains("epoch 2 loss"), "{err}");
     assert!(err.contains("best epoch"), "{err}");
 
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("model/report.json")).unwrap())
-            .unwrap();
+    let report: Value = read_json(tmp.path().join("model/report.json"));
     assert_eq!(report["history"].as_array().unwrap().len(), 2);
     assert_eq!(report["data"][0]["sentences"], 40);
     assert_eq!(report["data"][0]["sha256"].as_str().unwrap().len(), 64);
@@ -69,9 +67,7 @@ fn train_predict_and_eval_from_the_command_line() {
     // θr, when chosen on dev (this barely trained model may find no candidate relation), is
     // the one in the model folder.
     let chosen = &report["threshold"];
-    let config: Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("model/config.json")).unwrap())
-            .unwrap();
+    let config: Value = read_json(tmp.path().join("model/config.json"));
     let kept = if chosen.is_null() {
         &Value::from(0.9)
     } else {
@@ -196,23 +192,19 @@ fn cv_protocol_runs_and_reports_also_two_folds_at_once() {
     };
     let err = run_cv("cv", &[]);
     assert!(err.contains("2-fold cross-validation over 2 runs"), "{err}");
-    let cv: Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cv/cv_report.json")).unwrap())
-            .unwrap();
+    let cv: Value = read_json(tmp.path().join("cv/cv_report.json"));
     assert_eq!(cv["folds"].as_array().unwrap().len(), 2);
     let runs = cv["summary"]["re"]["macro"]["f1"]["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
     assert!(tmp.path().join("cv/fold_1/report.json").exists());
     // Each fold held out 10% of its 30 training sentences for early stopping.
-    let fold: Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("cv/fold_0/report.json")).unwrap())
-            .unwrap();
+    let fold: Value = read_json(tmp.path().join("cv/fold_0/report.json"));
     assert!(fold["test"]["ner"]["micro"]["f1"].is_number());
     // Two folds at once, each on one of two threads, give the same folds in order with the
     // same results as one fold at a time on one thread.
     let one_thread = |out: &str, jobs: &str, threads: &str| {
         run_cv(out, &["--jobs", jobs, "--threads", threads]);
-        read_json(&tmp.path().join(out).join("cv_report.json"))
+        read_json(tmp.path().join(out).join("cv_report.json"))
     };
     same_runs(
         &one_thread("cv1", "1", "1")["folds"],
@@ -248,11 +240,11 @@ fn cv_without_a_dev_part_trains_every_epoch_on_the_whole_training_fold() {
     ]);
     assert_eq!(err.matches("30 training sentences, 0 dev").count(), 2, "{err}");
     for k in 0..2 {
-        let report = read_json(&out.join(format!("fold_{k}/report.json")));
+        let report = read_json(out.join(format!("fold_{k}/report.json")));
         // No dev score, so no early stop and no best epoch but the last; θr as given.
         assert_eq!(report["history"].as_array().unwrap().len(), 3, "fold {k}");
         assert_eq!(report["best_epoch"], 3, "fold {k}");
-        let config = read_json(&out.join(format!("fold_{k}/config.json")));
+        let config = read_json(out.join(format!("fold_{k}/config.json")));
         assert_eq!(config["model"]["re_threshold"], 0.7, "fold {k}");
         assert!(report["test"]["re"]["micro"]["f1"].is_number());
     }
@@ -327,7 +319,7 @@ fn cv_resumes_after_being_killed_between_folds() {
         assert!(err.contains("fold 1: training on"), "{err}");
     }
     assert!(err.contains("cross-validation folds 1 over 1 runs"), "{err}");
-    assert_eq!(read_json(&out.join("cv_report.json"))["folds"][0]["fold"], 1);
+    assert_eq!(read_json(out.join("cv_report.json"))["folds"][0]["fold"], 1);
     let again = args(&[]);
     let (_, err) = ok(&again.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
@@ -343,7 +335,7 @@ fn cv_resumes_after_being_killed_between_folds() {
         "{}",
         common::stderr(&out2)
     );
-    let cv = read_json(&out.join("cv_report.json"));
+    let cv = read_json(out.join("cv_report.json"));
     assert_eq!(cv["folds"].as_array().unwrap().len(), 2);
     assert_eq!(cv["folds"][0]["test"], first["test"], "fold 0 kept as it was");
     // Another run into the same folder is refused, not mixed in.
@@ -387,7 +379,7 @@ fn cv_with_several_seeds_scores_each_fold_with_their_models_together() {
     assert!(err.contains("seed 6, fold 1: best epoch"), "{err}");
     assert!(err.contains("4 of 4 runs finished"), "{err}");
     assert!(err.contains("fold 1, the 2 seeds' models together:"), "{err}");
-    let report = read_json(&tmp.path().join("seeds/cv_report.json"));
+    let report = read_json(tmp.path().join("seeds/cv_report.json"));
     let seed_of = |i: usize| report["seeds"][i]["seed"].as_u64();
     assert_eq!((seed_of(0), seed_of(1), seed_of(2)), (Some(5), Some(6), None));
     assert_eq!(report["folds"].as_array().unwrap().len(), 2);
@@ -395,8 +387,8 @@ fn cv_with_several_seeds_scores_each_fold_with_their_models_together() {
     // Each seed's run is the ordinary cross-validation with that seed.
     let alone = cv(&p("alone"), &["--seed", "6"]);
     assert!(alone.status.success(), "{}", common::stderr(&alone));
-    let member = read_json(&tmp.path().join("seeds/seed_6/cv_report.json"));
-    let single = read_json(&tmp.path().join("alone/cv_report.json"));
+    let member = read_json(tmp.path().join("seeds/seed_6/cv_report.json"));
+    let single = read_json(tmp.path().join("alone/cv_report.json"));
     for k in 0..2 {
         assert_eq!(member["folds"][k]["test"], single["folds"][k]["test"], "fold {k}");
     }
@@ -434,7 +426,7 @@ fn cv_with_several_seeds_scores_each_fold_with_their_models_together() {
     let again = cv(&seeds, &["--seed", "5", "--seeds", "2"]);
     let err = common::stderr(&again);
     assert!(again.status.success() && !err.contains("training on"), "{err}");
-    let kept = read_json(&tmp.path().join("seeds/cv_report.json"));
+    let kept = read_json(tmp.path().join("seeds/cv_report.json"));
     assert_eq!(kept["folds"], report["folds"]);
     let mixed = cv(&p("alone"), &["--seed", "6", "--seeds", "2"]);
     let msg = common::stderr(&mixed);
@@ -513,7 +505,7 @@ fn trials_protocol_runs_and_reports_also_two_at_once() {
             "--out",
             &p(out),
         ]);
-        (err, read_json(&tmp.path().join(out).join("trials_report.json")))
+        (err, read_json(tmp.path().join(out).join("trials_report.json")))
     };
     let (err, tr) = trials("trials", "1", "1");
     assert!(err.contains("chose 1 epochs on dev"), "{err}");
@@ -628,8 +620,7 @@ fn train_on_several_files_without_dev_runs_every_epoch() {
         "cpu",
     ]);
     assert!(err.contains("20 training sentences, 0 dev"), "{err}");
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("m/report.json")).unwrap()).unwrap();
+    let report: Value = read_json(tmp.path().join("m/report.json"));
     assert_eq!(report["history"].as_array().unwrap().len(), 2);
     assert_eq!(report["best_epoch"], 2, "without dev the last epoch is kept");
     assert_eq!(report["data"].as_array().unwrap().len(), 2);
@@ -677,9 +668,7 @@ fn train_with_a_users_own_word_vectors_and_encoder() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", common::stderr(&out));
-    let cfg: Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("model/config.json")).unwrap())
-            .unwrap();
+    let cfg: Value = read_json(tmp.path().join("model/config.json"));
     let inputs = &cfg["model"]["inputs"];
     assert_eq!(inputs["word"]["dim"], 4);
     assert_eq!(inputs["word"]["trainable"], false);

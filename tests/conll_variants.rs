@@ -6,8 +6,6 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/conll")
@@ -89,7 +87,8 @@ fn conll_variants_come_back_byte_identical_and_keep_their_entities_through_spert
         );
         let json = tmp.path().join("s.json");
         convert(&[src.to_str().unwrap(), json.to_str().unwrap(), "--from", "conll"]);
-        let sentences: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let sentences = common::read_json(&json);
+        let sentences = sentences.as_array().unwrap();
         let expect = decode_file(&src, token, tag);
         assert_eq!(sentences.len(), expect.len(), "{name}");
         for (s, (tokens, ents)) in sentences.iter().zip(&expect) {
@@ -158,7 +157,8 @@ fn conllu_entities_come_from_misc_and_a_file_without_them_is_refused() {
         fixture("ud_sl_ssj_ner.conllu").to_str().unwrap(),
         json.to_str().unwrap(),
     ]);
-    let s: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let s = common::read_json(&json);
+    let s = s.as_array().unwrap();
     assert_eq!(s[0]["tokens"][0], "Caplan");
     let ents: Vec<(String, u64, u64)> = s[0]["entities"]
         .as_array()
@@ -213,7 +213,8 @@ fn a_scheme_and_columns_can_be_asked_for() {
         "--tag-column",
         "4",
     ]);
-    let s: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&inner).unwrap()).unwrap();
+    let s = common::read_json(&inner);
+    let s = s.as_array().unwrap();
     assert!(
         s.iter().all(|x| x["entities"] == serde_json::json!([])),
         "this file's inner layer has no entities"

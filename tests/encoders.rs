@@ -16,8 +16,7 @@ fn fixture(name: &str) -> (HashMap<String, Tensor>, Vec<Vec<String>>) {
         .unwrap()
         .into_iter()
         .collect();
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("versions.json")).unwrap()).unwrap();
+    let meta: serde_json::Value = common::read_json(dir.join("versions.json"));
     let sentences = serde_json::from_value(meta["sentences"].clone()).unwrap();
     (tensors, sentences)
 }
@@ -309,8 +308,7 @@ fn a_partly_fine_tuned_encoder_runs_its_frozen_layers_once_per_sentence() {
     common::tiny_bert(tmp.path(), 11);
     // Without dropout a training step computes what inference does.
     let cfg_path = tmp.path().join("config.json");
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    let mut cfg: serde_json::Value = common::read_json(&cfg_path);
     cfg["hidden_dropout_prob"] = 0.0.into();
     cfg["attention_probs_dropout_prob"] = 0.0.into();
     std::fs::write(&cfg_path, cfg.to_string()).unwrap();

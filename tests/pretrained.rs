@@ -391,8 +391,7 @@ fn a_model_with_pretrained_inputs_saves_without_them_and_loads_with_them() {
     assert_eq!(model.predict(&tokens).unwrap(), loaded.predict(&tokens).unwrap());
 
     // Without its encoder the model says which resource is missing.
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("config.json")).unwrap()).unwrap();
+    let mut cfg: serde_json::Value = common::read_json(tmp.path().join("config.json"));
     cfg["model"]["inputs"]["contextual"]["encoder"] = "no-such-encoder".into();
     std::fs::write(tmp.path().join("config.json"), cfg.to_string()).unwrap();
     let err = Model::load(tmp.path(), Device::Cpu).err().unwrap().to_string();

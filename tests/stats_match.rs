@@ -7,8 +7,7 @@ use serde_json::Value;
 #[test]
 fn stats_match_the_shared_figures_for_every_file() {
     let Some(data) = common::data_dir() else { return };
-    let expected: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("STATS.json")).unwrap()).unwrap();
+    let expected: Value = common::read_json(data.join("STATS.json"));
     let mut checked = 0;
     for (key, want) in expected.as_object().unwrap() {
         let file = data.join(format!("{key}.json"));

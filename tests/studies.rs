@@ -128,7 +128,7 @@ fn a_plan_run_job_by_job_gives_the_table_of_a_run_here() {
         here.contains("best configuration in 1 of 1 cases (seed 42: halving picks shared 1, NER"),
         "{here}"
     );
-    let best = read_json(&t.path("here/best_config.json"));
+    let best = read_json(t.path("here/best_config.json"));
     assert_eq!(best["shared_layers"], 1);
 
     let plan = t.path("plan.json");
@@ -350,13 +350,13 @@ fn a_halving_search_over_cv_folds_runs_here_rung_after_rung() {
     let (table, err) = ok(&strings(&args));
     // Two configurations for one epoch, then the better one for two.
     assert!(err.contains("2 configurations, 3 jobs"), "{err}");
-    let report = read_json(&out.join("study_report.json"));
+    let report = read_json(out.join("study_report.json"));
     let rows = report["rows"].as_array().unwrap();
     assert_eq!(rows[0]["rung"], 1, "{table}");
     assert_eq!(rows[1]["rung"], 0, "{table}");
     assert_eq!(report["winner"], rows[0]["name"]);
     // Each job held out the same seeded 10% (3 of 30 sentences) of fold 0 as its dev part.
-    let result = read_json(&out.join("jobs/002-rung-1-rank-0-fold-0-trial-0/result.json"));
+    let result = read_json(out.join("jobs/002-rung-1-rank-0-fold-0-trial-0/result.json"));
     assert_eq!(result["job"]["data"]["fold"], 0);
     assert_eq!(result["job"]["epochs"], 2);
     assert!(out.join("best_config.json").exists());
@@ -376,7 +376,7 @@ fn affinity_compares_every_layer_and_suggests_a_split() {
     let args = t.args("affinity", &more);
     let (table, _) = ok(&args);
     assert!(table.contains("| 2 |"), "{table}");
-    let report = read_json(&out.join("affinity.json"));
+    let report = read_json(out.join("affinity.json"));
     let layers: Vec<f64> = report["layers"]
         .as_array()
         .unwrap()

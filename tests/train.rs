@@ -101,8 +101,7 @@ fn a_cpu_run_is_repeatable_with_the_same_seed() {
         ];
         let o = crate::common::run(&args);
         assert!(o.status.success(), "{}", crate::common::stderr(&o));
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(format!("{out}/report.json")).unwrap()).unwrap();
+        let report: serde_json::Value = common::read_json(format!("{out}/report.json"));
         report["history"]
             .as_array()
             .unwrap()
