@@ -435,6 +435,65 @@ fn cv_with_several_seeds_scores_each_fold_with_their_models_together() {
         msg.contains("holds a different run (its protocol differs)"),
         "{msg}"
     );
+    cv_runs_made_apart_score_together(tmp.path(), &folds, &report);
+}
+
+/// `cv-together` on the seeds' own folders gives what `cv --seeds` gave (`seeds_report`); a
+/// fold one run has not finished is left out and said, and models are never scored on fold
+/// files other than those they were trained with.
+fn cv_runs_made_apart_score_together(tmp: &Path, folds: &str, seeds_report: &Value) {
+    let p = |n: &str| tmp.join(n).to_str().unwrap().to_string();
+    let (seed_5, seed_6) = (p("seeds/seed_5"), p("seeds/seed_6"));
+    let together = |runs: &[&str], folds: &str, out: &str| {
+        let mut a = vec!["cv-together"];
+        a.extend(runs);
+        a.extend(["--folds", folds, "--device", "cpu", "--out", out]);
+        common::run(&a)
+    };
+    let run = together(&[&seed_5, &seed_6], folds, &p("pair"));
+    let err = common::stderr(&run);
+    assert!(run.status.success(), "{err}");
+    assert!(err.contains("fold 1, the 2 runs' models together"), "{err}");
+    let pair = read_json(tmp.join("pair/cv_report.json"));
+    assert_eq!(pair["folds"], seeds_report["folds"]);
+    assert_eq!(pair["summary"], seeds_report["summary"]);
+
+    // Fold 1 unfinished in one run: fold 0 alone is scored, and the gap is said.
+    let partial = p("partial");
+    std::fs::create_dir(&partial).unwrap();
+    std::fs::copy(tmp.join("seeds/seed_6/plan.json"), tmp.join("partial/plan.json")).unwrap();
+    std::fs::rename(tmp.join("seeds/seed_6/fold_0"), tmp.join("partial/fold_0")).unwrap();
+    let run = together(&[&seed_5, &partial], folds, &p("partial-pair"));
+    let err = common::stderr(&run);
+    assert!(run.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("fold 1: not scored, unfinished in {partial}")),
+        "{err}"
+    );
+    let report = read_json(tmp.join("partial-pair/cv_report.json"));
+    assert_eq!(report["folds"].as_array().unwrap().len(), 1);
+    assert_eq!(report["folds"][0], seeds_report["folds"][0]);
+
+    // Other fold files than the runs were trained with: refused, naming the run and the file.
+    let other = tmp.join("other-folds");
+    std::fs::create_dir(&other).unwrap();
+    for name in ["split_0_train.json", "split_0_test.json", "split_1_train.json"] {
+        std::fs::copy(Path::new(folds).join(name), other.join(name)).unwrap();
+    }
+    let mut test: Vec<Value> = read_json(Path::new(folds).join("split_1_test.json"))
+        .as_array()
+        .unwrap()
+        .clone();
+    test.pop();
+    std::fs::write(other.join("split_1_test.json"), Value::from(test).to_string()).unwrap();
+    let run = together(&[&seed_5], other.to_str().unwrap(), &p("refused"));
+    let msg = common::stderr(&run);
+    assert_eq!(run.status.code(), Some(1), "{msg}");
+    assert!(
+        msg.contains(&format!("{seed_5}: fold 1 was not trained with")) && msg.contains("split_1_test.json"),
+        "{msg}"
+    );
+    assert!(!tmp.join("refused/cv_report.json").exists());
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod checks;
 mod corpus_cmds;
 mod model_cmds;
 mod study_cmds;
+mod together_cmd;
 mod train_cmds;
 
 use std::process::ExitCode;
@@ -55,6 +56,9 @@ pub enum Command {
     Eval(train_cmds::EvalArgs),
     /// The ADE protocol: k-fold cross-validation with a seeded dev part of each training fold.
     Cv(train_cmds::CvArgs),
+    /// Score cross-validation runs made apart (other seeds, poolings, configurations) with
+    /// their models predicting together on each test fold.
+    CvTogether(together_cmd::CvTogetherArgs),
     /// The CoNLL04 protocol: epochs chosen on dev, then N seeds on train+dev, scored on test.
     Trials(train_cmds::TrialsArgs),
     /// The paper's Table 3: the baseline and its variants without task-specific layers,
@@ -98,6 +102,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Predict(a)) => train_cmds::predict(a),
         Some(Command::Eval(a)) => train_cmds::eval(a),
         Some(Command::Cv(a)) => train_cmds::cv(a),
+        Some(Command::CvTogether(a)) => together_cmd::cv_together(a),
         Some(Command::Trials(a)) => train_cmds::trials(a),
         Some(Command::Ablate(a)) => study_cmds::ablate(a),
         Some(Command::Search(a)) => study_cmds::search(a),

@@ -415,7 +415,7 @@ pub(super) fn load_flat(path: &Path) -> Res<Corpus> {
     Ok(c)
 }
 
-fn print_metrics(what: &str, m: &Metrics) {
+pub(super) fn print_metrics(what: &str, m: &Metrics) {
     eprintln!(
         "  {what:<4} micro P {:.2} R {:.2} F1 {:.2} | macro P {:.2} R {:.2} F1 {:.2}",
         100.0 * m.micro.precision,

@@ -7,6 +7,7 @@ pub mod cv;
 pub mod resume;
 pub mod seeds;
 pub mod summary;
+pub mod together;
 pub mod trials;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use std::sync::Mutex;
 pub use cv::{cross_validate, CvPlan, CvReport, FoldResult};
 pub use seeds::{cross_validate_seeds, SeedRun, SeedsReport, TogetherFold};
 pub use summary::{MeanStd, Summary};
+pub use together::{score_runs_together, SkippedFold, TogetherPlan, TogetherReport};
 pub use trials::{run_trials, TrialResult, TrialsPlan, TrialsReport};
 
 use super::{Failure, TrainError, TrainJob, TrainOutcome};

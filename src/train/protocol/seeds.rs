@@ -4,20 +4,17 @@
 //! one (`model::Ensemble`). On ADE one seed moves a fold's RE F1 by about two points, so
 //! several seeds together are insurance against an unlucky one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
 
-use super::cv::{cross_validate, fingerprint, CvPlan, CvReport};
+use super::cv::{cross_validate, fingerprint, CvPlan};
+use super::together::score_fold;
 use super::{write_json, Progress, ProgressSink, ProtocolError, Runner, Summary};
-use crate::corpus::overlap::remove_overlaps_all;
-use crate::corpus::{split, Corpus};
+use crate::corpus::split;
 use crate::eval::Report;
-use crate::model::{Ensemble, Model};
 use crate::train::report::utc_now;
-use crate::train::run::evaluate_model;
-use crate::train::TrainError;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct SeedRun {
@@ -76,7 +73,8 @@ pub fn cross_validate_seeds(
     let mut together = Vec::new();
     for fold in runs[0].2.folds.iter().map(|f| f.fold) {
         let test = folds[fold].1.clone();
-        let scored = score_together(plan, &runs, fold, test)?;
+        let dirs: Vec<&Path> = runs.iter().map(|(_, out, _)| out.as_path()).collect();
+        let scored = score_fold(plan.options.device, &dirs, fold, test)?;
         progress(Progress::Together {
             fold,
             seeds,
@@ -140,26 +138,4 @@ fn relabel<'a, 'b: 'a>(
         }),
         other => progress(other),
     }
-}
-
-/// Fold `fold`'s test corpus (overlaps removed, as each seed scored it) predicted by the
-/// seeds' models of that fold together.
-fn score_together(
-    plan: &CvPlan,
-    runs: &[(u64, PathBuf, CvReport)],
-    fold: usize,
-    mut test: Corpus,
-) -> Result<TogetherFold, ProtocolError> {
-    remove_overlaps_all(&mut test.sentences);
-    let models = runs
-        .iter()
-        .map(|(_, out, _)| Model::load(&out.join(format!("fold_{fold}")), plan.options.device))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(TrainError::from)?;
-    let ensemble = Ensemble::new(models).map_err(|e| ProtocolError::Study(format!("fold {fold}: {e}")))?;
-    Ok(TogetherFold {
-        fold,
-        re_threshold: ensemble.re_threshold,
-        test: evaluate_model(&ensemble, &test.sentences)?,
-    })
 }

@@ -1,0 +1,159 @@
+//! Cross-validation runs made apart (other seeds, poolings or configurations) scored together:
+//! each fold that every run finished has its test corpus (overlaps removed, as `cv` scores it)
+//! predicted by the runs' models of that fold as one (`model::Ensemble`), as `cv --seeds`
+//! scores its seeds. Each run must have been trained on the same fold files: its `plan.json`
+//! records them with their SHA-256, so models are never scored on a fold they trained on.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+use tch::Device;
+
+use super::resume::Fingerprint;
+use super::{write_json, ProtocolError, Summary};
+use crate::corpus::overlap::remove_overlaps_all;
+use crate::corpus::{split, Corpus};
+use crate::eval::Report;
+use crate::model::{Ensemble, Model};
+use crate::train::report::{sha256_file, utc_now};
+use crate::train::run::evaluate_model;
+use crate::train::TrainError;
+
+pub use super::seeds::TogetherFold;
+
+pub struct TogetherPlan {
+    /// Cross-validation output folders (each with `plan.json` and `fold_K/`).
+    pub runs: Vec<PathBuf>,
+    /// The folder of `split_K_train.json` and `split_K_test.json` the runs were trained on.
+    pub folds: PathBuf,
+    pub device: Device,
+    /// Where `cv_report.json` goes, if anywhere.
+    pub out: Option<PathBuf>,
+    pub command: String,
+}
+
+/// A fold left out because some runs have not finished it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SkippedFold {
+    pub fold: usize,
+    pub unfinished_in: Vec<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TogetherReport {
+    pub command: String,
+    pub date: String,
+    pub device: String,
+    pub seconds: f64,
+    pub runs: Vec<PathBuf>,
+    pub folds: Vec<TogetherFold>,
+    pub skipped: Vec<SkippedFold>,
+    pub summary: Summary,
+}
+
+/// Scores every fold that all of `plan.runs` finished with their models together, telling
+/// `scored` of each fold as it is done; writes `out/cv_report.json` when `plan.out` is given.
+pub fn score_runs_together(
+    plan: &TogetherPlan,
+    scored: &mut dyn FnMut(&TogetherFold),
+) -> Result<TogetherReport, ProtocolError> {
+    let started = Instant::now();
+    if plan.runs.is_empty() {
+        return Err(ProtocolError::Study("no cross-validation run to score".into()));
+    }
+    let folds = split::load_fold_files(&plan.folds)?;
+    let mut together = Vec::new();
+    let mut skipped = Vec::new();
+    for (fold, (_, test)) in folds.into_iter().enumerate() {
+        let unfinished_in: Vec<PathBuf> = (plan.runs.iter())
+            .filter(|run| !run.join(format!("fold_{fold}/report.json")).is_file())
+            .cloned()
+            .collect();
+        if !unfinished_in.is_empty() {
+            skipped.push(SkippedFold { fold, unfinished_in });
+            continue;
+        }
+        for run in &plan.runs {
+            check_trained_on(run, &plan.folds, fold)?;
+        }
+        let dirs: Vec<&Path> = plan.runs.iter().map(PathBuf::as_path).collect();
+        let result = score_fold(plan.device, &dirs, fold, test)?;
+        scored(&result);
+        together.push(result);
+    }
+    if together.is_empty() {
+        return Err(ProtocolError::Study(format!(
+            "no fold of {} is finished in every run",
+            plan.folds.display()
+        )));
+    }
+    let tests: Vec<Report> = together.iter().map(|f| f.test.clone()).collect();
+    let report = TogetherReport {
+        command: plan.command.clone(),
+        date: utc_now(),
+        device: format!("{:?}", plan.device),
+        seconds: started.elapsed().as_secs_f64(),
+        runs: plan.runs.clone(),
+        folds: together,
+        skipped,
+        summary: Summary::of(&tests),
+    };
+    if let Some(out) = &plan.out {
+        std::fs::create_dir_all(out).map_err(|source| ProtocolError::Write {
+            path: out.clone(),
+            source,
+        })?;
+        write_json(&out.join("cv_report.json"), &report)?;
+    }
+    Ok(report)
+}
+
+/// Fold `fold`'s test corpus, overlaps removed, predicted by the models in `runs/fold_K`
+/// together.
+pub(super) fn score_fold(
+    device: Device,
+    runs: &[&Path],
+    fold: usize,
+    mut test: Corpus,
+) -> Result<TogetherFold, ProtocolError> {
+    remove_overlaps_all(&mut test.sentences);
+    let models = runs
+        .iter()
+        .map(|run| Model::load(&run.join(format!("fold_{fold}")), device))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(TrainError::from)?;
+    let ensemble = Ensemble::new(models).map_err(|e| ProtocolError::Study(format!("fold {fold}: {e}")))?;
+    Ok(TogetherFold {
+        fold,
+        re_threshold: ensemble.re_threshold,
+        test: evaluate_model(&ensemble, &test.sentences)?,
+    })
+}
+
+/// That `run` trained fold `fold` on the fold files in `folds`, by the SHA-256 its
+/// `plan.json` records for them.
+fn check_trained_on(run: &Path, folds: &Path, fold: usize) -> Result<(), ProtocolError> {
+    let path = run.join("plan.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ProtocolError::Study(format!(
+            "{}: {e} (not a cross-validation run's folder?)",
+            path.display()
+        ))
+    })?;
+    let recorded: Fingerprint =
+        serde_json::from_str(&text).map_err(|e| ProtocolError::Study(format!("{}: {e}", path.display())))?;
+    for (i, role) in ["train", "test"].into_iter().enumerate() {
+        let file = folds.join(format!("split_{fold}_{role}.json"));
+        let theirs = recorded.data.get(2 * fold + i).map(|(_, sha)| sha.as_str());
+        if theirs != Some(sha256_file(&file).as_str()) {
+            return Err(ProtocolError::Study(format!(
+                "{}: fold {fold} was not trained with {} (plan.json records other data): \
+                 its models cannot be scored on this fold",
+                run.display(),
+                file.display()
+            )));
+        }
+    }
+    Ok(())
+}
