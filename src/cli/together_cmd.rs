@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use relarc::train::protocol::{score_runs_together, TogetherFold, TogetherPlan};
+use relarc::train::protocol::{score_runs_together, TogetherPlan, TogetherProgress};
 
 use super::train_cmds::{command_line, device, print_metrics};
 use super::CliResult;
@@ -35,13 +35,22 @@ pub fn cv_together(a: CvTogetherArgs) -> CliResult {
         command: command_line(),
     };
     let n = plan.runs.len();
-    let mut show = |f: &TogetherFold| {
-        eprintln!(
-            "fold {}, the {n} runs' models together (θr {:.3}):",
-            f.fold, f.re_threshold
-        );
-        print_metrics("NER", &f.test.ner);
-        print_metrics("RE", &f.test.re);
+    let mut show = |p: TogetherProgress| match p {
+        TogetherProgress::Preparing { done, total } if done == total => {
+            eprintln!("encoder features of {total} test sentences ready (cached for next time)")
+        }
+        TogetherProgress::Preparing { done, total } if done <= 256 => {
+            eprintln!("computing encoder features of {total} test sentences not cached yet…")
+        }
+        TogetherProgress::Preparing { .. } => {}
+        TogetherProgress::Scored(f) => {
+            eprintln!(
+                "fold {}, the {n} runs' models together (θr {:.3}):",
+                f.fold, f.re_threshold
+            );
+            print_metrics("NER", &f.test.ner);
+            print_metrics("RE", &f.test.re);
+        }
     };
     let report = score_runs_together(&plan, &mut show)?;
     for s in &report.skipped {

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 pub use cv::{cross_validate, CvPlan, CvReport, FoldResult};
 pub use seeds::{cross_validate_seeds, SeedRun, SeedsReport, TogetherFold};
 pub use summary::{MeanStd, Summary};
-pub use together::{score_runs_together, SkippedFold, TogetherPlan, TogetherReport};
+pub use together::{score_runs_together, SkippedFold, TogetherPlan, TogetherProgress, TogetherReport};
 pub use trials::{run_trials, TrialResult, TrialsPlan, TrialsReport};
 
 use super::{Failure, TrainError, TrainJob, TrainOutcome};

@@ -16,6 +16,8 @@ use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{split, Corpus};
 use crate::eval::Report;
 use crate::model::{Ensemble, Model};
+use crate::pretrained::features::Featurizer;
+use crate::pretrained::inputs::Inputs;
 use crate::train::report::{sha256_file, utc_now};
 use crate::train::run::evaluate_model;
 use crate::train::TrainError;
@@ -52,41 +54,62 @@ pub struct TogetherReport {
     pub summary: Summary,
 }
 
+/// What `score_runs_together` reports as it goes.
+pub enum TogetherProgress<'a> {
+    /// Frozen encoder features of the test folds computed ahead (`done` of `total` sentences
+    /// not cached before), once for all the folds.
+    Preparing {
+        done: usize,
+        total: usize,
+    },
+    Scored(&'a TogetherFold),
+}
+
 /// Scores every fold that all of `plan.runs` finished with their models together, telling
-/// `scored` of each fold as it is done; writes `out/cv_report.json` when `plan.out` is given.
+/// `progress` of each fold as it is done; writes `out/cv_report.json` when `plan.out` is given.
 pub fn score_runs_together(
     plan: &TogetherPlan,
-    scored: &mut dyn FnMut(&TogetherFold),
+    progress: &mut dyn FnMut(TogetherProgress),
 ) -> Result<TogetherReport, ProtocolError> {
     let started = Instant::now();
     if plan.runs.is_empty() {
         return Err(ProtocolError::Study("no cross-validation run to score".into()));
     }
     let folds = split::load_fold_files(&plan.folds)?;
-    let mut together = Vec::new();
+    let mut tests = Vec::new();
     let mut skipped = Vec::new();
     for (fold, (_, test)) in folds.into_iter().enumerate() {
         let unfinished_in: Vec<PathBuf> = (plan.runs.iter())
             .filter(|run| !run.join(format!("fold_{fold}/report.json")).is_file())
             .cloned()
             .collect();
-        if !unfinished_in.is_empty() {
+        if unfinished_in.is_empty() {
+            tests.push((fold, test));
+        } else {
             skipped.push(SkippedFold { fold, unfinished_in });
-            continue;
         }
-        for run in &plan.runs {
-            check_trained_on(run, &plan.folds, fold)?;
-        }
-        let dirs: Vec<&Path> = plan.runs.iter().map(PathBuf::as_path).collect();
-        let result = score_fold(plan.device, &dirs, fold, test)?;
-        scored(&result);
-        together.push(result);
     }
-    if together.is_empty() {
+    if tests.is_empty() {
         return Err(ProtocolError::Study(format!(
             "no fold of {} is finished in every run",
             plan.folds.display()
         )));
+    }
+    let recorded = (plan.runs.iter())
+        .map(|run| recorded_plan(run))
+        .collect::<Result<Vec<_>, _>>()?;
+    for (run, fp) in plan.runs.iter().zip(&recorded) {
+        for (fold, _) in &tests {
+            check_trained_on(run, fp, &plan.folds, *fold)?;
+        }
+    }
+    warm_features(plan.device, &recorded, &tests, progress)?;
+    let dirs: Vec<&Path> = plan.runs.iter().map(PathBuf::as_path).collect();
+    let mut together = Vec::new();
+    for (fold, test) in tests {
+        let result = score_fold(plan.device, &dirs, fold, test)?;
+        progress(TogetherProgress::Scored(&result));
+        together.push(result);
     }
     let tests: Vec<Report> = together.iter().map(|f| f.test.clone()).collect();
     let report = TogetherReport {
@@ -131,9 +154,8 @@ pub(super) fn score_fold(
     })
 }
 
-/// That `run` trained fold `fold` on the fold files in `folds`, by the SHA-256 its
-/// `plan.json` records for them.
-fn check_trained_on(run: &Path, folds: &Path, fold: usize) -> Result<(), ProtocolError> {
+/// The run's `plan.json`: what it was trained with.
+fn recorded_plan(run: &Path) -> Result<Fingerprint, ProtocolError> {
     let path = run.join("plan.json");
     let text = std::fs::read_to_string(&path).map_err(|e| {
         ProtocolError::Study(format!(
@@ -141,8 +163,17 @@ fn check_trained_on(run: &Path, folds: &Path, fold: usize) -> Result<(), Protoco
             path.display()
         ))
     })?;
-    let recorded: Fingerprint =
-        serde_json::from_str(&text).map_err(|e| ProtocolError::Study(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| ProtocolError::Study(format!("{}: {e}", path.display())))
+}
+
+/// That `run` (whose plan is `recorded`) trained fold `fold` on the fold files in `folds`, by
+/// the SHA-256 its plan records for them.
+fn check_trained_on(
+    run: &Path,
+    recorded: &Fingerprint,
+    folds: &Path,
+    fold: usize,
+) -> Result<(), ProtocolError> {
     for (i, role) in ["train", "test"].into_iter().enumerate() {
         let file = folds.join(format!("split_{fold}_{role}.json"));
         let theirs = recorded.data.get(2 * fold + i).map(|(_, sha)| sha.as_str());
@@ -154,6 +185,33 @@ fn check_trained_on(run: &Path, folds: &Path, fold: usize) -> Result<(), Protoco
                 file.display()
             )));
         }
+    }
+    Ok(())
+}
+
+/// Computes the frozen encoder features of every test sentence once per distinct input
+/// configuration, ahead of scoring, so that the time they take is shown (later folds and
+/// runs of the same inputs read them from the cache).
+fn warm_features(
+    device: Device,
+    recorded: &[Fingerprint],
+    tests: &[(usize, Corpus)],
+    progress: &mut dyn FnMut(TogetherProgress),
+) -> Result<(), ProtocolError> {
+    let sentences: Vec<&[String]> = (tests.iter())
+        .flat_map(|(_, c)| c.sentences.iter().map(|s| s.tokens.as_slice()))
+        .collect();
+    let mut seen: Vec<&Inputs> = Vec::new();
+    for inputs in recorded.iter().map(|fp| &fp.config.inputs) {
+        if inputs.fine_tunes() || seen.contains(&inputs) {
+            continue;
+        }
+        seen.push(inputs);
+        let Some(features) = Featurizer::for_inputs(inputs, device).map_err(TrainError::from)? else {
+            continue;
+        };
+        let mut report = |done, total| progress(TogetherProgress::Preparing { done, total });
+        features.warm(&sentences, &mut report).map_err(TrainError::from)?;
     }
     Ok(())
 }
