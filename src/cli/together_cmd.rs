@@ -36,11 +36,11 @@ pub fn cv_together(a: CvTogetherArgs) -> CliResult {
     };
     let n = plan.runs.len();
     let mut show = |p: TogetherProgress| match p {
-        TogetherProgress::Preparing { done, total } if done == total => {
-            eprintln!("encoder features of {total} test sentences ready (cached for next time)")
+        TogetherProgress::Preparing { encoder, done, total } if done == total => {
+            eprintln!("{encoder}: features of {total} test sentences ready (cached for next time)")
         }
-        TogetherProgress::Preparing { done, total } if done <= 256 => {
-            eprintln!("computing encoder features of {total} test sentences not cached yet…")
+        TogetherProgress::Preparing { encoder, done, total } if done <= 256 => {
+            eprintln!("{encoder}: computing the features of {total} test sentences not cached yet…")
         }
         TogetherProgress::Preparing { .. } => {}
         TogetherProgress::Scored(f) => {

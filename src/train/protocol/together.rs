@@ -57,8 +57,9 @@ pub struct TogetherReport {
 /// What `score_runs_together` reports as it goes.
 pub enum TogetherProgress<'a> {
     /// Frozen encoder features of the test folds computed ahead (`done` of `total` sentences
-    /// not cached before), once for all the folds.
+    /// not cached before), once for all the folds; `encoder` names the encoder and pooling.
     Preparing {
+        encoder: &'a str,
         done: usize,
         total: usize,
     },
@@ -210,7 +211,16 @@ fn warm_features(
         let Some(features) = Featurizer::for_inputs(inputs, device).map_err(TrainError::from)? else {
             continue;
         };
-        let mut report = |done, total| progress(TogetherProgress::Preparing { done, total });
+        let encoder = (inputs.contextual.as_ref())
+            .map(|c| format!("{}, {:?} pooling", c.encoder, c.pooling).to_lowercase())
+            .unwrap_or_default();
+        let mut report = |done, total| {
+            progress(TogetherProgress::Preparing {
+                encoder: &encoder,
+                done,
+                total,
+            })
+        };
         features.warm(&sentences, &mut report).map_err(TrainError::from)?;
     }
     Ok(())
