@@ -25,6 +25,7 @@ use crate::corpus::CorpusError;
 use crate::eval::Report;
 use crate::model::ModelConfig;
 use crate::pretrained::features::Featurizer;
+use crate::pretrained::inputs::Inputs;
 
 /// Runs one training to its end; the label names it ("fold 3", "trial 1"). Several may run
 /// at once (`jobs` in the plans), each from its own thread.
@@ -128,17 +129,27 @@ pub(crate) fn warm_shared_features(
     progress: &Mutex<&mut ProgressSink>,
 ) -> Result<(), ProtocolError> {
     let (config, device) = plan;
-    if config.inputs.fine_tunes() {
-        // Each job's encoder is its own and changes as it learns: nothing to share.
+    warm_frozen_features(&config.inputs, device, sentences, &mut |done, total| {
+        (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Preparing { done, total })
+    })
+}
+
+/// Computes and caches the features of `sentences` for `inputs`' frozen encoder, telling
+/// `report(done, total)` as it goes; nothing for inputs without one, or whose encoder is
+/// fine-tuned (each run's encoder is its own and changes as it learns: nothing to cache).
+pub(crate) fn warm_frozen_features(
+    inputs: &Inputs,
+    device: tch::Device,
+    sentences: &[&[String]],
+    report: &mut dyn FnMut(usize, usize),
+) -> Result<(), ProtocolError> {
+    if inputs.fine_tunes() {
         return Ok(());
     }
-    let Some(features) = Featurizer::for_inputs(&config.inputs, device).map_err(TrainError::from)? else {
+    let Some(features) = Featurizer::for_inputs(inputs, device).map_err(TrainError::from)? else {
         return Ok(());
     };
-    let mut report = |done, total| {
-        (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Preparing { done, total })
-    };
-    features.warm(sentences, &mut report).map_err(TrainError::from)?;
+    features.warm(sentences, report).map_err(TrainError::from)?;
     Ok(())
 }
 

@@ -71,9 +71,9 @@ pub fn cross_validate_seeds(
         runs.push((seed, member.out, report));
     }
     let mut together = Vec::new();
+    let dirs: Vec<&Path> = runs.iter().map(|(_, out, _)| out.as_path()).collect();
     for fold in runs[0].2.folds.iter().map(|f| f.fold) {
         let test = folds[fold].1.clone();
-        let dirs: Vec<&Path> = runs.iter().map(|(_, out, _)| out.as_path()).collect();
         let scored = score_fold(plan.options.device, &dirs, fold, test)?;
         progress(Progress::Together {
             fold,

@@ -10,13 +10,12 @@ use std::time::Instant;
 use serde::Serialize;
 use tch::Device;
 
-use super::resume::Fingerprint;
-use super::{write_json, ProtocolError, Summary};
+use super::resume::{finished, Fingerprint};
+use super::{warm_frozen_features, write_json, ProtocolError, Summary};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{split, Corpus};
 use crate::eval::Report;
 use crate::model::{Ensemble, Model};
-use crate::pretrained::features::Featurizer;
 use crate::pretrained::inputs::Inputs;
 use crate::train::report::{sha256_file, utc_now};
 use crate::train::run::evaluate_model;
@@ -81,7 +80,7 @@ pub fn score_runs_together(
     let mut skipped = Vec::new();
     for (fold, (_, test)) in folds.into_iter().enumerate() {
         let unfinished_in: Vec<PathBuf> = (plan.runs.iter())
-            .filter(|run| !run.join(format!("fold_{fold}/report.json")).is_file())
+            .filter(|run| finished(&run.join(format!("fold_{fold}")), true).is_none())
             .cloned()
             .collect();
         if unfinished_in.is_empty() {
@@ -99,10 +98,8 @@ pub fn score_runs_together(
     let recorded = (plan.runs.iter())
         .map(|run| recorded_plan(run))
         .collect::<Result<Vec<_>, _>>()?;
-    for (run, fp) in plan.runs.iter().zip(&recorded) {
-        for (fold, _) in &tests {
-            check_trained_on(run, fp, &plan.folds, *fold)?;
-        }
+    for (fold, _) in &tests {
+        check_trained_on(&plan.runs, &recorded, &plan.folds, *fold)?;
     }
     warm_features(plan.device, &recorded, &tests, progress)?;
     let dirs: Vec<&Path> = plan.runs.iter().map(PathBuf::as_path).collect();
@@ -167,24 +164,27 @@ fn recorded_plan(run: &Path) -> Result<Fingerprint, ProtocolError> {
     serde_json::from_str(&text).map_err(|e| ProtocolError::Study(format!("{}: {e}", path.display())))
 }
 
-/// That `run` (whose plan is `recorded`) trained fold `fold` on the fold files in `folds`, by
-/// the SHA-256 its plan records for them.
+/// That every run (whose plan is in `recorded`, in the same order) trained fold `fold` on
+/// the fold files in `folds`, by the SHA-256 its plan records for them.
 fn check_trained_on(
-    run: &Path,
-    recorded: &Fingerprint,
+    runs: &[PathBuf],
+    recorded: &[Fingerprint],
     folds: &Path,
     fold: usize,
 ) -> Result<(), ProtocolError> {
     for (i, role) in ["train", "test"].into_iter().enumerate() {
         let file = folds.join(format!("split_{fold}_{role}.json"));
-        let theirs = recorded.data.get(2 * fold + i).map(|(_, sha)| sha.as_str());
-        if theirs != Some(sha256_file(&file).as_str()) {
-            return Err(ProtocolError::Study(format!(
-                "{}: fold {fold} was not trained with {} (plan.json records other data): \
-                 its models cannot be scored on this fold",
-                run.display(),
-                file.display()
-            )));
+        let ours = sha256_file(&file);
+        for (run, fp) in runs.iter().zip(recorded) {
+            let theirs = fp.data.get(2 * fold + i).map(|(_, sha)| sha.as_str());
+            if theirs != Some(ours.as_str()) {
+                return Err(ProtocolError::Study(format!(
+                    "{}: fold {fold} was not trained with {} (plan.json records other data): \
+                     its models cannot be scored on this fold",
+                    run.display(),
+                    file.display()
+                )));
+            }
         }
     }
     Ok(())
@@ -204,24 +204,26 @@ fn warm_features(
         .collect();
     let mut seen: Vec<&Inputs> = Vec::new();
     for inputs in recorded.iter().map(|fp| &fp.config.inputs) {
-        if inputs.fine_tunes() || seen.contains(&inputs) {
+        if seen.contains(&inputs) {
             continue;
         }
         seen.push(inputs);
-        let Some(features) = Featurizer::for_inputs(inputs, device).map_err(TrainError::from)? else {
-            continue;
-        };
         let encoder = (inputs.contextual.as_ref())
-            .map(|c| format!("{}, {:?} pooling", c.encoder, c.pooling).to_lowercase())
+            .map(|c| {
+                format!(
+                    "{}, {} pooling",
+                    c.encoder,
+                    format!("{:?}", c.pooling).to_lowercase()
+                )
+            })
             .unwrap_or_default();
-        let mut report = |done, total| {
+        warm_frozen_features(inputs, device, &sentences, &mut |done, total| {
             progress(TogetherProgress::Preparing {
                 encoder: &encoder,
                 done,
                 total,
             })
-        };
-        features.warm(&sentences, &mut report).map_err(TrainError::from)?;
+        })?;
     }
     Ok(())
 }
