@@ -422,6 +422,8 @@ fn cv_with_several_seeds_scores_each_fold_with_their_models_together() {
         );
     }
 
+    combined_models_predict_as_given_together(tmp.path(), [&m5, &m6], &p("test_1.json"), &p("pred_1.json"));
+
     // Run again, it keeps every seed's folds; a single-seed run's folder is refused.
     let again = cv(&seeds, &["--seed", "5", "--seeds", "2"]);
     let err = common::stderr(&again);
@@ -436,6 +438,36 @@ fn cv_with_several_seeds_scores_each_fold_with_their_models_together() {
         "{msg}"
     );
     cv_runs_made_apart_score_together(tmp.path(), &folds, &report);
+}
+
+/// `combine` keeps two models as one folder that `predict` loads as one model and that
+/// predicts what the two given together predicted (`together`, on `test`); it is refused
+/// where one model is needed, and never written over a folder that holds something.
+fn combined_models_predict_as_given_together(tmp: &Path, members: [&str; 2], test: &str, together: &str) {
+    let p = |n: &str| tmp.join(n).to_str().unwrap().to_string();
+    let both = p("both");
+    let (_, err) = ok(&[
+        "combine", members[0], members[1], "--out", &both, "--device", "cpu",
+    ]);
+    assert!(err.contains("2 models predicting together"), "{err}");
+    assert!(
+        tmp.join("both/fold_1-2/report.json").is_file(),
+        "members copied whole, their reports too"
+    );
+    let pred = p("pred_both.json");
+    ok(&[
+        "predict", "--model", &both, "--device", "cpu", "--input", test, "--output", &pred,
+    ]);
+    assert_eq!(read_json(&pred), read_json(together));
+
+    let again = common::run(&["combine", members[0], members[1], "--out", &both]);
+    let msg = common::stderr(&again);
+    assert_eq!(again.status.code(), Some(1), "{msg}");
+    assert!(msg.contains("is not empty"), "{msg}");
+    let init = common::run(&["train", "--init", &both, "--train", test, "--out", &p("more")]);
+    let msg = common::stderr(&init);
+    assert_eq!(init.status.code(), Some(1), "{msg}");
+    assert!(msg.contains("holds 2 models that predict together"), "{msg}");
 }
 
 /// `cv-together` on the seeds' own folders gives what `cv --seeds` gave (`seeds_report`); a

@@ -665,3 +665,77 @@ fn models_of_other_types_cannot_predict_together() {
         "{err}"
     );
 }
+
+/// A combined folder (`relarc combine`) loads as its members predicting together at its own
+/// θr, and is refused wherever it would be mistaken for, or written over, a single model.
+#[test]
+fn a_combined_model_folder_predicts_as_its_members_together() {
+    use relarc::model::combined::{write_combined, MEMBERS_FILE};
+    let (a, sentences) = toy_model(ModelConfig {
+        rnn_size: 16,
+        re_threshold: 0.0,
+        ..ModelConfig::conll04()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = |n: &str| tmp.path().join(n);
+    let b = changed_copy(&a, &dir("b0"), |name, var| {
+        (name == "re.ffnn2.bias").then(|| var - 1.0)
+    });
+    b.save(&dir("b")).unwrap();
+    a.save(&dir("a")).unwrap();
+    write_combined(&[dir("a"), dir("b")], 0.3, &dir("ab")).unwrap();
+
+    let combined = Ensemble::load(&dir("ab"), Device::Cpu).unwrap();
+    assert_eq!((combined.members.len(), combined.re_threshold), (2, 0.3));
+    let mut apart = Ensemble::new(vec![Model::load(&dir("a"), Device::Cpu).unwrap(), b]).unwrap();
+    apart.re_threshold = 0.3;
+    let expected = predictions(&apart, &sentences);
+    assert!(
+        expected.iter().any(|p| !p.relations.is_empty()),
+        "relations to compare"
+    );
+    assert!(
+        predictions(&combined, &sentences) == expected,
+        "predicts as the two together"
+    );
+    let single = Ensemble::load(&dir("a"), Device::Cpu).unwrap();
+    assert_eq!(single.members.len(), 1);
+    assert_eq!(
+        relarc::model::shipped::entity_types(&dir("ab")),
+        Some(a.vocab.entity_types.clone())
+    );
+
+    let refused = |e: relarc::model::ModelError, expect: &str| {
+        let msg = e.to_string();
+        assert!(msg.contains(expect), "{msg}");
+    };
+    refused(
+        Model::load(&dir("ab"), Device::Cpu).err().unwrap(),
+        "holds 2 models that predict together",
+    );
+    refused(a.save(&dir("ab")).err().unwrap(), "holds a combined model");
+    refused(
+        write_combined(&[dir("a"), dir("b")], 0.5, &dir("a"))
+            .err()
+            .unwrap(),
+        "is not empty",
+    );
+    assert!(
+        Ensemble::load(&dir("ab"), Device::Cpu).is_ok(),
+        "refused writes left it whole"
+    );
+
+    let members = dir("ab").join(MEMBERS_FILE);
+    std::fs::write(&members, r#"{"members": ["a", "../b"], "re_threshold": 0.3}"#).unwrap();
+    let msg = Ensemble::load(&dir("ab"), Device::Cpu).err().unwrap().to_string();
+    assert!(
+        msg.contains("members.json") && msg.contains("not a folder inside"),
+        "{msg}"
+    );
+    std::fs::write(&members, r#"{"members": ["a", "c"], "re_threshold": 0.3}"#).unwrap();
+    let msg = Ensemble::load(&dir("ab"), Device::Cpu).err().unwrap().to_string();
+    assert!(
+        msg.contains(&dir("ab").join("c").join("config.json").display().to_string()),
+        "{msg}"
+    );
+}

@@ -149,8 +149,10 @@ impl Purpose {
         let parent_ok = p.parent().is_none_or(|d| d.as_os_str().is_empty() || d.is_dir());
         match self {
             Purpose::OpenCorpus | Purpose::DevFile if !p.exists() => Some("there is no such file or folder"),
-            Purpose::LoadModel if !p.join("config.json").is_file() => {
-                Some("not a model folder (no config.json)")
+            Purpose::LoadModel
+                if !p.join("config.json").is_file() && !crate::model::combined::is_combined(p) =>
+            {
+                Some("not a model folder (no config.json or members.json)")
             }
             Purpose::SaveCorpus { .. } | Purpose::ExportPredictions | Purpose::SaveModel if !parent_ok => {
                 Some("its folder does not exist")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tch::Device;
 
-use crate::model::{Model, Prediction};
+use crate::model::{combined, Ensemble, Model, ModelError, Prediction};
 
 /// Which request predictions answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,17 +49,19 @@ pub struct Worker {
 }
 
 /// The model's card as lines for the panel.
-fn describe(m: &Model, dir: Option<&std::path::Path>) -> String {
-    crate::model::card::card(m, dir)
+fn describe(m: &Ensemble, dir: Option<&std::path::Path>) -> String {
+    crate::model::card::ensemble_card(m, dir)
         .into_iter()
         .map(|(what, value)| format!("{what}: {value}"))
         .collect::<Vec<_>>()
         .join("\n")
 }
 
-/// The model thread's side: the model it holds, and the way back to the app.
+/// The model thread's side: the model it holds (one, or several predicting together), the
+/// folder it came from, and the way back to the app.
 struct Serving {
-    model: Option<Model>,
+    model: Option<Ensemble>,
+    dir: Option<PathBuf>,
     replies: Sender<Reply>,
     notify: Arc<dyn Fn() + Send + Sync>,
 }
@@ -97,12 +99,15 @@ impl Serving {
 
     fn handle(&mut self, req: Request) {
         match req {
-            Request::Load(dir) => match Model::load(&dir, Device::cuda_if_available()) {
+            Request::Load(dir) => match Ensemble::load(&dir, Device::cuda_if_available()) {
                 Ok(m) => self.set(m, Some(&dir)),
                 Err(e) => self.send(Reply::Error(e.to_string())),
             },
-            Request::Set(m) => self.set(*m, None),
-            Request::Save(dir) => match self.model.as_ref().map(|m| m.save(&dir)) {
+            Request::Set(m) => match Ensemble::new(vec![*m]) {
+                Ok(m) => self.set(m, None),
+                Err(e) => self.send(Reply::Error(e.to_string())),
+            },
+            Request::Save(dir) => match self.save(&dir) {
                 Some(Ok(())) => self.send(Reply::Saved(dir)),
                 Some(Err(e)) => self.send(Reply::Error(e.to_string())),
                 None => self.send(Reply::Error("there is no model to save".into())),
@@ -111,13 +116,27 @@ impl Serving {
         }
     }
 
-    fn set(&mut self, m: Model, dir: Option<&std::path::Path>) {
+    fn set(&mut self, m: Ensemble, dir: Option<&std::path::Path>) {
         self.send(Reply::Loaded {
             description: describe(&m, dir),
-            threshold: m.config.re_threshold,
+            threshold: m.re_threshold,
             dir: dir.map(std::path::Path::to_path_buf),
         });
         self.model = Some(m);
+        self.dir = dir.map(std::path::Path::to_path_buf);
+    }
+
+    /// One model is written anew; a combined one is copied from its folder as it is.
+    fn save(&self, to: &std::path::Path) -> Option<Result<(), ModelError>> {
+        let m = self.model.as_ref()?;
+        Some(match (m.members.as_slice(), &self.dir) {
+            ([one], _) => one.save(to),
+            (_, Some(from)) => combined::copy_combined(from, to),
+            (_, None) => Err(ModelError::Mismatch {
+                path: to.to_path_buf(),
+                reason: "models combined in this session cannot be saved".into(),
+            }),
+        })
     }
 
     /// Predicts in chunks, replying after each so the app can show progress.
@@ -156,6 +175,7 @@ impl Worker {
         let (tx, replies) = channel::<Reply>();
         let mut serving = Serving {
             model: None,
+            dir: None,
             replies: tx,
             notify,
         };

@@ -59,6 +59,9 @@ pub enum Command {
     /// Score cross-validation runs made apart (other seeds, poolings, configurations) with
     /// their models predicting together on each test fold.
     CvTogether(together_cmd::CvTogetherArgs),
+    /// Keep trained models as one combined model folder whose members predict together
+    /// (the app and predict load it like any model).
+    Combine(together_cmd::CombineArgs),
     /// The CoNLL04 protocol: epochs chosen on dev, then N seeds on train+dev, scored on test.
     Trials(train_cmds::TrialsArgs),
     /// The paper's Table 3: the baseline and its variants without task-specific layers,
@@ -103,6 +106,7 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Eval(a)) => train_cmds::eval(a),
         Some(Command::Cv(a)) => train_cmds::cv(a),
         Some(Command::CvTogether(a)) => together_cmd::cv_together(a),
+        Some(Command::Combine(a)) => together_cmd::combine(a),
         Some(Command::Trials(a)) => train_cmds::trials(a),
         Some(Command::Ablate(a)) => study_cmds::ablate(a),
         Some(Command::Search(a)) => study_cmds::search(a),

@@ -1,4 +1,5 @@
-//! `relarc cv-together`: cross-validation runs made apart, scored with their models together.
+//! Models that predict together: `relarc cv-together` scores cross-validation runs made apart
+//! with their models together; `relarc combine` keeps trained models as one combined model.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,8 +7,10 @@ use std::process::ExitCode;
 use clap::Args;
 use relarc::train::protocol::{score_runs_together, TogetherPlan, TogetherProgress};
 
-use super::train_cmds::{command_line, device, print_metrics};
-use super::CliResult;
+use relarc::model::combined;
+
+use super::train_cmds::{command_line, device, print_metrics, threshold_on_dev};
+use super::{checks, CliResult};
 
 #[derive(Args, Debug)]
 pub struct CvTogetherArgs {
@@ -66,5 +69,57 @@ pub fn cv_together(a: CvTogetherArgs) -> CliResult {
     if let Some(out) = &plan.out {
         eprintln!("report in {}", out.join("cv_report.json").display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct CombineArgs {
+    /// Trained model folders (a combined one counts its members), trained on the same types.
+    #[arg(required = true, num_args = 1..)]
+    pub models: Vec<PathBuf>,
+    /// The new folder for the combined model (missing or empty).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// θr on the members' mean relation probability (default: the mean of their θr).
+    #[arg(long, conflicts_with = "choose_threshold")]
+    pub threshold: Option<f64>,
+    /// Choose θr on this annotated corpus instead (the one with the best relation F1 there).
+    #[arg(long)]
+    pub choose_threshold: Option<PathBuf>,
+    /// auto (CUDA when present), cpu or cuda: where --choose-threshold predicts.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+}
+
+pub fn combine(a: CombineArgs) -> CliResult {
+    let dev = device(&a.device)?;
+    if let Some(t) = a.threshold {
+        checks::fraction("--threshold", t)?;
+    }
+    combined::check_new_folder(&a.out)?;
+    let singles = a
+        .models
+        .iter()
+        .map(|d| combined::model_dirs(d))
+        .collect::<Result<Vec<_>, _>>()?
+        .concat();
+    if singles.len() < 2 {
+        return Err("give two or more models to combine".into());
+    }
+    // Loading them checks that they load here and share their types.
+    let mut models = combined::load_together(&singles, dev)?;
+    if let Some(t) = a.threshold {
+        models.re_threshold = t;
+    }
+    if let Some(path) = &a.choose_threshold {
+        threshold_on_dev(&mut models, path)?;
+    }
+    combined::write_combined(&singles, models.re_threshold, &a.out)?;
+    eprintln!(
+        "{}: {} models predicting together at θr {:.3} (load it wherever a model folder goes)",
+        a.out.display(),
+        singles.len(),
+        models.re_threshold
+    );
     Ok(ExitCode::SUCCESS)
 }

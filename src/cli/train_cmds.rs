@@ -9,7 +9,7 @@ use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::{Corpus, Format, Sentence};
 use relarc::eval::breakdown::breakdown;
 use relarc::eval::{evaluate, EvalError, Metrics};
-use relarc::model::{shipped, Ensemble, EnsembleError, Model, ModelConfig, Recipe};
+use relarc::model::{combined, shipped, Ensemble, Model, ModelConfig, Recipe};
 use relarc::text::split_sentences;
 use relarc::train::protocol::{
     cross_validate, cross_validate_seeds, run_trials, CvPlan, Progress, TrialsPlan,
@@ -99,7 +99,8 @@ pub struct PredictArgs {
     /// The model folder; without it, the shipped model (models/) whose entity types fit the
     /// input corpus best (models/conll04 for raw text). Given more than once, the models
     /// predict together: NER from their mean CRF scores, relations from their mean
-    /// probability against their mean θr.
+    /// probability against their mean θr. A combined model folder (`relarc combine`) is its
+    /// members predicting together at its own θr.
     #[arg(long)]
     pub model: Vec<PathBuf>,
     /// A corpus to annotate (any format).
@@ -526,14 +527,16 @@ pub fn predict(a: PredictArgs) -> CliResult {
             }
             given => given.to_vec(),
         };
-        let members = dirs
-            .iter()
-            .map(|d| Model::load(d, dev))
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut models = Ensemble::new(members).map_err(|e| match &e {
-            EnsembleError::Mismatch { index, .. } => format!("--model {}: {e}", dirs[*index].display()),
-            EnsembleError::Empty => e.to_string(),
-        })?;
+        let mut models = match dirs.as_slice() {
+            [one] => Ensemble::load(one, dev)?,
+            several => {
+                let singles = several
+                    .iter()
+                    .map(|d| combined::model_dirs(d))
+                    .collect::<Result<Vec<_>, _>>()?;
+                combined::load_together(&singles.concat(), dev)?
+            }
+        };
         if let Some(t) = a.threshold {
             models.re_threshold = t;
         }
@@ -583,7 +586,7 @@ pub fn predict(a: PredictArgs) -> CliResult {
 }
 
 /// Sets the models' θr to the one with the best relation F1 on the corpus at `path`.
-fn threshold_on_dev(models: &mut Ensemble, path: &Path) -> Res<()> {
+pub(super) fn threshold_on_dev(models: &mut Ensemble, path: &Path) -> Res<()> {
     let dev = load_flat(path)?;
     match choose_on_dev(models, &dev.sentences)? {
         Some((t, _)) => eprintln!(

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Model, ModelConfig};
+use super::{Ensemble, Model, ModelConfig};
 
 /// The inputs a configuration puts together, one phrase each.
 pub fn inputs_summary(cfg: &ModelConfig) -> Vec<String> {
@@ -65,6 +65,72 @@ pub fn card(m: &Model, dir: Option<&Path>) -> Vec<(String, String)> {
     ]);
     if let Some(report) = dir.and_then(read_report) {
         rows.extend(report);
+    }
+    rows
+}
+
+/// (what, value) lines about models predicting together, loaded from `dir`: a single model's
+/// card when there is one member; otherwise the whole's, then each member's inputs and training.
+pub fn ensemble_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
+    let [only] = e.members.as_slice() else {
+        return combined_card(e, dir);
+    };
+    let mut rows = card(only, dir);
+    for (what, value) in rows.iter_mut() {
+        if what == "θr" {
+            *value = format!("{:.3}", e.re_threshold);
+        }
+    }
+    rows
+}
+
+fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
+    let first = &e.members[0];
+    let member_dirs = dir
+        .and_then(|d| super::combined::member_dirs(d).ok())
+        .unwrap_or_default();
+    let mut rows = vec![
+        (
+            "model".to_string(),
+            dir.map_or("combined in this session".into(), |d| d.display().to_string()),
+        ),
+        (
+            "members".into(),
+            format!(
+                "{} models predicting together (their mean CRF scores and relation probabilities)",
+                e.members.len()
+            ),
+        ),
+        ("entity types".into(), first.vocab.entity_types.join(", ")),
+        ("relation types".into(), first.vocab.relation_types.join(", ")),
+        (
+            "parameters".into(),
+            format!(
+                "{} trainable in all",
+                e.members.iter().map(Model::num_trainable_parameters).sum::<i64>()
+            ),
+        ),
+        (
+            "θr".into(),
+            format!("{:.3} on the members' mean probability", e.re_threshold),
+        ),
+        ("device".into(), format!("{:?}", first.device())),
+    ];
+    for (i, m) in e.members.iter().enumerate() {
+        let what = format!("member {}", i + 1);
+        let name = member_dirs
+            .get(i)
+            .and_then(|d| d.file_name())
+            .map_or(String::new(), |n| format!("{}: ", n.to_string_lossy()));
+        rows.push((
+            what.clone(),
+            format!("{name}{}", inputs_summary(&m.config).join(", ")),
+        ));
+        let report = member_dirs
+            .get(i)
+            .and_then(|d| read_report(d))
+            .unwrap_or_default();
+        rows.extend(report.into_iter().map(|(k, v)| (format!("{what} {k}"), v)));
     }
     rows
 }

@@ -66,6 +66,12 @@ fn read(path: &Path) -> Result<String, ModelError> {
 impl Model {
     /// Writes the folder; each file is replaced atomically.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        if super::combined::is_combined(dir) {
+            return Err(ModelError::Mismatch {
+                path: dir.to_path_buf(),
+                reason: "holds a combined model (members.json); save this model to another folder".into(),
+            });
+        }
         // The folder is replaced as a whole: a failed or interrupted save leaves the previous
         // model loadable.
         let mut failure = None;
@@ -144,6 +150,18 @@ impl Model {
 
     /// Reads a model folder onto `device`.
     pub fn load(dir: &Path, device: Device) -> Result<Model, ModelError> {
+        if super::combined::is_combined(dir) {
+            let members = super::combined::member_dirs(dir)?;
+            let names: Vec<String> = members.iter().map(|m| m.display().to_string()).collect();
+            return Err(ModelError::Mismatch {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "holds {} models that predict together (members.json), where one model is needed here: give one of them ({})",
+                    names.len(),
+                    names.join(", ")
+                ),
+            });
+        }
         let config = read_config(&dir.join("config.json"))?;
         let vocab_path = dir.join("vocab.json");
         let mut vocab: Vocabulary =

@@ -74,6 +74,12 @@ impl Ensemble {
         let members: Vec<&Model> = self.members.iter().collect();
         predict_sentences(&members, self.re_threshold, sentences, Caching::Use)
     }
+
+    /// `predict` for text typed live: features computed and not cached (see `Model`'s).
+    pub fn predict_uncached(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
+        let members: Vec<&Model> = self.members.iter().collect();
+        predict_sentences(&members, self.re_threshold, sentences, Caching::Skip)
+    }
 }
 
 /// What predicts with a relation threshold θr: one model, or several together (whose θr, the

@@ -3,6 +3,7 @@
 pub mod birnn;
 pub mod card;
 pub mod checkpoint;
+pub mod combined;
 pub mod config;
 pub mod crf;
 pub mod ensemble;

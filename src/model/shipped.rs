@@ -16,7 +16,7 @@ fn roots() -> Vec<PathBuf> {
     out
 }
 
-/// Every shipped model folder (one holding `config.json`), by name.
+/// Every shipped model folder (one holding `config.json`, or a combined one), by name.
 pub fn shipped_models() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for root in roots() {
@@ -28,7 +28,7 @@ pub fn shipped_models() -> Vec<PathBuf> {
             .flatten()
             .filter(|e| e.file_type().is_ok_and(|t| !t.is_symlink()))
             .map(|e| e.path())
-            .filter(|p| p.join("config.json").exists())
+            .filter(|p| p.join("config.json").exists() || super::combined::is_combined(p))
             .collect();
         dirs.sort();
         out.extend(dirs);
@@ -36,9 +36,11 @@ pub fn shipped_models() -> Vec<PathBuf> {
     out
 }
 
-/// The entity types of the model in `dir`, from its `vocab.json`.
+/// The entity types of the model in `dir`, from its `vocab.json` (a combined model's: its
+/// first member's, which all members share).
 pub fn entity_types(dir: &Path) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(dir.join("vocab.json")).ok()?;
+    let first = super::combined::model_dirs(dir).ok()?.into_iter().next()?;
+    let text = std::fs::read_to_string(first.join("vocab.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     serde_json::from_value(v.get("entity_types")?.clone()).ok()
 }
