@@ -384,7 +384,7 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
         h.query_by_label("Load models/ade").is_none(),
         "the ADE model fits"
     );
-    // Once loaded, the panel names the model: folder, inputs, types, when and on what.
+    // Once loaded, the panel names the model: folder, members, inputs, types, when and on what.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while h.state().model.as_ref().unwrap().loading {
         assert!(std::time::Instant::now() < deadline, "models/ade did not load");
@@ -392,14 +392,19 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
         h.step();
     }
     h.run();
-    let trained = format!("trained: {}", shipped_ade_training_day());
+    let trained = format!("member 2 trained: {}", shipped_ade_training_day("mean"));
     for part in [
         "entity types: Adverse-Effect, Drug",
         "models/ade",
+        "members: 2 models predicting together",
         "relation types: Adverse-Effect",
-        "inputs: 13 layers × 768 of",
+        "member 1: first: 13 layers × 768 of",
+        "(First sub-word, frozen",
+        "member 2: mean: 13 layers × 768 of",
+        "(Mean sub-word, frozen",
         trained.as_str(),
         "train split_0_train.json (3845 sentences)",
+        "θr: 0.900 on the members' mean probability",
         "device: Cpu",
     ] {
         h.get_by_label_contains(part);
@@ -408,10 +413,14 @@ fn a_model_whose_types_do_not_fit_says_so_and_offers_one_that_does() {
     assert_eq!(h.get_all_by_label_contains("device:").count(), 1);
 }
 
-/// The day `models/ade` was trained, from its report, as the model card shows it.
-fn shipped_ade_training_day() -> String {
-    let report =
-        crate::common::read_json(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ade/report.json"));
+/// The day a member of `models/ade` was trained, from its report, as the model card shows it.
+fn shipped_ade_training_day(member: &str) -> String {
+    let report = crate::common::read_json(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models/ade")
+            .join(member)
+            .join("report.json"),
+    );
     report["date"].as_str().unwrap()[..10].to_string()
 }
 
