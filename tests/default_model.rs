@@ -155,3 +155,45 @@ const ADE_EXPECTED: [&str; 3] = [
     "Drug         \"metformin\"",
     "Adverse-Effect (\"lactic acidosis\" → \"metformin\"",
 ];
+
+/// `info --model` describes a trained folder as the app's card does: the shipped ADE model's
+/// two members and the weights of each, the CoNLL04 model's frozen encoder.
+#[test]
+fn info_describes_the_shipped_models_and_the_members_of_the_combined_one() {
+    if !pretrained_inputs_present() {
+        return;
+    }
+    let info = |name: &str| {
+        let out = common::run(&["info", "--model", shipped(name).to_str().unwrap()]);
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        common::stdout(&out)
+    };
+    let ade = info("ade");
+    for part in [
+        "members: 2 models predicting together",
+        "member 1: first: ",
+        "(First sub-word, frozen",
+        "member 2: mean: ",
+        "(Mean sub-word, frozen",
+        "member 2 trained: ",
+        "θr: 0.900 on the members' mean probability",
+        "trainable parameters of member 2 by part:",
+    ] {
+        assert!(ade.contains(part), "{part:?} in\n{ade}");
+    }
+    let number = |line: &str| line.split_whitespace().find_map(|w| w.parse::<i64>().ok());
+    let all = ade
+        .lines()
+        .find(|l| l.starts_with("parameters: "))
+        .and_then(number);
+    let totals: Vec<i64> = ade
+        .lines()
+        .filter(|l| l.trim_start().starts_with("total "))
+        .filter_map(number)
+        .collect();
+    assert_eq!(totals.len(), 2, "{ade}");
+    assert_eq!(all, Some(totals.iter().sum()), "{ade}");
+    let conll04 = info("conll04");
+    assert!(conll04.contains("encoder: frozen"), "{conll04}");
+    assert!(conll04.contains("\ntrainable parameters by part:"), "{conll04}");
+}

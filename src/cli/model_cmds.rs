@@ -1,6 +1,6 @@
 //! Model commands: info.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -8,13 +8,17 @@ use relarc::corpus::{Corpus, RelationType, Schema};
 use relarc::embed::vocab::Index;
 use relarc::embed::Vocabulary;
 use relarc::model::recipe::Sizes;
-use relarc::model::{Model, ModelConfig, Recipe};
+use relarc::model::{Ensemble, Model, ModelConfig, Recipe};
 use tch::Device;
 
 use super::CliResult;
 
 #[derive(Args, Debug)]
 pub struct InfoArgs {
+    /// A trained model folder (single or combined) to describe instead of a preset: its card
+    /// (the app's) and its trainable parameters by part.
+    #[arg(long, conflicts_with_all = ["preset", "contextual_dim", "word_dim", "train"])]
+    pub model: Option<PathBuf>,
     /// conll04 or ade (paper Table 1, with pre-trained inputs), or with -minilm or -learned.
     #[arg(long, default_value = "conll04")]
     pub preset: String,
@@ -92,6 +96,9 @@ fn preset_schema(preset: &str) -> Schema {
 }
 
 pub fn info(a: InfoArgs) -> CliResult {
+    if let Some(dir) = &a.model {
+        return info_model(dir);
+    }
     let recipe = Recipe {
         sizes: Sizes {
             contextual: a.contextual_dim.map(|dim| (a.contextual_layers, dim)),
@@ -139,14 +146,34 @@ pub fn info(a: InfoArgs) -> CliResult {
         cfg.optimizer, cfg.learning_rate, cfg.batch_size, cfg.rnn_dropout, cfg.re_dropout
     );
     println!("\ntrainable parameters by part:");
-    for (part, n) in model.trainable_parameters() {
-        println!("  {part:<28} {n:>10}");
-    }
-    println!("  {:<28} {:>10}", "total", model.num_trainable_parameters());
+    print_parameters(&model);
     if a.train.is_none() && cfg.inputs.word.as_ref().is_some_and(|w| w.trainable) {
         println!("(learned word vectors grow with the training vocabulary; give --train FILE to count them)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A trained model's card, then each member's trainable parameters by part.
+fn info_model(dir: &Path) -> CliResult {
+    let models = Ensemble::load(dir, Device::Cpu)?;
+    for (what, value) in relarc::model::card::ensemble_card(&models, Some(dir)) {
+        println!("{what}: {value}");
+    }
+    for (i, m) in models.members.iter().enumerate() {
+        match models.members.len() {
+            1 => println!("\ntrainable parameters by part:"),
+            _ => println!("\ntrainable parameters of member {} by part:", i + 1),
+        }
+        print_parameters(m);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_parameters(model: &Model) {
+    for (part, n) in model.trainable_parameters() {
+        println!("  {part:<28} {n:>10}");
+    }
+    println!("  {:<28} {:>10}", "total", model.num_trainable_parameters());
 }
 
 /// The training corpus's vocabularies, or the preset's label sets without one.

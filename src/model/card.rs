@@ -34,6 +34,14 @@ pub fn inputs_summary(cfg: &ModelConfig) -> Vec<String> {
     inputs
 }
 
+/// The BiRNN stack in a phrase.
+fn layers_summary(c: &ModelConfig) -> String {
+    format!(
+        "{:?} {}: shared {}, NER-specific {}, RE-specific {}",
+        c.rnn, c.rnn_size, c.shared_layers, c.ner_layers, c.re_layers
+    )
+}
+
 /// (what, value) lines about `m`, loaded from `dir` (its `report.json` says when and on what
 /// it was trained, and its dev scores) or trained in this session.
 pub fn card(m: &Model, dir: Option<&Path>) -> Vec<(String, String)> {
@@ -43,13 +51,7 @@ pub fn card(m: &Model, dir: Option<&Path>) -> Vec<(String, String)> {
             "model".to_string(),
             dir.map_or("trained in this session".into(), |d| d.display().to_string()),
         ),
-        (
-            "layers".into(),
-            format!(
-                "{:?} {}: shared {}, NER-specific {}, RE-specific {}",
-                c.rnn, c.rnn_size, c.shared_layers, c.ner_layers, c.re_layers
-            ),
-        ),
+        ("layers".into(), layers_summary(c)),
         ("inputs".into(), inputs_summary(c).join(", ")),
         ("entity types".into(), m.vocab.entity_types.join(", ")),
         ("relation types".into(), m.vocab.relation_types.join(", ")),
@@ -124,8 +126,13 @@ fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
             .map_or(String::new(), |n| format!("{}: ", n.to_string_lossy()));
         rows.push((
             what.clone(),
-            format!("{name}{}", inputs_summary(&m.config).join(", ")),
+            format!(
+                "{name}{}; {}",
+                layers_summary(&m.config),
+                inputs_summary(&m.config).join(", ")
+            ),
         ));
+        rows.extend(encoder_summary(m).map(|e| (format!("{what} encoder"), e)));
         let report = member_dirs
             .get(i)
             .and_then(|d| read_report(d))
