@@ -473,3 +473,59 @@ fn a_trainable_encoder_is_read_back_without_its_checkpoint() {
     Transformer::skeleton(&mpnet, &b.root(), None).unwrap();
     assert_eq!(shapes(&a), shapes(&b));
 }
+
+/// An ensemble's members that read one encoder with other poolings warm their caches together
+/// (one encoder run per sentence): each cache then holds exactly what the encoder gives for
+/// its pooling, sentences it already held are kept, and a repeated sentence is stored once.
+#[test]
+fn featurizers_sharing_an_encoder_warmed_together_cache_what_each_pooling_gives() {
+    use relarc::pretrained::cache::FeatureCache;
+    use relarc::pretrained::features::Contextual;
+    use relarc::pretrained::Featurizer;
+    use std::sync::Arc;
+    let tmp = tempfile::tempdir().unwrap();
+    common::tiny_bert(&tmp.path().join("enc"), 4);
+    let enc = Arc::new(Encoder::load_with(&tmp.path().join("enc"), Device::Cpu, Precision::Float32).unwrap());
+    let featurizer = |pooling: Pooling| Featurizer {
+        vectors: None,
+        contextual: Some(Contextual {
+            encoder: enc.clone(),
+            pooling,
+            cache: Some(Arc::new(FeatureCache::new(
+                Some(tmp.path().join("cache")),
+                &format!("{pooling:?}"),
+            ))),
+        }),
+    };
+    let (first, mean) = (featurizer(Pooling::First), featurizer(Pooling::Mean));
+    let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    let texts = [
+        words("severe rash after amoxicillin ."),
+        words("hepatitis"),
+        words("acute renal failure developed after two doses of intravenous acyclovir ."),
+        words("severe rash after amoxicillin ."),
+    ];
+    let sentences: Vec<&[String]> = texts.iter().map(Vec::as_slice).collect();
+    first.warm(&sentences[1..2], &mut |_, _| {}).unwrap();
+    let mut told = Vec::new();
+    Featurizer::warm_together(&[&first, &mean], &sentences, &mut |done, total| {
+        told.push((done, total))
+    })
+    .unwrap();
+    assert_eq!(
+        told.last(),
+        Some(&(3, 3)),
+        "three distinct sentences lacked a pooling"
+    );
+    let cached = |f: &Featurizer, s: &[String]| {
+        let cache = f.contextual.as_ref().unwrap().cache.as_ref().unwrap();
+        cache.get(&FeatureCache::key(s)).expect("cached")
+    };
+    for s in &sentences {
+        for (f, pooling) in [(&first, Pooling::First), (&mean, Pooling::Mean)] {
+            let alone = enc.encode(&[s], pooling).unwrap().remove(0).to_kind(Kind::Half);
+            assert!(cached(f, s).equal(&alone), "{pooling:?} of {s:?}");
+        }
+        assert!(!cached(&first, s).equal(&cached(&mean, s)), "the poolings differ");
+    }
+}

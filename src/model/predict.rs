@@ -209,16 +209,6 @@ impl Model {
         super::ensemble::predict_sentences(&[self], self.config.re_threshold, sentences, caching)
     }
 
-    /// Encodes the whole set first when the features are cached, sorted by length in large
-    /// batches (measured on the CPU: about twice the sentences per second of encoding batch
-    /// by batch); batches made afterwards read the cache.
-    pub(super) fn warm_features(&self, sentences: &[&[String]]) -> Result<(), PredictError> {
-        if let Some(f) = self.features.as_ref().filter(|f| f.caches()) {
-            f.warm(sentences, &mut |_, _| {})?;
-        }
-        Ok(())
-    }
-
     /// Predictions for a prepared batch, in the batch's input order.
     pub fn predict_batch(&self, batch: &Batch) -> Vec<Prediction> {
         self.predict_batch_chunked(batch, PAIR_CHUNK)

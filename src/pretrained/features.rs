@@ -227,6 +227,33 @@ impl Featurizer {
         self.contextual_features(sentences, progress).map(|_| ())
     }
 
+    /// `warm` for several featurizers at once (the members of an ensemble): those whose cached
+    /// features come from the same encoder (other poolings) share one encoder run per
+    /// sentence, so two poolings cost about one. Each cache ends as its own `warm` leaves it.
+    pub fn warm_together(
+        featurizers: &[&Featurizer],
+        sentences: &[&[String]],
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<(), PretrainedError> {
+        let cached: Vec<&Contextual> = featurizers
+            .iter()
+            .filter_map(|f| f.contextual.as_ref())
+            .filter(|c| c.cache.is_some())
+            .collect();
+        let mut groups: Vec<Vec<&Contextual>> = Vec::new();
+        for c in cached {
+            match groups.iter_mut().find(|g| Arc::ptr_eq(&g[0].encoder, &c.encoder)) {
+                Some(g) if !g.iter().any(|o| o.pooling == c.pooling) => g.push(c),
+                Some(_) => {}
+                None => groups.push(vec![c]),
+            }
+        }
+        for group in groups {
+            warm_group(&group, sentences, progress)?;
+        }
+        Ok(())
+    }
+
     /// Sets `batch.static_vectors` and `batch.contextual` for the batch's sentences
     /// (`tokens[i]` is input `i` of the batch).
     pub fn fill(
@@ -289,4 +316,50 @@ impl Featurizer {
         }
         Ok(())
     }
+}
+
+/// Features of `sentences` missing from any of `group`'s caches (one encoder, one pooling
+/// each), computed with one encoder run per sentence and cached where missing.
+fn warm_group(
+    group: &[&Contextual],
+    sentences: &[&[String]],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(), PretrainedError> {
+    let encoder = &group[0].encoder;
+    let poolings: Vec<Pooling> = group.iter().map(|c| c.pooling).collect();
+    let caches: Vec<&FeatureCache> = group.iter().filter_map(|c| c.cache.as_deref()).collect();
+    let mut seen = std::collections::HashSet::new();
+    // (sentence, which caches lack it)
+    let mut missing: Vec<(usize, Vec<bool>)> = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        let key = FeatureCache::key(s);
+        if !seen.insert(key) {
+            continue;
+        }
+        let lacks: Vec<bool> = caches
+            .iter()
+            .map(|c| {
+                c.get(&key)
+                    .filter(|t| t.size().first() == Some(&(s.len() as i64)))
+                    .is_none()
+            })
+            .collect();
+        if lacks.contains(&true) {
+            missing.push((i, lacks));
+        }
+    }
+    missing.sort_by_key(|(i, _)| std::cmp::Reverse(sentences[*i].len()));
+    let (total, per_call) = (missing.len(), 256);
+    for (done, chunk) in missing.chunks(per_call).enumerate() {
+        let batch: Vec<&[String]> = chunk.iter().map(|(i, _)| sentences[*i]).collect();
+        let pooled = encoder.encode_pooled(&batch, &poolings)?;
+        for (k, (i, lacks)) in chunk.iter().enumerate() {
+            let key = FeatureCache::key(sentences[*i]);
+            for (p, cache) in caches.iter().enumerate().filter(|(p, _)| lacks[*p]) {
+                let _ = cache.put(key, &pooled[p][k]);
+            }
+        }
+        progress((done * per_call + chunk.len()).min(total), total);
+    }
+    Ok(())
 }

@@ -417,16 +417,31 @@ impl Encoder {
     /// Per sentence, `[words, L, D]` float32 on the CPU: every layer's vector for every word.
     /// Each sentence runs alone, so its features do not depend on the others passed with it.
     pub fn encode(&self, sentences: &[&[String]], pooling: Pooling) -> Result<Vec<Tensor>, PretrainedError> {
+        let mut pooled = self.encode_pooled(sentences, &[pooling])?;
+        Ok(pooled.pop().expect("one pooling asked for"))
+    }
+
+    /// `encode` for several poolings at once (`[pooling][sentence]`): the sub-word states are
+    /// computed once and pooled each way, so each pooling's features are what `encode` gives.
+    pub fn encode_pooled(
+        &self,
+        sentences: &[&[String]],
+        poolings: &[Pooling],
+    ) -> Result<Vec<Vec<Tensor>>, PretrainedError> {
         let subs = sentences
             .iter()
             .map(|s| self.subwords(s))
             .collect::<Result<Vec<_>, _>>()?;
         let ids: Vec<&[i64]> = subs.iter().map(|s| s.ids.as_slice()).collect();
         let states = tch::no_grad(|| self.subword_states(&ids));
-        Ok(subs
+        Ok(poolings
             .iter()
-            .zip(states)
-            .map(|(sub, st)| tch::no_grad(|| pool(&st, &sub.words, pooling)).to_device(Device::Cpu))
+            .map(|&pooling| {
+                subs.iter()
+                    .zip(&states)
+                    .map(|(sub, st)| tch::no_grad(|| pool(st, &sub.words, pooling)).to_device(Device::Cpu))
+                    .collect()
+            })
             .collect())
     }
 }

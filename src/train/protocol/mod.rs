@@ -129,27 +129,27 @@ pub(crate) fn warm_shared_features(
     progress: &Mutex<&mut ProgressSink>,
 ) -> Result<(), ProtocolError> {
     let (config, device) = plan;
-    warm_frozen_features(&config.inputs, device, sentences, &mut |done, total| {
+    warm_frozen_features(&[&config.inputs], device, sentences, &mut |done, total| {
         (progress.lock().unwrap_or_else(|e| e.into_inner()))(Progress::Preparing { done, total })
     })
 }
 
-/// Computes and caches the features of `sentences` for `inputs`' frozen encoder, telling
-/// `report(done, total)` as it goes; nothing for inputs without one, or whose encoder is
-/// fine-tuned (each run's encoder is its own and changes as it learns: nothing to cache).
+/// Computes and caches the features of `sentences` for each of `inputs`' frozen encoders,
+/// telling `report(done, total)` as it goes, with one encoder run per sentence for inputs that
+/// differ only in pooling; nothing for inputs without one, or whose encoder is fine-tuned
+/// (each run's encoder is its own and changes as it learns: nothing to cache).
 pub(crate) fn warm_frozen_features(
-    inputs: &Inputs,
+    inputs: &[&Inputs],
     device: tch::Device,
     sentences: &[&[String]],
     report: &mut dyn FnMut(usize, usize),
 ) -> Result<(), ProtocolError> {
-    if inputs.fine_tunes() {
-        return Ok(());
+    let mut featurizers = Vec::new();
+    for i in inputs.iter().filter(|i| !i.fine_tunes()) {
+        featurizers.extend(Featurizer::for_inputs(i, device).map_err(TrainError::from)?);
     }
-    let Some(features) = Featurizer::for_inputs(inputs, device).map_err(TrainError::from)? else {
-        return Ok(());
-    };
-    features.warm(sentences, report).map_err(TrainError::from)?;
+    let all: Vec<&Featurizer> = featurizers.iter().map(|f| f.as_ref()).collect();
+    Featurizer::warm_together(&all, sentences, report).map_err(TrainError::from)?;
     Ok(())
 }
 

@@ -190,9 +190,9 @@ fn check_trained_on(
     Ok(())
 }
 
-/// Computes the frozen encoder features of every test sentence once per distinct input
-/// configuration, ahead of scoring, so that the time they take is shown (later folds and
-/// runs of the same inputs read them from the cache).
+/// Computes the frozen encoder features of every test sentence once per encoder (its
+/// poolings from one run of it), ahead of scoring, so that the time they take is shown
+/// (later folds and runs of the same inputs read them from the cache).
 fn warm_features(
     device: Device,
     recorded: &[Fingerprint],
@@ -202,22 +202,24 @@ fn warm_features(
     let sentences: Vec<&[String]> = (tests.iter())
         .flat_map(|(_, c)| c.sentences.iter().map(|s| s.tokens.as_slice()))
         .collect();
-    let mut seen: Vec<&Inputs> = Vec::new();
+    // Per encoder: its inputs, and the poolings they ask for.
+    let mut encoders: Vec<(&str, Vec<&Inputs>, Vec<String>)> = Vec::new();
     for inputs in recorded.iter().map(|fp| &fp.config.inputs) {
-        if seen.contains(&inputs) {
-            continue;
+        let Some(c) = &inputs.contextual else { continue };
+        let pooling = format!("{:?}", c.pooling).to_lowercase();
+        match encoders.iter_mut().find(|(name, _, _)| *name == c.encoder) {
+            Some((_, all, poolings)) => {
+                all.push(inputs);
+                if !poolings.contains(&pooling) {
+                    poolings.push(pooling);
+                }
+            }
+            None => encoders.push((&c.encoder, vec![inputs], vec![pooling])),
         }
-        seen.push(inputs);
-        let encoder = (inputs.contextual.as_ref())
-            .map(|c| {
-                format!(
-                    "{}, {} pooling",
-                    c.encoder,
-                    format!("{:?}", c.pooling).to_lowercase()
-                )
-            })
-            .unwrap_or_default();
-        warm_frozen_features(inputs, device, &sentences, &mut |done, total| {
+    }
+    for (name, inputs, poolings) in encoders {
+        let encoder = format!("{name}, {} pooling", poolings.join(" and "));
+        warm_frozen_features(&inputs, device, &sentences, &mut |done, total| {
             progress(TogetherProgress::Preparing {
                 encoder: &encoder,
                 done,
