@@ -291,4 +291,29 @@ fn the_controller_trains_and_predicts_without_a_window() {
     );
     assert_eq!(state.view_mode, ViewMode::Diff);
     assert_eq!(state.corpus.sentences, before, "training never edits the corpus");
+
+    // A combined folder loads as its members together; training cannot continue from it
+    // (it names the members instead), and saving copies the folder as it is.
+    let both = tmp.path().join("both");
+    relarc::model::combined::write_combined(&[dir.clone(), dir.clone()], 0.5, &both).unwrap();
+    ctl.load(both.clone());
+    poll_until(&mut ctl, &mut state, &|c| !c.loading);
+    let info = ctl.model_info.clone().unwrap();
+    assert!(
+        info.contains("members: 2 models predicting together") && info.contains("θr: 0.500"),
+        "{info}"
+    );
+    ctl.settings.continue_training = true;
+    ctl.start_training(&mut state, tmp.path());
+    assert!(!ctl.is_training());
+    let status = state.status.clone().unwrap();
+    assert!(
+        status.is_error() && status.text.contains("holds 2 models that predict together"),
+        "{status:?}"
+    );
+    let copy = tmp.path().join("copy");
+    ctl.save(copy.clone());
+    poll_until(&mut ctl, &mut state, &|_| copy.join("members.json").is_file());
+    let copied = relarc::model::Ensemble::load(&copy, tch::Device::Cpu).unwrap();
+    assert_eq!((copied.members.len(), copied.re_threshold), (2, 0.5));
 }
