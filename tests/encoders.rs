@@ -508,6 +508,7 @@ fn featurizers_sharing_an_encoder_warmed_together_cache_what_each_pooling_gives(
     let sentences: Vec<&[String]> = texts.iter().map(Vec::as_slice).collect();
     first.warm(&sentences[1..2], &mut |_, _| {}).unwrap();
     let mut told = Vec::new();
+    let before = enc.sentences_encoded();
     Featurizer::warm_together(&[&first, &mean], &sentences, &mut |done, total| {
         told.push((done, total))
     })
@@ -516,6 +517,11 @@ fn featurizers_sharing_an_encoder_warmed_together_cache_what_each_pooling_gives(
         told.last(),
         Some(&(3, 3)),
         "three distinct sentences lacked a pooling"
+    );
+    assert_eq!(
+        enc.sentences_encoded() - before,
+        3,
+        "one encoder run each, for both poolings"
     );
     let cached = |f: &Featurizer, s: &[String]| {
         let cache = f.contextual.as_ref().unwrap().cache.as_ref().unwrap();
@@ -528,4 +534,33 @@ fn featurizers_sharing_an_encoder_warmed_together_cache_what_each_pooling_gives(
         }
         assert!(!cached(&first, s).equal(&cached(&mean, s)), "the poolings differ");
     }
+}
+
+/// While states are shared (an ensemble's prediction step on text that is not cached), a
+/// second pooling of the same sentences reuses the encoder's run and gives what it gives alone.
+#[test]
+fn poolings_of_one_sentence_share_the_encoders_run_while_states_are_shared() {
+    use relarc::pretrained::encoder::shared_states::sharing_states;
+    let tmp = tempfile::tempdir().unwrap();
+    common::tiny_bert(tmp.path(), 4);
+    let enc = Encoder::load_with(tmp.path(), Device::Cpu, Precision::Float32).unwrap();
+    let words = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    let (a, b) = (words("severe rash after amoxicillin ."), words("acute hepatitis"));
+    let alone = |p: Pooling| enc.encode(&[&a, &b], p).unwrap();
+    let (first, mean) = (alone(Pooling::First), alone(Pooling::Mean));
+    let before = enc.sentences_encoded();
+    let (shared_first, shared_mean) = sharing_states(|| {
+        let f = enc.encode(&[&a, &b], Pooling::First).unwrap();
+        let m = enc.encode(&[&b], Pooling::Mean).unwrap();
+        (f, m)
+    });
+    assert_eq!(enc.sentences_encoded() - before, 2, "each sentence ran once");
+    assert!(shared_first[0].equal(&first[0]) && shared_first[1].equal(&first[1]));
+    assert!(shared_mean[0].equal(&mean[1]) && !shared_mean[0].equal(&shared_first[1]));
+    enc.encode(&[&a], Pooling::Mean).unwrap();
+    assert_eq!(
+        enc.sentences_encoded() - before,
+        3,
+        "nothing is kept after the step"
+    );
 }

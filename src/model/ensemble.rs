@@ -16,6 +16,7 @@ use super::predict::{Model, PredictError, PredictedEntity, PredictedRelation, Pr
 use crate::corpus::bio::{decode, Tag};
 use crate::embed::batch::EntityEnd;
 use crate::embed::{Batch, BatchInput};
+use crate::pretrained::encoder::shared_states::sharing_states;
 use crate::pretrained::{Caching, Featurizer};
 
 /// Why models cannot predict together.
@@ -133,10 +134,13 @@ pub(super) fn predict_sentences(
                 gold: None,
             })
             .collect();
-        let batches = members
-            .iter()
-            .map(|m| m.batch_with(&inputs, caching, false))
-            .collect::<Result<Vec<Batch>, _>>()?;
+        let batch = |m: &&Model| m.batch_with(&inputs, caching, false);
+        let batches = if members.len() > 1 {
+            // Members reading one encoder (other poolings) run it once per uncached sentence.
+            sharing_states(|| members.iter().map(batch).collect::<Result<Vec<Batch>, _>>())?
+        } else {
+            members.iter().map(batch).collect::<Result<Vec<Batch>, _>>()?
+        };
         out.extend(predict_batches(
             members,
             &batches,

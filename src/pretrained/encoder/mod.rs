@@ -4,6 +4,7 @@
 
 pub mod frozen_states;
 pub mod precision;
+pub mod shared_states;
 pub mod transformer;
 pub mod windows;
 
@@ -433,7 +434,8 @@ impl Encoder {
             .map(|s| self.subwords(s))
             .collect::<Result<Vec<_>, _>>()?;
         let ids: Vec<&[i64]> = subs.iter().map(|s| s.ids.as_slice()).collect();
-        let states = tch::no_grad(|| self.subword_states(&ids));
+        let owner = self as *const Encoder as usize;
+        let states = tch::no_grad(|| shared_states::states(owner, &ids, |ids| self.subword_states(ids)));
         Ok(poolings
             .iter()
             .map(|&pooling| {
