@@ -124,9 +124,15 @@ fn member_names(dirs: &[PathBuf]) -> Vec<String> {
     };
     let mut names: Vec<String> = Vec::with_capacity(dirs.len());
     for (i, d) in dirs.iter().enumerate() {
-        let mut name = base(d);
-        if names.contains(&name) || dirs.iter().filter(|o| base(o) == name).count() > 1 {
-            name = format!("{name}-{}", i + 1);
+        let stem = base(d);
+        let shared = dirs.iter().filter(|o| base(o) == stem).count() > 1;
+        let (mut n, mut name) = (i + 1, stem.clone());
+        if shared {
+            name = format!("{stem}-{n}");
+        }
+        while names.contains(&name) {
+            n += 1;
+            name = format!("{stem}-{n}");
         }
         names.push(name);
     }
@@ -205,4 +211,17 @@ fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_keep_their_folder_names_numbered_only_where_they_clash() {
+        let names = |dirs: &[&str]| member_names(&dirs.iter().map(PathBuf::from).collect::<Vec<_>>());
+        assert_eq!(names(&["runs/first", "runs/mean"]), ["first", "mean"]);
+        assert_eq!(names(&["a/fold_1", "b/fold_1"]), ["fold_1-1", "fold_1-2"]);
+        assert_eq!(names(&["x-2", "a/x", "b/x"]), ["x-2", "x-3", "x-4"]);
+    }
 }
