@@ -97,12 +97,7 @@ pub fn combine(a: CombineArgs) -> CliResult {
         checks::fraction("--threshold", t)?;
     }
     combined::check_new_folder(&a.out)?;
-    let singles = a
-        .models
-        .iter()
-        .map(|d| combined::model_dirs(d))
-        .collect::<Result<Vec<_>, _>>()?
-        .concat();
+    let singles = combined::all_model_dirs(&a.models)?;
     if singles.len() < 2 {
         return Err("give two or more models to combine".into());
     }

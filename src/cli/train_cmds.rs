@@ -529,13 +529,7 @@ pub fn predict(a: PredictArgs) -> CliResult {
         };
         let mut models = match dirs.as_slice() {
             [one] => Ensemble::load(one, dev)?,
-            several => {
-                let singles = several
-                    .iter()
-                    .map(|d| combined::model_dirs(d))
-                    .collect::<Result<Vec<_>, _>>()?;
-                combined::load_together(&singles.concat(), dev)?
-            }
+            several => combined::load_together(&combined::all_model_dirs(several)?, dev)?,
         };
         if let Some(t) = a.threshold {
             models.re_threshold = t;

@@ -81,6 +81,16 @@ pub fn model_dirs(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
     }
 }
 
+/// The single model folders of several model folders, in order, combined ones' members in
+/// their place.
+pub fn all_model_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, ModelError> {
+    Ok(dirs
+        .iter()
+        .map(|d| model_dirs(d))
+        .collect::<Result<Vec<_>, _>>()?
+        .concat())
+}
+
 fn mismatch(dirs: &[PathBuf], e: EnsembleError) -> ModelError {
     let path = match &e {
         EnsembleError::Mismatch { index, .. } => dirs[*index].clone(),

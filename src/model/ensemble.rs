@@ -134,13 +134,12 @@ pub(super) fn predict_sentences(
                 gold: None,
             })
             .collect();
-        let batch = |m: &&Model| m.batch_with(&inputs, caching, false);
-        let batches = if members.len() > 1 {
-            // Members reading one encoder (other poolings) run it once per uncached sentence.
-            sharing_states(|| members.iter().map(batch).collect::<Result<Vec<Batch>, _>>())?
-        } else {
-            members.iter().map(batch).collect::<Result<Vec<Batch>, _>>()?
-        };
+        // Members reading one encoder (other poolings) run it once per uncached sentence.
+        let batches = sharing_states(|| {
+            (members.iter())
+                .map(|m| m.batch_with(&inputs, caching, false))
+                .collect::<Result<Vec<Batch>, _>>()
+        })?;
         out.extend(predict_batches(
             members,
             &batches,

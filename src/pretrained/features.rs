@@ -198,18 +198,16 @@ impl Featurizer {
         // The same sentence twice in one call is computed once.
         let mut first_of: HashMap<cache::Key, usize> = HashMap::new();
         missing.retain(|&i| first_of.insert(keys[i], i).is_none());
-        missing.sort_by_key(|&i| std::cmp::Reverse(sentences[i].len()));
-        let total = missing.len();
-        // In calls of a few hundred sentences, for progress (each one runs alone).
-        let per_call = 256;
-        for (done, chunk) in missing.chunks(per_call).enumerate() {
-            let batch: Vec<&[String]> = chunk.iter().map(|&i| sentences[i]).collect();
-            let feats = c.encoder.encode(&batch, c.pooling)?;
-            for (&i, f) in chunk.iter().zip(feats) {
-                out[i] = Some(cache.put(keys[i], &f));
-            }
-            progress((done * per_call + chunk.len()).min(total), total);
-        }
+        encode_in_calls(
+            &c.encoder,
+            &[c.pooling],
+            sentences,
+            missing,
+            progress,
+            |i, _, f| {
+                out[i] = Some(cache.put(keys[i], f));
+            },
+        )?;
         for i in 0..sentences.len() {
             if out[i].is_none() {
                 out[i] = out[first_of[&keys[i]]].as_ref().map(|t| t.shallow_clone());
@@ -224,7 +222,7 @@ impl Featurizer {
         sentences: &[&[String]],
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<(), PretrainedError> {
-        self.contextual_features(sentences, progress).map(|_| ())
+        Featurizer::warm_together(&[self], sentences, progress)
     }
 
     /// `warm` for several featurizers at once (the members of an ensemble): those whose cached
@@ -325,38 +323,56 @@ fn warm_group(
     sentences: &[&[String]],
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(), PretrainedError> {
-    let encoder = &group[0].encoder;
     let poolings: Vec<Pooling> = group.iter().map(|c| c.pooling).collect();
     let caches: Vec<&FeatureCache> = group.iter().filter_map(|c| c.cache.as_deref()).collect();
+    let keys: Vec<cache::Key> = sentences.iter().map(|s| FeatureCache::key(s)).collect();
     let mut seen = std::collections::HashSet::new();
-    // (sentence, which caches lack it)
-    let mut missing: Vec<(usize, Vec<bool>)> = Vec::new();
+    // Per sentence, which caches lack it (None: computed for none, being there or a repeat).
+    let mut lacks: Vec<Option<Vec<bool>>> = vec![None; sentences.len()];
     for (i, s) in sentences.iter().enumerate() {
-        let key = FeatureCache::key(s);
-        if !seen.insert(key) {
+        if !seen.insert(keys[i]) {
             continue;
         }
-        let lacks: Vec<bool> = caches
+        let lacking: Vec<bool> = caches
             .iter()
             .map(|c| {
-                c.get(&key)
+                c.get(&keys[i])
                     .filter(|t| t.size().first() == Some(&(s.len() as i64)))
                     .is_none()
             })
             .collect();
-        if lacks.contains(&true) {
-            missing.push((i, lacks));
+        if lacking.contains(&true) {
+            lacks[i] = Some(lacking);
         }
     }
-    missing.sort_by_key(|(i, _)| std::cmp::Reverse(sentences[*i].len()));
-    let (total, per_call) = (missing.len(), 256);
-    for (done, chunk) in missing.chunks(per_call).enumerate() {
-        let batch: Vec<&[String]> = chunk.iter().map(|(i, _)| sentences[*i]).collect();
-        let pooled = encoder.encode_pooled(&batch, &poolings)?;
-        for (k, (i, lacks)) in chunk.iter().enumerate() {
-            let key = FeatureCache::key(sentences[*i]);
-            for (p, cache) in caches.iter().enumerate().filter(|(p, _)| lacks[*p]) {
-                let _ = cache.put(key, &pooled[p][k]);
+    let missing: Vec<usize> = (0..sentences.len()).filter(|&i| lacks[i].is_some()).collect();
+    let encoder = &group[0].encoder;
+    encode_in_calls(encoder, &poolings, sentences, missing, progress, |i, p, f| {
+        if lacks[i].as_ref().is_some_and(|l| l[p]) {
+            let _ = caches[p].put(keys[i], f);
+        }
+    })
+}
+
+/// Runs `encoder` over `sentences[i]` for each `i` of `todo`, longest first, in calls of a few
+/// hundred (each sentence still runs alone) for `progress`, pooled each of `poolings` ways;
+/// `store(i, pooling index, features)` takes each result.
+fn encode_in_calls(
+    encoder: &Encoder,
+    poolings: &[Pooling],
+    sentences: &[&[String]],
+    mut todo: Vec<usize>,
+    progress: &mut dyn FnMut(usize, usize),
+    mut store: impl FnMut(usize, usize, &Tensor),
+) -> Result<(), PretrainedError> {
+    todo.sort_by_key(|&i| std::cmp::Reverse(sentences[i].len()));
+    let (total, per_call) = (todo.len(), 256);
+    for (done, chunk) in todo.chunks(per_call).enumerate() {
+        let batch: Vec<&[String]> = chunk.iter().map(|&i| sentences[i]).collect();
+        let pooled = encoder.encode_pooled(&batch, poolings)?;
+        for (p, feats) in pooled.iter().enumerate() {
+            for (&i, f) in chunk.iter().zip(feats) {
+                store(i, p, f);
             }
         }
         progress((done * per_call + chunk.len()).min(total), total);
