@@ -36,8 +36,8 @@ fn toy_sentences() -> Vec<Sentence> {
 fn toy_model(cfg: ModelConfig) -> (Model, Vec<Sentence>) {
     let sentences = toy_sentences();
     let vocab = Vocabulary::build(&sentences, &Schema::infer(&sentences), 1);
-    tch::manual_seed(3);
-    (Model::new(cfg, vocab, Device::Cpu), sentences)
+    let model = relarc::model::random::seeded(3, || Model::new(cfg, vocab, Device::Cpu));
+    (model, sentences)
 }
 
 fn values(t: &Tensor) -> Vec<f32> {
@@ -145,7 +145,7 @@ fn distmult_and_cosine_match_a_direct_computation() {
     });
     let re = &model.net.re;
     let p = re.distmult.size()[1];
-    let g = Tensor::randn([3, p], (Kind::Float, Device::Cpu));
+    let g = relarc::model::random::exclusive(|| Tensor::randn([3, p], (Kind::Float, Device::Cpu)));
     let heads = Tensor::from_slice(&[0i64, 2]);
     let tails = Tensor::from_slice(&[1i64, 0]);
     let dm = values(&tch::no_grad(|| {
@@ -460,14 +460,13 @@ fn the_model_learns_a_small_slice_of_conll04() {
         .take(24)
         .collect();
     let vocab = Vocabulary::build(&slice, &Schema::infer(&slice), 1);
-    tch::manual_seed(11);
     let cfg = ModelConfig {
         rnn_size: 64,
         rnn_dropout: 0.1,
         re_dropout: 0.1,
         ..ModelConfig::ade()
     };
-    let model = Model::new(cfg, vocab, Device::Cpu);
+    let model = relarc::model::random::seeded(11, || Model::new(cfg, vocab, Device::Cpu));
     let mut opt = tch::nn::Adam::default().build(&model.vs, 5e-3).unwrap();
     let (f1_before, re_before) = f1s(&model, &slice);
     let mut first = None;
@@ -605,10 +604,11 @@ fn an_ensemble_decodes_its_members_mean_scores() {
         ..ModelConfig::conll04()
     });
     let tmp = tempfile::tempdir().unwrap();
-    tch::manual_seed(5);
     let k = a.vocab.num_tags();
-    let emission_shift = Tensor::randn([k], (Kind::Float, Device::Cpu)) * 2.0;
-    let transition_shift = Tensor::randn([k, k], (Kind::Float, Device::Cpu));
+    let (emission_shift, transition_shift) = relarc::model::random::seeded(5, || {
+        let shape = |s: &[i64]| Tensor::randn(s, (Kind::Float, Device::Cpu));
+        (shape(&[k]) * 2.0, shape(&[k, k]))
+    });
     let shifted = |scale: f64| {
         let (e, t) = (&emission_shift * scale, &transition_shift * scale);
         move |name: &str, var: &Tensor| match name {

@@ -4,8 +4,16 @@
 use relarc::model::crf::Crf;
 use tch::{nn, Device, Kind, Tensor};
 
+/// Drawn under the generator's lock: tests of this binary that train run at once.
 fn crf(k: i64, kind: Kind) -> (nn::VarStore, Crf) {
-    tch::manual_seed(7);
+    relarc::model::random::seeded(7, || crf_drawn(k, kind))
+}
+
+fn randn(shape: &[i64]) -> Tensor {
+    relarc::model::random::exclusive(|| Tensor::randn(shape, (Kind::Double, Device::Cpu)))
+}
+
+fn crf_drawn(k: i64, kind: Kind) -> (nn::VarStore, Crf) {
     let mut vs = nn::VarStore::new(Device::Cpu);
     let mut crf = Crf::new(vs.root() / "crf", k);
     vs.set_kind(kind);
@@ -52,7 +60,7 @@ fn log_partition_and_viterbi_equal_brute_force() {
     let (_vs, crf) = crf(k, Kind::Double);
     let lengths = [4usize, 2, 1];
     let t_max = 4;
-    let em = Tensor::randn([3, t_max, k], (Kind::Double, Device::Cpu)) * 1.5;
+    let em = randn(&[3, t_max, k]) * 1.5;
     let mut mask = vec![false; 3 * t_max as usize];
     for (b, &l) in lengths.iter().enumerate() {
         for t in 0..l {
@@ -141,7 +149,7 @@ fn log_partition_and_viterbi_equal_brute_force() {
 fn nll_gradients_match_finite_differences() {
     let k = 3i64;
     let (vs, crf) = crf(k, Kind::Double);
-    let em = (Tensor::randn([2, 3, k], (Kind::Double, Device::Cpu))).set_requires_grad(true);
+    let em = randn(&[2, 3, k]).set_requires_grad(true);
     let mask = Tensor::from_slice(&[true, true, true, true, true, false]).view([2, 3]);
     let tags = Tensor::from_slice(&[0i64, 2, 1, 1, 1, 0]).view([2, 3]);
     let loss = crf.nll(&em, &tags, &mask).sum(Kind::Double);

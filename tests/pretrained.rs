@@ -286,7 +286,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_damaged_cache_file_is_rebuilt_not_trusted() {
     let tmp = tempfile::tempdir().unwrap();
-    let features = Tensor::randn([4, 3, 8], (Kind::Float, Device::Cpu));
+    let features = relarc::model::random::exclusive(|| Tensor::randn([4, 3, 8], (Kind::Float, Device::Cpu)));
     let key = FeatureCache::key(&["a".to_string(), "b".into()]);
     let kept = FeatureCache::new(Some(tmp.path().to_path_buf()), "ns").put(key, &features);
     let files = cache_files(tmp.path());
@@ -315,7 +315,10 @@ fn a_damaged_cache_file_is_rebuilt_not_trusted() {
     // tool that renames files): refused by its key, not used.
     let other = FeatureCache::key(&["c".to_string()]);
     let cache = FeatureCache::new(Some(tmp.path().to_path_buf()), "ns");
-    let _ = cache.put(other, &Tensor::randn([1, 3, 8], (Kind::Float, Device::Cpu)));
+    let _ = cache.put(
+        other,
+        &relarc::model::random::exclusive(|| Tensor::randn([1, 3, 8], (Kind::Float, Device::Cpu))),
+    );
     std::fs::copy(cache.path(&other).unwrap(), &files[0]).unwrap();
     let fresh = FeatureCache::new(Some(tmp.path().to_path_buf()), "ns");
     assert!(
@@ -344,7 +347,10 @@ fn the_disk_cache_stays_within_its_budget() {
     let cache = FeatureCache::new(Some(tmp.path().to_path_buf()), "ns").with_budgets(1 << 30, 20_000);
     for i in 0..30 {
         let key = FeatureCache::key(&[format!("sentence {i}")]);
-        let _ = cache.put(key, &Tensor::randn([10, 2, 64], (Kind::Float, Device::Cpu)));
+        let _ = cache.put(
+            key,
+            &relarc::model::random::exclusive(|| Tensor::randn([10, 2, 64], (Kind::Float, Device::Cpu))),
+        );
     }
     let total: u64 = cache_files(tmp.path())
         .iter()

@@ -106,10 +106,12 @@ impl Prediction {
 }
 
 impl Model {
-    /// A freshly initialised model for this configuration and vocabulary.
+    /// A freshly initialised model for this configuration and vocabulary. Its weights are
+    /// drawn while no other run draws (`random::exclusive`); `random::seeded` around this
+    /// makes them the seed's.
     pub fn new(config: ModelConfig, vocab: Vocabulary, device: Device) -> Model {
         let vs = nn::VarStore::new(device);
-        let net = JointModel::new(&vs.root(), &config, &vocab);
+        let net = super::random::exclusive(|| JointModel::new(&vs.root(), &config, &vocab));
         Model {
             config,
             vocab,

@@ -15,14 +15,45 @@ static GENERATOR: Mutex<()> = Mutex::new(());
 thread_local! {
     /// This thread's run: its seed and the number of draws made so far.
     static STREAM: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
+    /// Whether this thread holds `GENERATOR`, so that draws nested in a held one go on.
+    static HOLDING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Runs `work` (creating a model's weights, say) with the global generator seeded with
 /// `seed` and no other run drawing meanwhile.
 pub fn seeded<T>(seed: u64, work: impl FnOnce() -> T) -> T {
+    exclusive(|| {
+        tch::manual_seed(seed as i64);
+        work()
+    })
+}
+
+/// Runs `work` with no other thread drawing meanwhile. Every draw made outside a stream
+/// goes through here (a model's initial weights, even when they are then overwritten by
+/// loading), so that it cannot fall between another run's seeding and its draw.
+pub fn exclusive<T>(work: impl FnOnce() -> T) -> T {
+    if HOLDING.with(|h| h.get()) {
+        return work();
+    }
     let _held = GENERATOR.lock().unwrap_or_else(|e| e.into_inner());
-    tch::manual_seed(seed as i64);
+    let _holding = Holding::start();
     work()
+}
+
+/// Marks this thread as holding the generator until dropped, also when `work` panics.
+struct Holding;
+
+impl Holding {
+    fn start() -> Holding {
+        HOLDING.with(|h| h.set(true));
+        Holding
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        HOLDING.with(|h| h.set(false));
+    }
 }
 
 /// Runs `work` (a training's epochs) with this thread's dropout masks drawn from a stream
@@ -35,13 +66,14 @@ pub fn with_stream<T>(seed: u64, work: impl FnOnce() -> T) -> T {
 }
 
 /// Inverted dropout of `x` with probability `p` when training. Inside `with_stream` the
-/// mask comes from the thread's stream; elsewhere from libtorch's generator as it is.
+/// mask comes from the thread's stream; elsewhere from libtorch's generator as it is,
+/// drawn while no other run draws.
 pub fn dropout(x: &Tensor, p: f64, train: bool) -> Tensor {
     if !train || p <= 0.0 {
         return x.shallow_clone();
     }
     let Some((seed, draws)) = STREAM.with(|s| s.get()) else {
-        return x.dropout(p, train);
+        return exclusive(|| x.dropout(p, train));
     };
     STREAM.with(|s| s.set(Some((seed, draws + 1))));
     let mask = seeded(mix(seed, draws), || x.empty_like().bernoulli_float_(1.0 - p));
@@ -69,7 +101,7 @@ mod tests {
         };
         let x = ones();
         let (a1, a2) = masks();
-        let _ = Tensor::rand([100], (tch::Kind::Float, tch::Device::Cpu));
+        let _ = exclusive(|| Tensor::rand([100], (tch::Kind::Float, tch::Device::Cpu)));
         let (b1, b2) = std::thread::spawn(masks).join().unwrap();
         assert!(a1.equal(&b1) && a2.equal(&b2), "same stream, same masks");
         assert!(!a1.equal(&a2), "successive draws differ");
@@ -77,5 +109,13 @@ mod tests {
         assert!((350..650).contains(&kept), "about half kept: {kept}");
         assert_eq!(a1.max().double_value(&[]), 2.0, "kept values scaled by 1/(1-p)");
         assert!(dropout(&x, 0.5, false).equal(&x));
+    }
+
+    #[test]
+    fn draws_nested_in_a_held_generator_go_on_and_a_panic_releases_it() {
+        let nested = seeded(1, || exclusive(|| seeded(2, || 7)));
+        assert_eq!(nested, 7);
+        let _ = std::thread::spawn(|| seeded(3, || panic!("in a draw"))).join();
+        assert_eq!(std::thread::spawn(|| exclusive(|| 8)).join().unwrap(), 8);
     }
 }

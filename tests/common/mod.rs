@@ -87,7 +87,6 @@ pub fn resource(name: &str) -> Option<PathBuf> {
 /// encoding code paths, fast and without downloads.
 pub fn tiny_bert(dir: &Path, seed: i64) {
     use serde_json::json;
-    use tch::{Kind, Tensor};
     std::fs::create_dir_all(dir).unwrap();
     let mut vocab: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"].map(String::from).to_vec();
     for c in ('a'..='z').chain('0'..='9') {
@@ -121,9 +120,16 @@ pub fn tiny_bert(dir: &Path, seed: i64) {
             "vocab": vocab.iter().enumerate().map(|(i, v)| (v.clone(), json!(i))).collect::<serde_json::Map<_, _>>()}
     });
     std::fs::write(dir.join("tokenizer.json"), tokenizer.to_string()).unwrap();
-    tch::manual_seed(seed);
+    // Drawn under the generator's lock: tests of this binary that train run at once.
+    let t = relarc::model::random::seeded(seed as u64, || {
+        tiny_bert_weights(vocab.len() as i64, h, layers, inter)
+    });
+    tch::Tensor::write_safetensors(&t, dir.join("model.safetensors")).unwrap();
+}
+
+fn tiny_bert_weights(v: i64, h: i64, layers: i64, inter: i64) -> Vec<(String, tch::Tensor)> {
+    use tch::{Kind, Tensor};
     let r = |shape: &[i64]| Tensor::randn(shape, (Kind::Float, tch::Device::Cpu)) * 0.2;
-    let v = vocab.len() as i64;
     let mut t: Vec<(String, Tensor)> = vec![
         ("embeddings.word_embeddings.weight".into(), r(&[v, h])),
         ("embeddings.position_embeddings.weight".into(), r(&[64, h])),
@@ -155,7 +161,7 @@ pub fn tiny_bert(dir: &Path, seed: i64) {
             t.push((format!("{p}.{n}.bias"), r(&[h])));
         }
     }
-    Tensor::write_safetensors(&t, dir.join("model.safetensors")).unwrap();
+    t
 }
 
 /// A sentence from space-separated text with (type, start, end) entities and
