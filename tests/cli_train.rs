@@ -564,6 +564,42 @@ fn folds_run_at_once_compute_their_encoder_features_once() {
     );
 }
 
+/// A fine-tuned encoder draws dropout masks of its own (hidden states and attention): two
+/// folds at once still give what one fold at a time gives.
+#[test]
+fn fine_tuned_folds_at_once_give_the_folds_run_one_at_a_time() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let folds = small_folds(&data, tmp.path());
+    let bert = tmp.path().join("bert");
+    common::tiny_bert(&bert, 6);
+    let run_cv = |out: &str, jobs: &str| {
+        let out = tmp.path().join(out);
+        ok(&[
+            "cv",
+            "--preset",
+            "ade-learned",
+            "--encoder",
+            bert.to_str().unwrap(),
+            "--fine-tune",
+            "--folds",
+            &folds,
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--jobs",
+            jobs,
+            "--threads",
+            jobs,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        read_json(out.join("cv_report.json"))
+    };
+    same_runs(&run_cv("one", "1")["folds"], &run_cv("two", "2")["folds"], "fold");
+}
+
 #[test]
 fn trials_protocol_runs_and_reports_also_two_at_once() {
     let Some(data) = common::data_dir() else { return };

@@ -613,18 +613,9 @@ impl Transformer {
             let q = split(layer.q.forward(&x));
             let k = split(layer.k.forward(&x));
             let v = split(layer.v.forward(&x));
-            let ctx = Tensor::scaled_dot_product_attention(
-                &q,
-                &k,
-                &v,
-                Some(attn_mask),
-                attention_dropout,
-                false,
-                None,
-                false,
-            )
-            .transpose(1, 2)
-            .reshape([b, s, -1]);
+            let ctx = attend(&q, &k, &v, attn_mask, attention_dropout)
+                .transpose(1, 2)
+                .reshape([b, s, -1]);
             let attended = dropout(layer.o.forward(&ctx), hidden_dropout) + &x;
             let a = layer.attn_norm.forward(&attended);
             let up = layer.up.forward(&a).gelu("none");
@@ -636,10 +627,46 @@ impl Transformer {
     }
 }
 
+/// Scaled dot-product attention. With dropout (fine-tuning) it is spelled out, so that the
+/// mask comes from the run's own stream (`model::random`) as every other dropout mask does:
+/// libtorch's fused kernel draws from the process's generator, which parallel runs share.
+fn attend(q: &Tensor, k: &Tensor, v: &Tensor, attn_mask: &Tensor, p: f64) -> Tensor {
+    if p <= 0.0 {
+        return Tensor::scaled_dot_product_attention(q, k, v, Some(attn_mask), 0.0, false, None, false);
+    }
+    let scale = 1.0 / (q.size()[3] as f64).sqrt();
+    let scores = q.matmul(&k.transpose(-2, -1)) * scale + attn_mask;
+    let probs = scores.softmax(-1, q.kind());
+    crate::model::random::dropout(&probs, p, true).matmul(v)
+}
+
 fn dropout(x: Tensor, p: f64) -> Tensor {
-    if p > 0.0 {
-        x.dropout(p, true)
-    } else {
-        x
+    crate::model::random::dropout(&x, p, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The spelled-out attention (fine-tuning) computes what the fused kernel computes, padding
+    /// and relative bias included: with a vanishing dropout nothing is dropped.
+    #[test]
+    fn spelled_out_attention_equals_the_fused_kernel() {
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let (q, k, v, bias) = crate::model::random::seeded(1, || {
+            let r = |s: &[i64]| Tensor::randn(s, opts);
+            (
+                r(&[2, 3, 5, 4]),
+                r(&[2, 3, 5, 4]),
+                r(&[2, 3, 5, 4]),
+                r(&[1, 3, 5, 5]),
+            )
+        });
+        let padding = Tensor::from_slice(&[0.0f32, 0.0, 0.0, f32::MIN, f32::MIN]).view([1, 1, 1, 5]);
+        let mask = bias + padding;
+        let fused = attend(&q, &k, &v, &mask, 0.0);
+        let spelled = attend(&q, &k, &v, &mask, 1e-12);
+        let diff = (&fused - &spelled).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "differ by {diff}");
     }
 }
