@@ -56,6 +56,16 @@ fn bench_quick_reports_every_part_with_its_machine_and_command() {
             assert!(text.contains(row), "missing {row:?} in\n{text}");
         }
         assert!(!text.contains("failed"), "{text}");
+    }
+    // The shipped models as the live view runs them; the pair also with its first model alone.
+    if have_data && common::resource("all-mpnet-base-v2").is_some() {
+        for row in [
+            "| one 30-token sentence, raw text to entities and relations, models/ade (p50 / p99) |",
+            "| one 30-token sentence, raw text to entities and relations, models/ade, first model alone (p50 / p99) |",
+            "| one 30-token sentence, raw text to entities and relations, models/conll04 (p50 / p99) |",
+        ] {
+            assert!(text.contains(row), "missing {row:?} in\n{text}");
+        }
     } else {
         assert!(text.contains("Skipped:"), "{text}");
     }
@@ -96,9 +106,22 @@ fn bench_with_learned_inputs_runs_without_pretrained_files() {
         "| corpus inference, sentences per second |",
         "| one 30-token sentence, raw text to entities and relations, learned inputs, no encoder (p50 / p99) |",
         "| latency, MPNet-base | skipped |",
+        "| latency, models/ade | skipped |",
         "| peak memory of `relarc predict --text` on one 1000-token sentence |",
     ] {
         assert!(text.contains(row), "missing {row:?} in\n{text}");
     }
     assert!(!text.contains("| failed |"), "{text}");
+
+    // `--shipped` measures the shipped models alone, saying why one cannot run.
+    let out = common::relarc()
+        .args(["bench", "--shipped", "--quick", "--device", "cpu", "--no-write"])
+        .env("RELARC_RESOURCES", tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("### Live latency of the shipped models"), "{text}");
+    assert!(text.contains("| latency, models/conll04 | skipped |"), "{text}");
+    assert!(!text.contains("### Training"), "{text}");
 }

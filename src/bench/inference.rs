@@ -9,7 +9,9 @@ use tch::Device;
 use super::corpus::command_peak;
 use super::{percentile_ms, timed, Row, Scale, Section};
 use crate::corpus::Sentence;
-use crate::model::{Model, ModelConfig};
+use crate::model::predict::Prediction;
+use crate::model::shipped::shipped_models;
+use crate::model::{Ensemble, Model, ModelConfig};
 use crate::pretrained::encoder::{precision, Precision};
 use crate::pretrained::Encoder;
 use crate::text::tokenize;
@@ -19,11 +21,20 @@ pub const SENTENCE: &str =
     "On Tuesday , Acme Corp. chief executive John Smith , who lives in Boston , said the company would open a new plant in Lyon , France this spring .";
 
 pub(crate) fn latency(model: &Model, runs: usize) -> Result<Vec<Duration>, String> {
+    latency_of(|tokens| model.predict_uncached(tokens), runs)
+}
+
+/// Times of `predict` on the raw sentence as text typed live is predicted (tokenizer
+/// included, features not cached), after three runs to warm up.
+fn latency_of<E: std::fmt::Display>(
+    predict: impl Fn(&[&[String]]) -> Result<Vec<Prediction>, E>,
+    runs: usize,
+) -> Result<Vec<Duration>, String> {
     let mut times = Vec::with_capacity(runs);
     for i in 0..runs + 3 {
         let (r, t) = timed(|| {
             let tokens: Vec<String> = tokenize(SENTENCE).into_iter().map(|t| t.text).collect();
-            model.predict_uncached(&[tokens.as_slice()])
+            predict(&[tokens.as_slice()])
         });
         r.map_err(|e| e.to_string())?;
         if i >= 3 {
@@ -52,7 +63,11 @@ fn encoder_precision(model: &Model) -> &'static str {
 
 /// The p50 / p99 row for one 30-token sentence with `encoder`'s model, or why it failed.
 fn latency_row(model: &Model, runs: usize, encoder: &str, note: String) -> Row {
-    match latency(model, runs) {
+    times_row(latency(model, runs), encoder, note)
+}
+
+fn times_row(times: Result<Vec<Duration>, String>, encoder: &str, note: String) -> Row {
+    match times {
         Ok(times) => Row::new(
             format!("one 30-token sentence, raw text to entities and relations, {encoder} (p50 / p99)"),
             format!(
@@ -64,6 +79,43 @@ fn latency_row(model: &Model, runs: usize, encoder: &str, note: String) -> Row {
         ),
         Err(e) => Row::new(format!("latency, {encoder}"), "failed", e),
     }
+}
+
+/// Live latency of each model shipped in `models/` as the app's live view runs it, and of a
+/// combined model's first member alone: what predicting together costs when typing.
+pub fn shipped_latency(runs: usize, device: Device) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for dir in shipped_models() {
+        let name = format!("models/{}", dir.file_name().unwrap_or_default().to_string_lossy());
+        let together = match Ensemble::load(&dir, device) {
+            Ok(e) => e,
+            Err(e) => {
+                rows.push(Row::new(format!("latency, {name}"), "skipped", e.to_string()));
+                continue;
+            }
+        };
+        let n = together.members.len();
+        let what = match n {
+            1 => format!("{runs} runs; the shipped model"),
+            _ => format!("{runs} runs; {n} models predicting together, the encoder run once for all"),
+        };
+        rows.push(times_row(
+            latency_of(|t| together.predict_uncached(t), runs),
+            &name,
+            what,
+        ));
+        if n > 1 {
+            let first = &together.members[0];
+            let what = format!("{runs} runs; the first of {name}'s {n} models, alone");
+            rows.push(latency_row(
+                first,
+                runs,
+                &format!("{name}, first model alone"),
+                what,
+            ));
+        }
+    }
+    rows
 }
 
 /// The same sentence split into the encoder alone and the model with the encoder's features
@@ -140,6 +192,7 @@ pub fn run(trained: Option<&Model>, corpus: &[Sentence], scale: Scale, device: D
     rows.push(latency_row(model, runs, &inputs_name(model), what));
     rows.extend(latency_split(model, runs));
     rows.extend(mpnet_latency(model, runs, device));
+    rows.extend(shipped_latency(runs, device));
     Section {
         title,
         rows,

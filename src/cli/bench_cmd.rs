@@ -35,6 +35,9 @@ pub struct BenchArgs {
     /// Only the contention part: trainings side by side, and beside busy loops (minutes).
     #[arg(long)]
     pub contention: bool,
+    /// Only the live latency of the models shipped in models/ (a minute).
+    #[arg(long, conflicts_with = "contention")]
+    pub shipped: bool,
 }
 
 fn load(path: &Path) -> Vec<Sentence> {
@@ -80,6 +83,16 @@ fn run_sections(a: &BenchArgs, data: &Path, tmp: &Path, dev: tch::Device) -> Vec
         let s = bench::contention::run(exe.as_deref(), &conll_train, &preset, scale, tmp);
         let how = if s.skipped.is_some() { "(skipped)" } else { "done" };
         eprintln!("bench: {} {how}", s.title);
+        return vec![s];
+    }
+    if a.shipped {
+        let rows = bench::inference::shipped_latency(scale.latency_runs(), dev);
+        let s = Section {
+            title: "Live latency of the shipped models".into(),
+            rows,
+            skipped: None,
+        };
+        eprintln!("bench: {} done", s.title);
         return vec![s];
     }
     let conll_dev = load(&data.join("conll04/dev.json"));
@@ -142,6 +155,9 @@ fn command(a: &BenchArgs) -> String {
     }
     if a.inputs != "minilm" {
         command.push_str(&format!(" --inputs {}", a.inputs));
+    }
+    if a.shipped {
+        command.push_str(" --shipped");
     }
     if a.contention {
         command.push_str(" --contention");
