@@ -45,6 +45,12 @@ fn layers_summary(c: &ModelConfig) -> String {
 /// (what, value) lines about `m`, loaded from `dir` (its `report.json` says when and on what
 /// it was trained, and its dev scores) or trained in this session.
 pub fn card(m: &Model, dir: Option<&Path>) -> Vec<(String, String)> {
+    card_with_threshold(m, dir, m.config.re_threshold)
+}
+
+/// `card` with the θr predictions are made with (an ensemble's, which may differ from its
+/// only member's own).
+fn card_with_threshold(m: &Model, dir: Option<&Path>, re_threshold: f64) -> Vec<(String, String)> {
     let c = &m.config;
     let mut rows = vec![
         (
@@ -62,7 +68,7 @@ pub fn card(m: &Model, dir: Option<&Path>) -> Vec<(String, String)> {
     ];
     rows.extend(encoder_summary(m).map(|e| ("encoder".to_string(), e)));
     rows.extend([
-        ("θr".into(), format!("{:.3}", c.re_threshold)),
+        ("θr".into(), format!("{re_threshold:.3}")),
         ("device".into(), format!("{:?}", m.device())),
     ]);
     if let Some(report) = dir.and_then(read_report) {
@@ -77,13 +83,7 @@ pub fn ensemble_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> 
     let [only] = e.members.as_slice() else {
         return combined_card(e, dir);
     };
-    let mut rows = card(only, dir);
-    for (what, value) in rows.iter_mut() {
-        if what == "θr" {
-            *value = format!("{:.3}", e.re_threshold);
-        }
-    }
-    rows
+    card_with_threshold(only, dir, e.re_threshold)
 }
 
 fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
