@@ -239,7 +239,7 @@ fn carry_out(a: &StudyArgs, study: &Study) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     study.claim()?;
-    run_all(study, a.jobs, &run_job, &mut progress_printer())?;
+    run_all(study, a.jobs, &run_job, &mut progress_printer(a.jobs))?;
     report(study)
 }
 

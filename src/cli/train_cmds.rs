@@ -677,23 +677,32 @@ pub fn eval(a: EvalArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What the protocols report as they go, on stderr.
-/// Prints a protocol's progress, with the time left at the pace of the runs trained so far
-/// by this command (runs kept from an earlier one took no time here).
-pub(super) fn progress_printer() -> impl FnMut(Progress) + Send {
-    let started = std::time::Instant::now();
-    let mut trained = 0;
+/// Prints a protocol's progress on stderr, with the time left at the pace of the runs trained
+/// so far by this command (runs kept from an earlier one took no time here), `jobs` at once.
+pub(super) fn progress_printer(jobs: usize) -> impl FnMut(Progress) + Send {
+    let mut started = std::time::Instant::now();
+    let mut trained: Vec<f64> = Vec::new();
     move |p| {
-        if let Progress::Scored { resumed: false, .. } = p {
-            trained += 1;
+        match p {
+            Progress::Scored {
+                resumed: false,
+                seconds,
+                ..
+            } => trained.push(seconds),
+            // Jobs start at once when the shared features are ready, or after the trials' dev run.
+            Progress::Preparing { done, total } if done == total => started = std::time::Instant::now(),
+            Progress::ChosenOnDev { .. } => started = std::time::Instant::now(),
+            _ => {}
         }
-        let left = |done: usize, total: usize| match trained {
-            0 => String::new(),
-            _ if done >= total => String::new(),
-            n => {
-                let per_run = started.elapsed().as_secs_f64() / n as f64;
-                format!(", about {:.0} min left", per_run * (total - done) as f64 / 60.0)
-            }
+        let elapsed = started.elapsed().as_secs_f64();
+        let left = |done: usize, total: usize| match relarc::train::protocol::eta::seconds_left(
+            elapsed,
+            &trained,
+            total - done,
+            jobs,
+        ) {
+            Some(s) if done < total => format!(", about {:.0} min left", s / 60.0),
+            _ => String::new(),
         };
         bars().suspend(|| show_progress_line(p, &left))
     }
@@ -763,7 +772,7 @@ pub fn cv(a: CvArgs) -> CliResult {
     if a.seeds > 1 {
         return cv_seeds(&plan, a.seeds);
     }
-    let report = cross_validate(&plan, &run_job, &mut progress_printer())?;
+    let report = cross_validate(&plan, &run_job, &mut progress_printer(plan.jobs))?;
     let folds: Vec<usize> = report.folds.iter().map(|f| f.fold).collect();
     eprint!(
         "{} over {} runs (mean ± standard deviation, %):\n{}",
@@ -776,7 +785,7 @@ pub fn cv(a: CvArgs) -> CliResult {
 }
 
 fn cv_seeds(plan: &CvPlan, seeds: usize) -> CliResult {
-    let report = cross_validate_seeds(plan, seeds, &run_job, &mut progress_printer())?;
+    let report = cross_validate_seeds(plan, seeds, &run_job, &mut progress_printer(plan.jobs))?;
     let folds: Vec<usize> = report.folds.iter().map(|f| f.fold).collect();
     let which = which_folds(plan, &folds);
     for run in &report.seeds {
@@ -819,7 +828,7 @@ pub fn trials(a: TrialsArgs) -> CliResult {
         out: a.out.clone(),
         command: command_line(),
     };
-    let report = run_trials(&plan, &run_job, &mut progress_printer())?;
+    let report = run_trials(&plan, &run_job, &mut progress_printer(plan.jobs))?;
     eprint!(
         "{} trials on {} over {} runs (mean ± standard deviation, %):\n{}",
         a.n,

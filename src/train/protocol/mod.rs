@@ -4,6 +4,7 @@
 //! line can show a progress bar and the app (or a test) can run jobs its own way.
 
 pub mod cv;
+pub mod eta;
 pub mod resume;
 pub mod seeds;
 pub mod summary;
