@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tch::{nn, Device, Kind, Tensor};
 
 use super::precision::Precision;
+use crate::model::random;
 use crate::pretrained::PretrainedError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -556,7 +557,7 @@ impl Transformer {
         if let Some(tt) = &self.token_type {
             x += tt.get(0);
         }
-        dropout(self.emb_norm.forward(&x), self.hidden_dropout(train))
+        random::dropout(&self.emb_norm.forward(&x), self.hidden_dropout(train), train)
     }
 
     /// Additive `[B, heads or 1, S, S or 1]` mask: 0 where attended, a large negative at
@@ -616,10 +617,10 @@ impl Transformer {
             let ctx = attend(&q, &k, &v, attn_mask, attention_dropout)
                 .transpose(1, 2)
                 .reshape([b, s, -1]);
-            let attended = dropout(layer.o.forward(&ctx), hidden_dropout) + &x;
+            let attended = random::dropout(&layer.o.forward(&ctx), hidden_dropout, train) + &x;
             let a = layer.attn_norm.forward(&attended);
             let up = layer.up.forward(&a).gelu("none");
-            let out = dropout(layer.down.forward(&up), hidden_dropout) + &a;
+            let out = random::dropout(&layer.down.forward(&up), hidden_dropout, train) + &a;
             x = layer.out_norm.forward(&out);
             hidden.push(x.shallow_clone());
         }
@@ -637,11 +638,7 @@ fn attend(q: &Tensor, k: &Tensor, v: &Tensor, attn_mask: &Tensor, p: f64) -> Ten
     let scale = 1.0 / (q.size()[3] as f64).sqrt();
     let scores = q.matmul(&k.transpose(-2, -1)) * scale + attn_mask;
     let probs = scores.softmax(-1, q.kind());
-    crate::model::random::dropout(&probs, p, true).matmul(v)
-}
-
-fn dropout(x: Tensor, p: f64) -> Tensor {
-    crate::model::random::dropout(&x, p, true)
+    random::dropout(&probs, p, true).matmul(v)
 }
 
 #[cfg(test)]

@@ -11,10 +11,11 @@ pub fn seconds_left(elapsed: f64, finished: &[f64], remaining: usize, jobs: usiz
     if remaining == 0 {
         return Some(0.0);
     }
-    let per_run = finished.iter().sum::<f64>() / finished.len() as f64;
+    let spent_on_finished: f64 = finished.iter().sum();
+    let per_run = spent_on_finished / finished.len() as f64;
     let at_once = jobs.clamp(1, remaining);
     let spent_on_going =
-        (jobs.max(1) as f64 * elapsed - finished.iter().sum::<f64>()).clamp(0.0, at_once as f64 * per_run);
+        (jobs.max(1) as f64 * elapsed - spent_on_finished).clamp(0.0, at_once as f64 * per_run);
     Some((remaining as f64 * per_run - spent_on_going).max(0.0) / at_once as f64)
 }
 
