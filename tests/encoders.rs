@@ -217,7 +217,7 @@ fn windowed_tokens_far_from_edges_match_the_whole_sentence() {
 }
 
 #[test]
-fn mean_pooling_averages_sub_words() {
+fn poolings_take_the_first_sub_word_the_mean_or_both() {
     let tmp = tempfile::tempdir().unwrap();
     common::tiny_bert(tmp.path(), 3);
     let enc = Encoder::load_with(tmp.path(), Device::Cpu, Precision::Float32).unwrap();
@@ -236,6 +236,11 @@ fn mean_pooling_averages_sub_words() {
     assert!(
         close(&mean.get(1), &first.get(1)),
         "a one-piece word pools to itself"
+    );
+    let both = enc.encode(&[&s], Pooling::Both).unwrap().remove(0);
+    assert!(
+        close(&both, &Tensor::cat(&[&first, &mean], 2)),
+        "both: the first sub-word's vector, then the mean"
     );
 }
 

@@ -365,8 +365,11 @@ fn the_disk_cache_stays_within_its_budget() {
 #[test]
 fn a_model_with_pretrained_inputs_saves_without_them_and_loads_with_them() {
     let sentences = toy();
+    // Both poolings side by side: the model reads vectors twice the encoder's width.
+    let mut config = pretrained_config();
+    config.inputs.contextual.as_mut().unwrap().pooling = Pooling::Both;
     let job = TrainJob {
-        config: pretrained_config(),
+        config,
         options: TrainOptions {
             epochs: 1,
             ..Default::default()

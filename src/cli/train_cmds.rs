@@ -31,7 +31,8 @@ pub struct TrainingArgs {
     /// configuration.
     #[arg(long)]
     pub preset: Option<String>,
-    /// How a word's sub-words pool into one encoder vector: first or mean.
+    /// How a word's sub-words pool into one encoder vector: first, mean, or both
+    /// side by side (twice the encoder's width).
     #[arg(long)]
     pub pooling: Option<relarc::pretrained::Pooling>,
     /// Frozen word vectors instead of the preset's: a resource name, a converted folder, or a

@@ -79,7 +79,7 @@ impl TokenInputs {
             dim += NUM_CASINGS;
         }
         let mix = cfg.inputs.contextual.as_ref().map(|c| {
-            dim += c.dim;
+            dim += c.dim * c.pooling.width();
             LayerMix::new(&p / "mix", c.layers)
         });
         TokenInputs {

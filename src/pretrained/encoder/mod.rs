@@ -30,6 +30,18 @@ pub enum Pooling {
     First,
     /// The mean over the word's sub-words.
     Mean,
+    /// The first sub-word's vector and the mean side by side: twice the encoder's width.
+    Both,
+}
+
+impl Pooling {
+    /// How many encoder-wide vectors a word's features hold side by side.
+    pub fn width(self) -> i64 {
+        match self {
+            Pooling::First | Pooling::Mean => 1,
+            Pooling::Both => 2,
+        }
+    }
 }
 
 impl std::str::FromStr for Pooling {
@@ -38,7 +50,8 @@ impl std::str::FromStr for Pooling {
         match s {
             "first" => Ok(Pooling::First),
             "mean" => Ok(Pooling::Mean),
-            _ => Err(format!("unknown pooling {s:?}; use first or mean")),
+            "both" => Ok(Pooling::Both),
+            _ => Err(format!("unknown pooling {s:?}; use first, mean or both")),
         }
     }
 }
@@ -471,27 +484,33 @@ impl Encoder {
     }
 }
 
-/// `[L, n, D]` sub-word states → `[words, L, D]`.
+/// `[L, n, D]` sub-word states → `[words, L, D × pooling.width()]`.
 pub fn pool(states: &Tensor, words: &[(usize, usize)], pooling: Pooling) -> Tensor {
-    let dev = states.device();
     let per_word = match pooling {
-        Pooling::First => {
-            let first: Vec<i64> = words.iter().map(|&(s, _)| s as i64).collect();
-            states.index_select(1, &Tensor::from_slice(&first).to(dev))
-        }
-        Pooling::Mean => {
-            let n = states.size()[1];
-            let mut avg = vec![0f32; words.len() * n as usize];
-            for (w, &(s, e)) in words.iter().enumerate() {
-                for j in s..e {
-                    avg[w * n as usize + j] = 1.0 / (e - s) as f32;
-                }
-            }
-            let avg = Tensor::from_slice(&avg).view([words.len() as i64, n]).to(dev);
-            avg.matmul(states) // [L, words, D]
-        }
+        Pooling::First => first_subwords(states, words),
+        Pooling::Mean => mean_subwords(states, words),
+        Pooling::Both => Tensor::cat(&[first_subwords(states, words), mean_subwords(states, words)], 2),
     };
     per_word.transpose(0, 1).to_kind(Kind::Float).contiguous()
+}
+
+/// `[L, words, D]`: each word's first sub-word.
+fn first_subwords(states: &Tensor, words: &[(usize, usize)]) -> Tensor {
+    let first: Vec<i64> = words.iter().map(|&(s, _)| s as i64).collect();
+    states.index_select(1, &Tensor::from_slice(&first).to(states.device()))
+}
+
+/// `[L, words, D]`: each word's mean over its sub-words.
+fn mean_subwords(states: &Tensor, words: &[(usize, usize)]) -> Tensor {
+    let n = states.size()[1];
+    let mut avg = vec![0f32; words.len() * n as usize];
+    for (w, &(s, e)) in words.iter().enumerate() {
+        for j in s..e {
+            avg[w * n as usize + j] = 1.0 / (e - s) as f32;
+        }
+    }
+    let avg = Tensor::from_slice(&avg).view([words.len() as i64, n]).to(states.device());
+    avg.matmul(states)
 }
 
 /// A window of an input's sub-words.
