@@ -14,7 +14,7 @@ pub fn inputs_summary(cfg: &ModelConfig) -> Vec<String> {
             "frozen"
         };
         inputs.push(format!(
-            "{} layers × {} of {} ({:?} sub-word, {how}; learned softmax layer mix + scale)",
+            "{} layers × {} of {} ({}, {how}; learned softmax layer mix + scale)",
             c.layers, c.dim, c.encoder, c.pooling
         ));
     }

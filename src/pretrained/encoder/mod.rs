@@ -44,6 +44,17 @@ impl Pooling {
     }
 }
 
+impl std::fmt::Display for Pooling {
+    /// As a model card names it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Pooling::First => "First sub-word",
+            Pooling::Mean => "Mean sub-word",
+            Pooling::Both => "First and mean sub-word side by side",
+        })
+    }
+}
+
 impl std::str::FromStr for Pooling {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
