@@ -520,7 +520,9 @@ fn mean_subwords(states: &Tensor, words: &[(usize, usize)]) -> Tensor {
             avg[w * n as usize + j] = 1.0 / (e - s) as f32;
         }
     }
-    let avg = Tensor::from_slice(&avg).view([words.len() as i64, n]).to(states.device());
+    let avg = Tensor::from_slice(&avg)
+        .view([words.len() as i64, n])
+        .to(states.device());
     avg.matmul(states)
 }
 
