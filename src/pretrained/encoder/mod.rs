@@ -35,6 +35,17 @@ pub enum Pooling {
 }
 
 impl Pooling {
+    pub const ALL: [Pooling; 3] = [Pooling::First, Pooling::Mean, Pooling::Both];
+
+    /// As `--pooling` and a model's `config.json` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pooling::First => "first",
+            Pooling::Mean => "mean",
+            Pooling::Both => "both",
+        }
+    }
+
     /// How many encoder-wide vectors a word's features hold side by side.
     pub fn width(self) -> i64 {
         match self {
@@ -58,12 +69,9 @@ impl std::fmt::Display for Pooling {
 impl std::str::FromStr for Pooling {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "first" => Ok(Pooling::First),
-            "mean" => Ok(Pooling::Mean),
-            "both" => Ok(Pooling::Both),
-            _ => Err(format!("unknown pooling {s:?}; use first, mean or both")),
-        }
+        (Pooling::ALL.into_iter())
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown pooling {s:?}; use first, mean or both"))
     }
 }
 
@@ -557,4 +565,24 @@ fn join_windows(wins: Vec<(usize, Tensor)>, plan: &[(usize, usize)], n: usize) -
         1,
     );
     all.index_select(1, &Tensor::from_slice(&cols).to(all.device()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pooling;
+
+    /// `--pooling`, a model's `config.json` and `cv-together`'s progress must name a pooling
+    /// alike, or a saved model would not be read back with the pooling it was trained with.
+    #[test]
+    fn a_pooling_is_spelt_alike_on_the_command_line_and_in_config_json() {
+        for pooling in Pooling::ALL {
+            let json = serde_json::to_string(&pooling).unwrap();
+            assert_eq!(json, format!("\"{}\"", pooling.name()));
+            assert_eq!(pooling.name().parse::<Pooling>(), Ok(pooling));
+        }
+        assert!("First"
+            .parse::<Pooling>()
+            .unwrap_err()
+            .contains("first, mean or both"));
+    }
 }

@@ -203,10 +203,10 @@ fn warm_features(
         .flat_map(|(_, c)| c.sentences.iter().map(|s| s.tokens.as_slice()))
         .collect();
     // Per encoder: its inputs, and the poolings they ask for.
-    let mut encoders: Vec<(&str, Vec<&Inputs>, Vec<String>)> = Vec::new();
+    let mut encoders: Vec<(&str, Vec<&Inputs>, Vec<&str>)> = Vec::new();
     for inputs in recorded.iter().map(|fp| &fp.config.inputs) {
         let Some(c) = &inputs.contextual else { continue };
-        let pooling = format!("{:?}", c.pooling).to_lowercase();
+        let pooling = c.pooling.name();
         match encoders.iter_mut().find(|(name, _, _)| *name == c.encoder) {
             Some((_, all, poolings)) => {
                 all.push(inputs);
