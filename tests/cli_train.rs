@@ -200,6 +200,10 @@ fn cv_protocol_runs_and_reports_also_two_folds_at_once() {
     // Each fold held out 10% of its 30 training sentences for early stopping.
     let fold: Value = read_json(tmp.path().join("cv/fold_0/report.json"));
     assert!(fold["test"]["ner"]["micro"]["f1"].is_number());
+    assert_eq!(
+        fold["patience"], 5,
+        "the default patience, which early stopping used"
+    );
     // Two folds at once, each on one of two threads, give the same folds in order with the
     // same results as one fold at a time on one thread.
     let one_thread = |out: &str, jobs: &str, threads: &str| {
@@ -244,6 +248,7 @@ fn cv_without_a_dev_part_trains_every_epoch_on_the_whole_training_fold() {
         // No dev score, so no early stop and no best epoch but the last; θr as given.
         assert_eq!(report["history"].as_array().unwrap().len(), 3, "fold {k}");
         assert_eq!(report["best_epoch"], 3, "fold {k}");
+        assert!(report["patience"].is_null(), "patience played no part: {report}");
         let config = read_json(out.join(format!("fold_{k}/config.json")));
         assert_eq!(config["model"]["re_threshold"], 0.7, "fold {k}");
         assert!(report["test"]["re"]["micro"]["f1"].is_number());

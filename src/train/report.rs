@@ -79,7 +79,8 @@ pub struct RunReport {
     pub device: String,
     pub config: ModelConfig,
     pub epochs: usize,
-    pub patience: usize,
+    /// None when the run had no dev set: nothing was evaluated, so patience played no part.
+    pub patience: Option<usize>,
     pub seed: u64,
     pub data: Vec<DataFile>,
     pub removed_overlapping_entities: usize,
@@ -110,7 +111,9 @@ impl RunReport {
             device: format!("{:?}", opts.device),
             config: outcome.model.config.clone(),
             epochs: opts.epochs,
-            patience: opts.patience,
+            patience: (outcome.history.iter())
+                .any(|epoch| epoch.dev_score.is_some())
+                .then_some(opts.patience),
             seed: opts.seed,
             data,
             removed_overlapping_entities: outcome.removed_overlaps.entities,
