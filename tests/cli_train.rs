@@ -253,6 +253,28 @@ fn cv_without_a_dev_part_trains_every_epoch_on_the_whole_training_fold() {
         assert_eq!(config["model"]["re_threshold"], 0.7, "fold {k}");
         assert!(report["test"]["re"]["micro"]["f1"].is_number());
     }
+    // Patience plays no part without a dev part, so another --patience resumes the run.
+    let (_, err) = ok(&[
+        "cv",
+        "--preset",
+        "ade-learned",
+        "--folds",
+        &folds,
+        "--dev-fraction",
+        "0",
+        "--epochs",
+        "3",
+        "--patience",
+        "4",
+        "--threshold",
+        "0.7",
+        "--device",
+        "cpu",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!err.contains("training on"), "both folds kept: {err}");
+    assert!(err.contains("2 of 2 runs finished"), "{err}");
     let bad = common::run(&[
         "cv",
         "--folds",

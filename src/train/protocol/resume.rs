@@ -54,11 +54,13 @@ impl Fingerprint {
 
     /// The first thing that differs from `other`, in words.
     fn difference(&self, other: &Fingerprint) -> Option<&'static str> {
+        // Without a dev part nothing stops early, so patience cannot change a run.
+        let patience_applies = self.dev_fraction != Some(0.0);
         let differs = [
             (self.protocol != other.protocol, "protocol"),
             (self.config != other.config, "model configuration"),
             (self.epochs != other.epochs, "--epochs"),
-            (self.patience != other.patience, "--patience"),
+            (patience_applies && self.patience != other.patience, "--patience"),
             (self.seed != other.seed, "--seed"),
             (self.choose_threshold != other.choose_threshold, "--threshold"),
             (self.data != other.data, "data files or their content"),
