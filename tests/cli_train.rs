@@ -223,25 +223,29 @@ fn cv_without_a_dev_part_trains_every_epoch_on_the_whole_training_fold() {
     let tmp = tempfile::tempdir().unwrap();
     let folds = small_folds(&data, tmp.path());
     let out = tmp.path().join("cv");
-    let (_, err) = ok(&[
-        "cv",
-        "--preset",
-        "ade-learned",
-        "--folds",
-        &folds,
-        "--dev-fraction",
-        "0",
-        "--epochs",
-        "3",
-        "--patience",
-        "1",
-        "--threshold",
-        "0.7",
-        "--device",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let run_cv = |patience: &str| {
+        ok(&[
+            "cv",
+            "--preset",
+            "ade-learned",
+            "--folds",
+            &folds,
+            "--dev-fraction",
+            "0",
+            "--epochs",
+            "3",
+            "--patience",
+            patience,
+            "--threshold",
+            "0.7",
+            "--device",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .1
+    };
+    let err = run_cv("1");
     assert_eq!(err.matches("30 training sentences, 0 dev").count(), 2, "{err}");
     for k in 0..2 {
         let report = read_json(out.join(format!("fold_{k}/report.json")));
@@ -254,25 +258,7 @@ fn cv_without_a_dev_part_trains_every_epoch_on_the_whole_training_fold() {
         assert!(report["test"]["re"]["micro"]["f1"].is_number());
     }
     // Patience plays no part without a dev part, so another --patience resumes the run.
-    let (_, err) = ok(&[
-        "cv",
-        "--preset",
-        "ade-learned",
-        "--folds",
-        &folds,
-        "--dev-fraction",
-        "0",
-        "--epochs",
-        "3",
-        "--patience",
-        "4",
-        "--threshold",
-        "0.7",
-        "--device",
-        "cpu",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let err = run_cv("4");
     assert!(!err.contains("training on"), "both folds kept: {err}");
     assert!(err.contains("2 of 2 runs finished"), "{err}");
     let bad = common::run(&[
