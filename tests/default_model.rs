@@ -177,6 +177,7 @@ fn info_describes_the_shipped_models_and_the_members_of_the_combined_one() {
         "(Mean sub-word, frozen",
         "member 2 trained: ",
         "θr: 0.900 on the members' mean probability",
+        "training sentences: 4271 recorded",
         "trainable parameters of member 2 by part:",
     ] {
         assert!(ade.contains(part), "{part:?} in\n{ade}");
@@ -196,4 +197,36 @@ fn info_describes_the_shipped_models_and_the_members_of_the_combined_one() {
     let conll04 = info("conll04");
     assert!(conll04.contains("encoder: frozen"), "{conll04}");
     assert!(conll04.contains("\ntrainable parameters by part:"), "{conll04}");
+}
+
+/// Each shipped model keeps the sentences it was trained on (the files its report names, as
+/// they are in the shared data), so the app tells scores on them from held-out ones.
+#[test]
+fn the_shipped_models_record_exactly_the_sentences_of_their_training_files() {
+    use relarc::model::trained_on::TrainedOn;
+    let Some(data) = common::data_dir() else { return };
+    for member in ["conll04", "ade/first", "ade/mean"] {
+        let dir = shipped(member);
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+        let mut sentences = Vec::new();
+        for file in report["data"].as_array().unwrap() {
+            assert_eq!(file["role"], "train", "{member}: no dev part");
+            // Recorded as ../shared/data/<corpus>/<file>.
+            let recorded = std::path::Path::new(file["path"].as_str().unwrap());
+            let mut parts = recorded.iter().rev().take(2).collect::<Vec<_>>();
+            parts.reverse();
+            let path = data.join(parts.iter().collect::<std::path::PathBuf>());
+            assert_eq!(
+                relarc::train::report::sha256_file(&path),
+                file["sha256"].as_str().unwrap(),
+                "{} is the file {member} was trained on",
+                path.display()
+            );
+            sentences.extend(relarc::corpus::Corpus::load(&path).unwrap().sentences);
+        }
+        let recorded = TrainedOn::read(&dir).unwrap().expect("a record");
+        assert_eq!(recorded, TrainedOn::of_sentences(&sentences), "{member}");
+        assert!(sentences.iter().all(|s| recorded.contains(s)));
+    }
 }

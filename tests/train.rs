@@ -6,6 +6,7 @@ use crate::common;
 use std::time::Duration;
 
 use relarc::corpus::{Corpus, Entity, Sentence};
+use relarc::model::trained_on::TrainedOn;
 use relarc::model::{Model, ModelConfig};
 use relarc::train::run::evaluate_model;
 use relarc::train::{train, Event, Failure, TrainError, TrainJob, TrainOptions, Trainer};
@@ -147,6 +148,9 @@ fn the_best_dev_checkpoint_is_saved_and_returned() {
     assert_eq!(evaluate_model(&outcome.model, &dev).unwrap().score(), best_score);
     let saved = Model::load(&tmp.path().join("model"), tch::Device::Cpu).unwrap();
     assert_eq!(evaluate_model(&saved, &dev).unwrap().score(), best_score);
+    // It keeps the sentences it learned, not the dev ones it was only scored on.
+    assert_eq!(saved.trained_on, Some(TrainedOn::of_sentences(&tr)));
+    assert!(!dev.iter().any(|s| saved.trained_on.as_ref().unwrap().contains(s)));
     assert_eq!(outcome.stopped_early, outcome.history.len() < 20);
     if outcome.stopped_early {
         assert!(outcome.history.len() <= best_epoch + 3, "patience 3");
@@ -302,12 +306,24 @@ fn training_continues_from_a_checkpoint_and_checks_its_labels() {
         "{:?} vs {before}",
         second.best_score
     );
+    // What it was trained on is what both runs were: continued on dev, it holds both.
+    let mut j = job(&dev, &tr[..8], 1);
+    j.init = Some(second.model);
+    let mut third = train(j, &mut || false, &mut |_| {}).unwrap();
+    let both: Vec<Sentence> = tr.iter().chain(&dev).cloned().collect();
+    assert_eq!(third.model.trained_on, Some(TrainedOn::of_sentences(&both)));
+    // Continued from a model that did not record its training, it cannot say either.
+    third.model.trained_on = None;
+    let mut j = job(&tr[..8], &dev, 1);
+    j.init = Some(third.model);
+    let fourth = train(j, &mut || false, &mut |_| {}).unwrap();
+    assert_eq!(fourth.model.trained_on, None);
     let mut odd = tr.clone();
     odd[0].entities.push(Entity::new("Drug", 0, 1));
     odd[0].entities.retain(|e| e.label == "Drug");
     odd[0].relations.clear();
     let mut j = job(&odd, &dev, 1);
-    j.init = Some(second.model);
+    j.init = Some(fourth.model);
     let err = train(j, &mut || false, &mut |_| {}).err().unwrap().to_string();
     assert!(err.contains("entity type \"Drug\""), "{err}");
 }

@@ -68,6 +68,10 @@ fn card_with_threshold(m: &Model, dir: Option<&Path>, re_threshold: f64) -> Vec<
     ];
     rows.extend(encoder_summary(m).map(|e| ("encoder".to_string(), e)));
     rows.extend([
+        (
+            "training sentences".into(),
+            training_sentences(m.trained_on.as_ref()),
+        ),
         ("θr".into(), format!("{re_threshold:.3}")),
         ("device".into(), format!("{:?}", m.device())),
     ]);
@@ -113,6 +117,10 @@ fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
             ),
         ),
         (
+            "training sentences".into(),
+            training_sentences(e.trained_on().as_ref()),
+        ),
+        (
             "θr".into(),
             format!("{:.3} on the members' mean probability", e.re_threshold),
         ),
@@ -140,6 +148,17 @@ fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
         rows.extend(report.into_iter().map(|(k, v)| (format!("{what} {k}"), v)));
     }
     rows
+}
+
+/// What the model knows of the sentences it was trained on.
+fn training_sentences(t: Option<&super::trained_on::TrainedOn>) -> String {
+    match t {
+        Some(t) => format!(
+            "{} recorded (Metrics scores them apart from unseen ones)",
+            t.len()
+        ),
+        None => "not recorded (saved by an older relarc, or continued from such a model)".into(),
+    }
 }
 
 /// Whether the encoder is frozen or fine-tuned, and how many of the model's weights are

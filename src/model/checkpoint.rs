@@ -104,6 +104,9 @@ impl Model {
         let vocab_path = dir.join("vocab.json");
         let text = serde_json::to_string(&self.vocab).expect("serialisable");
         atomic_write_bytes(&vocab_path, text.as_bytes()).map_err(io(&vocab_path))?;
+        if let Some(t) = &self.trained_on {
+            t.write(dir)?;
+        }
         if let Some(enc) = self.tuned_encoder() {
             // What rebuilds the fine-tuned encoder without the checkpoint it started from.
             let to = dir.join(super::predict::ENCODER);
@@ -171,6 +174,7 @@ impl Model {
             })?;
         vocab.rebuild();
         let mut model = Model::new(config.model, vocab, device);
+        model.trained_on = super::trained_on::TrainedOn::read(dir)?;
         model
             .attach_inputs_from(Some(dir))
             .map_err(|e| ModelError::Inputs {

@@ -76,6 +76,16 @@ impl Ensemble {
         predict_sentences(&members, self.re_threshold, sentences, Caching::Use)
     }
 
+    /// The sentences any member was trained on; None when a member's training was not
+    /// recorded (any sentence could then be one it learned).
+    pub fn trained_on(&self) -> Option<super::trained_on::TrainedOn> {
+        self.members
+            .iter()
+            .try_fold(super::trained_on::TrainedOn::default(), |all, m| {
+                m.trained_on.as_ref().map(|t| all.union(t))
+            })
+    }
+
     /// `predict` for text typed live: features computed and not cached (see `Model`'s).
     pub fn predict_uncached(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
         let members: Vec<&Model> = self.members.iter().collect();

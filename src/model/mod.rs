@@ -16,6 +16,7 @@ pub mod predict;
 pub mod random;
 pub mod recipe;
 pub mod shipped;
+pub mod trained_on;
 
 pub use checkpoint::ModelError;
 pub use config::ModelConfig;

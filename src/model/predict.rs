@@ -40,6 +40,8 @@ pub struct Model {
     pub net: JointModel,
     /// The frozen pre-trained inputs the configuration names (see `attach_inputs`).
     pub features: Option<Arc<Featurizer>>,
+    /// The sentences it was trained on; None for a model saved before relarc kept them.
+    pub trained_on: Option<super::trained_on::TrainedOn>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -118,6 +120,7 @@ impl Model {
             vs,
             net,
             features: None,
+            trained_on: Some(Default::default()),
         }
     }
 
