@@ -56,6 +56,12 @@ fn wait(h: &mut Harness<RelarcApp>, what: &str, done: impl Fn(&RelarcApp) -> boo
     h.step();
 }
 
+/// How many sentences the training in this session held out as its dev part.
+fn held_out(state: &AppState) -> usize {
+    let split = state.trained_split.as_ref().expect("trained in this session");
+    split.iter().filter(|&&dev| dev).count()
+}
+
 #[test]
 fn train_predict_accept_an_arc_and_save() {
     let tmp = tempfile::tempdir().unwrap();
@@ -91,15 +97,7 @@ fn train_predict_accept_an_arc_and_save() {
     assert!(!status.contains("predicting"), "{status}");
     assert!(m.events_seen > 40, "progress events arrived");
     // The metrics cover the held-out dev part first, then the sentences trained on.
-    let n_dev = h
-        .state()
-        .state
-        .trained_split
-        .as_ref()
-        .unwrap()
-        .iter()
-        .filter(|&&d| d)
-        .count();
+    let n_dev = held_out(&h.state().state);
     assert!(n_dev > 0);
     h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, Key::M);
     h.run();
@@ -110,6 +108,13 @@ fn train_predict_accept_an_arc_and_save() {
         .get_by_label_contains("sentences the model was trained on (")
         .rect();
     assert!(dev.max.y < trained.min.y, "dev first");
+    let warning = h
+        .get_by_label_contains("The model learned these sentences")
+        .rect();
+    assert!(
+        trained.max.y <= warning.min.y,
+        "the warning is under the trained part's heading"
+    );
     h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, Key::M);
     h.run();
     let m = h.state().model.as_ref().unwrap();
@@ -291,6 +296,34 @@ fn the_controller_trains_and_predicts_without_a_window() {
     );
     assert_eq!(state.view_mode, ViewMode::Diff);
     assert_eq!(state.corpus.sentences, before, "training never edits the corpus");
+
+    // Loaded again later, the model still knows which sentences it learned: the metrics
+    // score the held-out part apart, and the status says how many it was trained on.
+    let n_dev = held_out(&state);
+    ctl.load(dir.clone());
+    poll_until(&mut ctl, &mut state, &|c| !c.loading);
+    assert_eq!(
+        state.trained_split, None,
+        "the session's split was another model's"
+    );
+    ctl.predict_corpus(&mut state);
+    poll_until(&mut ctl, &mut state, &|c| c.predicting.is_none());
+    let n = state.corpus.sentences.len();
+    let parts: Vec<(&str, usize, bool)> = (state.metrics_parts().iter())
+        .map(|p| (p.name, p.sentences, p.seen_in_training))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            ("sentences the model was not trained on", n_dev, false),
+            ("sentences the model was trained on", n - n_dev, true),
+        ]
+    );
+    let status = state.status.clone().unwrap().text;
+    assert!(
+        status.contains(&format!("the model was trained on {} of them", n - n_dev)),
+        "{status}"
+    );
 
     // A combined folder loads as its members together; training cannot continue from it
     // (it names the members instead), and saving copies the folder as it is.

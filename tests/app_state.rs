@@ -525,7 +525,7 @@ mod nested_layout {
 }
 
 #[test]
-fn metrics_are_split_into_dev_trained_and_added_sentences() {
+fn metrics_are_split_into_sentences_the_model_was_trained_on_and_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
     let mut s = AppState::demo(tmp.path().to_path_buf());
     let n = s.corpus.sentences.len();
@@ -536,17 +536,33 @@ fn metrics_are_split_into_dev_trained_and_added_sentences() {
         (parts[0].name, parts[0].sentences),
         ("all sentences with predictions", n)
     );
-    // Trained on all but the first sentence (dev); the last one was added after training.
+    let named = |s: &mut AppState| -> Vec<(&'static str, usize, bool)> {
+        (s.metrics_parts().iter())
+            .map(|p| (p.name, p.sentences, p.seen_in_training))
+            .collect()
+    };
+    // A loaded model that recorded its training sentences: the first two of these.
+    let first_two = relarc::model::trained_on::TrainedOn::of_sentences(&s.corpus.sentences[..2]);
+    s.set_trained_sentences(Some(std::sync::Arc::new(first_two)));
+    assert_eq!(
+        named(&mut s),
+        vec![
+            ("sentences the model was not trained on", n - 2, false),
+            ("sentences the model was trained on", 2, true),
+        ]
+    );
+    assert_eq!(s.sentences_trained_on(), Some(2));
+    // Trained in this session on all but the first sentence (dev); the last one was added
+    // after training.
     let mut mask = vec![false; n - 1];
     mask[0] = true;
     s.trained_split = Some(mask);
-    let parts: Vec<(&str, usize)> = s.metrics_parts().iter().map(|p| (p.name, p.sentences)).collect();
     assert_eq!(
-        parts,
+        named(&mut s),
         vec![
-            ("held-out dev part (not trained on)", 1),
-            ("sentences the model was trained on", n - 2),
-            ("sentences added since training", 1),
+            ("held-out dev part (not trained on)", 1, false),
+            ("sentences the model was trained on", n - 2, true),
+            ("sentences added since training", 1, false),
         ]
     );
 }

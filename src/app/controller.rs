@@ -470,16 +470,22 @@ impl ModelController {
                 results,
                 done,
                 total,
+                trained_on,
             } => {
                 let items: Vec<(usize, Sentence)> = results
                     .into_iter()
                     .filter_map(|(i, p)| state.corpus.sentences.get(i).map(|s| (i, p.to_sentence(s))))
                     .collect();
+                state.set_trained_sentences(trained_on);
                 state.set_predictions(items);
                 self.predicting = (done < total).then_some((done, total));
                 if done == total {
                     let prefix = std::mem::take(&mut self.predicted_prefix);
-                    state.status = Some(Status::info(format!("{prefix}predicted {total} sentences")));
+                    let seen = match state.sentences_trained_on() {
+                        Some(n) if n > 0 => format!(" (the model was trained on {n} of them: see Metrics)"),
+                        _ => String::new(),
+                    };
+                    state.status = Some(Status::info(format!("{prefix}predicted {total} sentences{seen}")));
                     if state.view_mode == ViewMode::Gold {
                         state.view_mode = ViewMode::Diff;
                     }

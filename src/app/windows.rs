@@ -109,6 +109,12 @@ pub fn metrics(ctx: &egui::Context, w: &mut Windows, state: &mut AppState, tx: &
             );
             for part in &parts {
                 ui.heading(format!("{} ({} sentences)", part.name, part.sentences));
+                if part.seen_in_training {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        "The model learned these sentences: their scores overstate how it does on new text.",
+                    );
+                }
                 for (name, m) in [("NER", &part.report.ner), ("RE", &part.report.re)] {
                     ui.label(RichText::new(name).strong());
                     metrics_table(ui, &format!("{} {name}", part.name), m, &mut pick);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tch::Device;
 
+use crate::model::trained_on::TrainedOn;
 use crate::model::{combined, Ensemble, Model, ModelError, Prediction};
 
 /// Which request predictions answer.
@@ -38,6 +39,8 @@ pub enum Reply {
         results: Vec<(usize, Prediction)>,
         done: usize,
         total: usize,
+        /// The sentences the predicting model was trained on, where it recorded them.
+        trained_on: Option<Arc<TrainedOn>>,
     },
     Saved(PathBuf),
     Error(String),
@@ -62,6 +65,7 @@ fn describe(m: &Ensemble, dir: Option<&std::path::Path>) -> String {
 struct Serving {
     model: Option<Ensemble>,
     dir: Option<PathBuf>,
+    trained_on: Option<Arc<TrainedOn>>,
     replies: Sender<Reply>,
     notify: Arc<dyn Fn() + Send + Sync>,
 }
@@ -122,6 +126,7 @@ impl Serving {
             threshold: m.re_threshold,
             dir: dir.map(std::path::Path::to_path_buf),
         });
+        self.trained_on = m.trained_on().map(Arc::new);
         self.model = Some(m);
         self.dir = dir.map(std::path::Path::to_path_buf);
     }
@@ -164,6 +169,7 @@ impl Serving {
                 results,
                 done,
                 total,
+                trained_on: self.trained_on.clone(),
             });
         }
     }
@@ -176,6 +182,7 @@ impl Worker {
         let mut serving = Serving {
             model: None,
             dir: None,
+            trained_on: None,
             replies: tx,
             notify,
         };

@@ -110,8 +110,9 @@ impl AppState {
     }
 
     /// Metrics by part of the corpus: after training in this session, the held-out dev part
-    /// first, then the sentences the model was trained on (and any added since); otherwise
-    /// every sentence with a prediction.
+    /// first, then the sentences the model was trained on (and any added since); for a model
+    /// that recorded its training sentences, those it was not trained on, then those it was;
+    /// otherwise every sentence with a prediction.
     pub fn metrics_parts(&mut self) -> &[super::MetricsPart] {
         let key = (self.generation, self.trained_split.as_ref().map(Vec::len));
         if self.parts.as_ref().is_none_or(|p| p.0 != key) {
@@ -121,30 +122,38 @@ impl AppState {
         &self.parts.as_ref().expect("just computed").1
     }
 
+    /// The parts' names, whether the model was trained on each, and each sentence's part.
+    fn part_names(&self) -> (&'static [(&'static str, bool)], Vec<usize>) {
+        let n = self.corpus.sentences.len();
+        if let Some(mask) = &self.trained_split {
+            let part = (0..n).map(|i| mask.get(i).map_or(2, |&dev| if dev { 0 } else { 1 }));
+            let names = &[
+                ("held-out dev part (not trained on)", false),
+                ("sentences the model was trained on", true),
+                ("sentences added since training", false),
+            ];
+            return (names, part.collect());
+        }
+        if let Some(t) = &self.trained_sentences {
+            let part = self.corpus.sentences.iter().map(|s| t.contains(s) as usize);
+            let names = &[
+                ("sentences the model was not trained on", false),
+                ("sentences the model was trained on", true),
+            ];
+            return (names, part.collect());
+        }
+        (&[("all sentences with predictions", false)], vec![0; n])
+    }
+
     fn compute_parts(&self) -> Vec<super::MetricsPart> {
-        let part_of = |i: usize| match &self.trained_split {
-            None => 0,
-            Some(mask) => match mask.get(i) {
-                Some(true) => 0,
-                Some(false) => 1,
-                None => 2,
-            },
-        };
-        let names: &[&'static str] = match self.trained_split {
-            None => &["all sentences with predictions"],
-            Some(_) => &[
-                "held-out dev part (not trained on)",
-                "sentences the model was trained on",
-                "sentences added since training",
-            ],
-        };
+        let (names, part_of) = self.part_names();
         let mut out = Vec::new();
-        for (k, name) in names.iter().enumerate() {
+        for (k, &(name, seen_in_training)) in names.iter().enumerate() {
             let (gold, pred): (Vec<Sentence>, Vec<Sentence>) = self
                 .predictions
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| part_of(*i) == k)
+                .filter(|(i, _)| part_of.get(*i) == Some(&k))
                 .filter_map(|(i, p)| Some((self.corpus.sentences.get(i)?.clone(), p.clone()?)))
                 .unzip();
             if gold.is_empty() {
@@ -155,6 +164,7 @@ impl AppState {
                     name,
                     sentences: gold.len(),
                     report,
+                    seen_in_training,
                 });
             }
         }

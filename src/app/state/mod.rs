@@ -11,6 +11,7 @@ mod select;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use edit::History;
@@ -22,6 +23,7 @@ use super::status::Status;
 use crate::corpus::formats::spert;
 use crate::corpus::stats::Stats;
 use crate::corpus::{Corpus, Format, Sentence};
+use crate::model::trained_on::TrainedOn;
 
 /// The demo corpus shipped with the app, shown at the first start.
 pub const DEMO: &str = include_str!("../../../assets/demo.json");
@@ -42,6 +44,8 @@ pub struct MetricsPart {
     pub name: &'static str,
     pub sentences: usize,
     pub report: crate::eval::Report,
+    /// The model was trained on these sentences: their scores overstate it.
+    pub seen_in_training: bool,
 }
 
 pub struct AppState {
@@ -88,6 +92,9 @@ pub struct AppState {
     /// For the model trained in this session: which sentences (by index at training time)
     /// were its held-out dev part (true) and which it was trained on (false).
     pub trained_split: Option<Vec<bool>>,
+    /// The sentences the model that made the predictions was trained on, where it recorded
+    /// them (see `set_trained_sentences`).
+    trained_sentences: Option<Arc<TrainedOn>>,
     parts: Option<(PartsKey, Vec<MetricsPart>)>,
 }
 
@@ -150,6 +157,7 @@ impl AppState {
             show_bio: false,
             threshold: 0.9,
             trained_split: None,
+            trained_sentences: None,
             parts: None,
         }
     }
@@ -404,6 +412,26 @@ impl AppState {
             }
         }
         self.generation += 1;
+    }
+
+    /// Says which sentences the model that predicts (from now on) was trained on; the
+    /// metrics then score those apart.
+    pub fn set_trained_sentences(&mut self, t: Option<Arc<TrainedOn>>) {
+        let same = match (&self.trained_sentences, &t) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !same {
+            self.trained_sentences = t;
+            self.parts = None;
+        }
+    }
+
+    /// How many of the corpus's sentences the predicting model was trained on, where it
+    /// recorded them.
+    pub fn sentences_trained_on(&self) -> Option<usize> {
+        let t = self.trained_sentences.as_ref()?;
+        Some(self.corpus.sentences.iter().filter(|s| t.contains(s)).count())
     }
 
     pub(super) fn changed(&mut self) {
