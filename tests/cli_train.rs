@@ -76,7 +76,7 @@ fn train_predict_and_eval_from_the_command_line() {
     assert_eq!(&config["model"]["re_threshold"], kept, "{chosen}");
 
     // Predict a corpus in another format, then score it.
-    ok(&[
+    let (_, err) = ok(&[
         "predict",
         "--model",
         &p("model"),
@@ -85,6 +85,21 @@ fn train_predict_and_eval_from_the_command_line() {
         "--output",
         &p("pred.jsonl"),
     ]);
+    assert!(!err.contains("trained on"), "dev is held out: {err}");
+    // Its own training sentences, predicted: the model says its scores there mean little.
+    let (_, err) = ok(&[
+        "predict",
+        "--model",
+        &p("model"),
+        "--input",
+        &p("train.json"),
+        "--output",
+        &p("seen.json"),
+    ]);
+    assert!(
+        err.contains("note: the model was trained on 40 of these 40 sentences"),
+        "{err}"
+    );
     let pred = Corpus::load(&tmp.path().join("pred.jsonl")).unwrap();
     assert_eq!(pred.sentences.len(), 20);
     let (json, _) = ok(&[

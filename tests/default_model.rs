@@ -111,6 +111,13 @@ fn predict_chooses_the_threshold_of_models_together_on_dev_and_uses_it() {
     ]);
     let err = common::stderr(&out);
     assert!(out.status.success(), "{err}");
+    // The shipped model was trained on train + dev, and says so of both uses of dev here.
+    assert!(
+        err.contains(&format!(
+            "note: the model was trained on 60 of the 60 sentences of {dev}"
+        )) && err.contains("note: the model was trained on 60 of these 60 sentences"),
+        "{err}"
+    );
     // "θr chosen on D: T (RE micro F1 there F; G with θr 0.900)"
     let line = err.lines().find(|l| l.starts_with("θr chosen on")).expect(&err);
     let number_after = |key: &str| -> f64 {

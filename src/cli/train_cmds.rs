@@ -555,6 +555,12 @@ pub fn predict(a: PredictArgs) -> CliResult {
         None => Corpus::load(input)?,
     };
     let model = load(&corpus.schema.entity_types)?;
+    if let Some(n) = seen_in_training(&model, &corpus.sentences) {
+        eprintln!(
+            "note: the model was trained on {n} of these {} sentences: scores of its predictions of them overstate it",
+            corpus.sentences.len()
+        );
+    }
     let mut sentences = predict_sentences(&model, &corpus.sentences)?;
     // The output holds the predictions, not what the input was annotated with.
     relarc::corpus::source::forget_annotations(&mut sentences);
@@ -580,9 +586,22 @@ pub fn predict(a: PredictArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How many of `sentences` the models were trained on, when they recorded it and it is some.
+fn seen_in_training(models: &Ensemble, sentences: &[Sentence]) -> Option<usize> {
+    let n = models.trained_on()?.count_in(sentences);
+    (n > 0).then_some(n)
+}
+
 /// Sets the models' θr to the one with the best relation F1 on the corpus at `path`.
 pub(super) fn threshold_on_dev(models: &mut Ensemble, path: &Path) -> Res<()> {
     let dev = load_flat(path)?;
+    if let Some(n) = seen_in_training(models, &dev.sentences) {
+        eprintln!(
+            "note: the model was trained on {n} of the {} sentences of {}: a θr chosen there fits what it learned",
+            dev.sentences.len(),
+            path.display()
+        );
+    }
     match choose_on_dev(models, &dev.sentences)? {
         Some((t, _)) => eprintln!(
             "θr chosen on {}: {:.3} (RE micro F1 there {:.2}; {:.2} with θr {:.3})",

@@ -65,6 +65,11 @@ impl TrainedOn {
         self.digests.contains(&digest(&s.tokens))
     }
 
+    /// How many of `sentences` it was trained on.
+    pub fn count_in(&self, sentences: &[Sentence]) -> usize {
+        sentences.iter().filter(|s| self.contains(s)).count()
+    }
+
     /// How many different sentences (identical ones count once).
     pub fn len(&self) -> usize {
         self.digests.len()

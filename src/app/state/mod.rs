@@ -430,8 +430,7 @@ impl AppState {
     /// How many of the corpus's sentences the predicting model was trained on, where it
     /// recorded them.
     pub fn sentences_trained_on(&self) -> Option<usize> {
-        let t = self.trained_sentences.as_ref()?;
-        Some(self.corpus.sentences.iter().filter(|s| t.contains(s)).count())
+        Some(self.trained_sentences.as_ref()?.count_in(&self.corpus.sentences))
     }
 
     pub(super) fn changed(&mut self) {
