@@ -324,6 +324,16 @@ fn the_controller_trains_and_predicts_without_a_window() {
         status.contains(&format!("the model was trained on {} of them", n - n_dev)),
         "{status}"
     );
+    // Saved elsewhere, it takes its record and its report along.
+    let saved = tmp.path().join("saved");
+    ctl.save(saved.clone());
+    poll_until(&mut ctl, &mut state, &|_| saved.join("report.json").is_file());
+    let read = |d: &std::path::Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    assert_eq!(read(&saved, "report.json"), read(&dir, "report.json"));
+    assert_eq!(
+        read(&saved, "trained_sentences.json"),
+        read(&dir, "trained_sentences.json")
+    );
 
     // A combined folder loads as its members together; training cannot continue from it
     // (it names the members instead), and saving copies the folder as it is.

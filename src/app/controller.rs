@@ -240,7 +240,10 @@ impl ModelController {
     }
 
     pub fn save(&mut self, dir: PathBuf) {
-        self.worker.send(Request::Save(dir));
+        self.worker.send(Request::Save {
+            to: dir,
+            report_from: self.model_dir.clone(),
+        });
     }
 
     pub fn predict_corpus(&mut self, state: &mut AppState) {

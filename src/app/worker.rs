@@ -1,7 +1,7 @@
 //! The model's own thread for the app: it holds the loaded or trained model and predicts in
 //! the background, so the UI never waits on a tensor.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::Arc;
 
@@ -24,7 +24,12 @@ pub enum Request {
         tag: Tag,
         items: Vec<(usize, Vec<String>)>,
     },
-    Save(PathBuf),
+    Save {
+        to: PathBuf,
+        /// The folder the model was loaded from or trained into, whose `report.json` (how
+        /// it was trained) goes with it.
+        report_from: Option<PathBuf>,
+    },
 }
 
 pub enum Reply {
@@ -52,7 +57,7 @@ pub struct Worker {
 }
 
 /// The model's card as lines for the panel.
-fn describe(m: &Ensemble, dir: Option<&std::path::Path>) -> String {
+fn describe(m: &Ensemble, dir: Option<&Path>) -> String {
     crate::model::card::ensemble_card(m, dir)
         .into_iter()
         .map(|(what, value)| format!("{what}: {value}"))
@@ -111,8 +116,8 @@ impl Serving {
                 Ok(m) => self.set(m, None),
                 Err(e) => self.send(Reply::Error(e.to_string())),
             },
-            Request::Save(dir) => match self.save(&dir) {
-                Some(Ok(())) => self.send(Reply::Saved(dir)),
+            Request::Save { to, report_from } => match self.save(&to, report_from.as_deref()) {
+                Some(Ok(())) => self.send(Reply::Saved(to)),
                 Some(Err(e)) => self.send(Reply::Error(e.to_string())),
                 None => self.send(Reply::Error("there is no model to save".into())),
             },
@@ -120,22 +125,23 @@ impl Serving {
         }
     }
 
-    fn set(&mut self, m: Ensemble, dir: Option<&std::path::Path>) {
+    fn set(&mut self, m: Ensemble, dir: Option<&Path>) {
         self.send(Reply::Loaded {
             description: describe(&m, dir),
             threshold: m.re_threshold,
-            dir: dir.map(std::path::Path::to_path_buf),
+            dir: dir.map(Path::to_path_buf),
         });
         self.trained_on = m.trained_on().map(Arc::new);
         self.model = Some(m);
-        self.dir = dir.map(std::path::Path::to_path_buf);
+        self.dir = dir.map(Path::to_path_buf);
     }
 
-    /// One model is written anew; a combined one is copied from its folder as it is.
-    fn save(&self, to: &std::path::Path) -> Option<Result<(), ModelError>> {
+    /// One model is written anew, with the report of how it was trained; a combined one is
+    /// copied from its folder as it is.
+    fn save(&self, to: &Path, report_from: Option<&Path>) -> Option<Result<(), ModelError>> {
         let m = self.model.as_ref()?;
         Some(match (m.members.as_slice(), &self.dir) {
-            ([one], _) => one.save(to),
+            ([one], _) => save_with_report(one, to, report_from),
             (_, Some(from)) => combined::copy_combined(from, to),
             (_, None) => Err(ModelError::Mismatch {
                 path: to.to_path_buf(),
@@ -174,6 +180,18 @@ impl Serving {
         }
     }
 }
+
+/// Saves `m` to `to` with `report_from/report.json` beside it, read first: saving into the
+/// folder the model came from replaces that folder.
+fn save_with_report(m: &Model, to: &Path, report_from: Option<&Path>) -> Result<(), ModelError> {
+    let report = report_from.and_then(|d| std::fs::read(d.join(REPORT)).ok());
+    m.save(to)?;
+    let Some(bytes) = report else { return Ok(()) };
+    let path = to.join(REPORT);
+    crate::fsio::atomic_write_bytes(&path, &bytes).map_err(|source| ModelError::Io { path, source })
+}
+
+const REPORT: &str = "report.json";
 
 impl Worker {
     pub fn spawn(notify: Arc<dyn Fn() + Send + Sync>) -> Worker {
