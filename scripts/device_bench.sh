@@ -3,8 +3,8 @@
 # takes at most 64 MiB, the tracked working tree (about 33 MB, the shipped models most of it)
 # included: the release binary, stripped and gzipped (about 9.5 MB instead of 32), the part of
 # the shared data `relarc bench` reads, and small ADE parts for the CUDA-against-CPU check of
-# scripts/device_run.sh. MiniLM's weights (90 MB, 45 in float16) do not fit beside the tree,
-# hence learned inputs there.
+# scripts/device_run.sh. An encoder's weights do not fit beside the tree (MiniLM's 90 MB, MPNet's
+# 438), hence learned inputs there, unless FINE_TUNE packs one in parts (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${RELARC_DATA:-../shared/data}"
@@ -26,8 +26,16 @@ for name, part in (("train", train[:1000]), ("dev", train[1000:1200]), ("test", 
     json.dump(part, open(f"{dst}/{name}.json", "w"))
 PY
 tree=$(git ls-files -z | xargs -0 du -cb --apparent-size | tail -1 | cut -f1)
-packed=$(du -sb carry | cut -f1)
 limit=$((64 * 1024 * 1024))
+# FINE_TUNE=<encoder resource> adds what scripts/device_finetune.sh needs: the encoder in
+# float16, cut into parts that fit beside the tree one call each, and the word vectors'
+# rows that the carried corpora use.
+if [ -n "${FINE_TUNE:-}" ]; then
+    resources="${RELARC_RESOURCES:-resources}"
+    .venv/bin/python3 scripts/device_pack_encoder.py "$resources" "$FINE_TUNE" glove-6b-50d \
+        carry/data carry carry-parts $((limit - tree - 1024 * 1024))
+fi
+packed=$(du -sb carry | cut -f1)
 echo "carry: $packed bytes, tracked tree $tree, together $((tree + packed)) of $limit"
 if [ $((tree + packed)) -gt "$limit" ]; then
     echo "device_bench: the tree and carry/ exceed what a device call takes (64 MiB)" >&2
@@ -39,3 +47,8 @@ On the device (carry the folder `carry`), for example:
     scripts/device_run.sh
 then read $OUT/agreement.txt and append the block from $OUT/BENCHMARKS.md to docs/BENCHMARKS.md.
 HOW
+if [ -n "${FINE_TUNE:-}" ]; then
+    echo "then carry each of these in a call of its own, back to back (a machine idle 30 s goes back):"
+    ls carry-parts
+    echo "and run scripts/device_finetune.sh (the README's \"On a lent GPU\" says how)."
+fi
