@@ -378,7 +378,8 @@ fn a_trainable_encoder_matches_the_frozen_one_and_learns_only_its_top_layers() {
         return;
     };
     let vs = nn::VarStore::new(Device::Cpu);
-    let trained = Transformer::load_trainable(&dir, &(vs.root() / "encoder"), Some(2)).unwrap();
+    let trained =
+        Transformer::load_trainable(&dir, &(vs.root() / "encoder"), Some(2), Precision::Float32).unwrap();
     let frozen = Transformer::load(&dir, Device::Cpu, Precision::Float32).unwrap();
     // [CLS] hello world [SEP] [PAD], as MiniLM's (BERT uncased) vocabulary numbers them.
     let ids = Tensor::from_slice(&[101i64, 7592, 2088, 102, 0]).view([1, 5]);
@@ -433,6 +434,47 @@ fn a_trainable_encoder_matches_the_frozen_one_and_learns_only_its_top_layers() {
     assert!(!moved("encoder.embeddings.word", &word), "the embeddings stay");
 }
 
+/// Fine-tuning in mixed precision (`RELARC_ENCODER_PRECISION=bf16`): the products are
+/// bfloat16, so the states are close to float32's but not equal, while the weights stay
+/// float32 variables that an optimizer step moves (the gradients pass the rounding).
+#[test]
+fn a_trainable_encoder_in_mixed_precision_keeps_float32_weights_that_learn() {
+    use relarc::pretrained::encoder::transformer::Transformer;
+    use tch::nn::{self, OptimizerConfig};
+    let Some(dir) = common::resource("all-minilm-l6-v2") else {
+        return;
+    };
+    let (vs, vs32) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
+    let mixed =
+        Transformer::load_trainable(&dir, &(vs.root() / "encoder"), None, Precision::BFloat16).unwrap();
+    let full =
+        Transformer::load_trainable(&dir, &(vs32.root() / "encoder"), None, Precision::Float32).unwrap();
+    let ids = Tensor::from_slice(&[101i64, 7592, 2088, 102]).view([1, 4]);
+    let mask = Tensor::ones([1, 4], (Kind::Bool, Device::Cpu));
+    let (a, b) = (mixed.forward(&ids, &mask), full.forward(&ids, &mask));
+    let (top, want) = (a.last().unwrap(), b.last().unwrap());
+    assert_eq!(top.kind(), Kind::Float);
+    let cos = Tensor::cosine_similarity(top, want, 2, 1e-8)
+        .min()
+        .double_value(&[]);
+    assert!(cos > 0.999, "lowest cosine {cos}");
+    assert!(
+        (top - want).abs().max().double_value(&[]) > 0.0,
+        "bfloat16 is really used"
+    );
+
+    let vars = vs.trainable_variables();
+    assert!(vars.iter().all(|v| v.kind() == Kind::Float));
+    let name = "encoder.layer.0.up.weight";
+    let before = vs.variables()[name].copy();
+    let mut opt = nn::Sgd::default().build(&vs, 0.1).unwrap();
+    let out = mixed.forward_t(&ids, &mask, true);
+    opt.backward_step(&out.last().unwrap().pow_tensor_scalar(2).mean(Kind::Float));
+    let moved = (&vs.variables()[name] - &before).abs().max().double_value(&[]);
+    assert!(moved > 0.0, "the bottom layer's float32 weight learns");
+    assert_eq!(vs.variables()[name].kind(), Kind::Float);
+}
+
 /// A fine-tuned encoder is read back from a model's store without its original checkpoint:
 /// a skeleton built from `config.json` alone, filled by loading the store, computes the same.
 #[test]
@@ -445,14 +487,21 @@ fn a_trainable_encoder_is_read_back_without_its_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
     let saved = tmp.path().join("model.safetensors");
     let vs = nn::VarStore::new(Device::Cpu);
-    let original = Transformer::load_trainable(&dir, &(vs.root() / "encoder"), Some(1)).unwrap();
+    let original =
+        Transformer::load_trainable(&dir, &(vs.root() / "encoder"), Some(1), Precision::Float32).unwrap();
     vs.save(&saved).unwrap();
     // Only the configuration travels with the model.
     let config_only = tmp.path().join("encoder");
     std::fs::create_dir(&config_only).unwrap();
     std::fs::copy(dir.join("config.json"), config_only.join("config.json")).unwrap();
     let mut back = nn::VarStore::new(Device::Cpu);
-    let skeleton = Transformer::skeleton(&config_only, &(back.root() / "encoder"), Some(1)).unwrap();
+    let skeleton = Transformer::skeleton(
+        &config_only,
+        &(back.root() / "encoder"),
+        Some(1),
+        Precision::Float32,
+    )
+    .unwrap();
     back.load(&saved).unwrap();
     let ids = Tensor::from_slice(&[101i64, 7592, 2088, 102]).view([1, 4]);
     let mask = Tensor::ones([1, 4], (Kind::Bool, Device::Cpu));
@@ -474,8 +523,8 @@ fn a_trainable_encoder_is_read_back_without_its_checkpoint() {
         v
     };
     let (a, b) = (nn::VarStore::new(Device::Cpu), nn::VarStore::new(Device::Cpu));
-    Transformer::load_trainable(&mpnet, &a.root(), None).unwrap();
-    Transformer::skeleton(&mpnet, &b.root(), None).unwrap();
+    Transformer::load_trainable(&mpnet, &a.root(), None, Precision::Float32).unwrap();
+    Transformer::skeleton(&mpnet, &b.root(), None, Precision::BFloat16).unwrap();
     assert_eq!(shapes(&a), shapes(&b));
 }
 

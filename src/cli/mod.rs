@@ -164,6 +164,14 @@ fn doctor() -> CliResult {
         }
         Err(e) => println!("encoder products  {e}"),
     }
+    if let Ok(p) = relarc::pretrained::encoder::Precision::for_fine_tuning(device) {
+        use relarc::pretrained::encoder::Precision::{BFloat16, Float32};
+        let how = match p {
+            Float32 => "RELARC_ENCODER_PRECISION=bf16 for mixed precision",
+            BFloat16 => "mixed precision: weights and gradients float32",
+        };
+        println!("fine-tuning       {} products ({how})", p.name());
+    }
     let res = relarc::pretrained::resources_dir();
     println!("resources         {}", res.display());
     for name in ["all-mpnet-base-v2", "all-minilm-l6-v2", "glove-6b-50d"] {

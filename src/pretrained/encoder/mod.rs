@@ -127,14 +127,16 @@ impl Encoder {
     }
 
     /// An encoder to fine-tune: the checkpoint's weights become variables of `p`, the top
-    /// `top_layers` (all when None) trainable. It runs in float32, with gradients when asked
+    /// `top_layers` (all when None) trainable. Its weights stay float32; it multiplies in
+    /// the precision `Precision::for_fine_tuning` picks, with gradients when asked
     /// (`encode_tuned`).
     pub fn trainable(
         dir: &Path,
         p: &tch::nn::Path,
         top_layers: Option<usize>,
     ) -> Result<Encoder, PretrainedError> {
-        let net = Transformer::load_trainable(dir, p, top_layers)?;
+        let precision = Precision::for_fine_tuning(p.device())?;
+        let net = Transformer::load_trainable(dir, p, top_layers, precision)?;
         Encoder::around(dir, net, true)
     }
 
@@ -145,7 +147,8 @@ impl Encoder {
         p: &tch::nn::Path,
         top_layers: Option<usize>,
     ) -> Result<Encoder, PretrainedError> {
-        let net = Transformer::skeleton(dir, p, top_layers)?;
+        let precision = Precision::for_fine_tuning(p.device())?;
+        let net = Transformer::skeleton(dir, p, top_layers, precision)?;
         Encoder::around(dir, net, true)
     }
 

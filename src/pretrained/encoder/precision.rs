@@ -28,6 +28,16 @@ impl Precision {
         Precision::parse(&std::env::var(VARIABLE).unwrap_or_default(), device)
     }
 
+    /// What a fine-tuned encoder multiplies in: what `RELARC_ENCODER_PRECISION` names, and
+    /// float32 for `auto`. `bf16` is mixed precision there: products in bfloat16, weights,
+    /// gradients and optimizer state in float32.
+    pub fn for_fine_tuning(device: Device) -> Result<Precision, PretrainedError> {
+        match std::env::var(VARIABLE).unwrap_or_default().trim() {
+            "" | "auto" => Ok(Precision::Float32),
+            other => Precision::parse(other, device),
+        }
+    }
+
     /// The precision a setting's value asks for on `device` (what `for_device` reads from
     /// the environment).
     pub fn parse(value: &str, device: Device) -> Result<Precision, PretrainedError> {

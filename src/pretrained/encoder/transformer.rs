@@ -102,14 +102,23 @@ impl HfConfig {
 struct Linear {
     w: Tensor,
     b: Tensor,
-    /// The weights in bfloat16 when the encoder multiplies in bfloat16.
+    /// The weights in bfloat16 when a frozen encoder multiplies in bfloat16.
     half: Option<(Tensor, Tensor)>,
+    /// Multiply in bfloat16 from the float32 weights, rounded in every call: weights that
+    /// train (or are filled after building) have no lasting bfloat16 copy, and their
+    /// gradients reach the float32 weights through the rounding (mixed precision).
+    mixed: bool,
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> Tensor {
+        let h = Kind::BFloat16;
         if let Some((w, b)) = &self.half {
-            return x.to_kind(Kind::BFloat16).linear(w, Some(b)).to_kind(Kind::Float);
+            return x.to_kind(h).linear(w, Some(b)).to_kind(Kind::Float);
+        }
+        if self.mixed {
+            let (w, b) = (self.w.to_kind(h), self.b.to_kind(h));
+            return x.to_kind(h).linear(&w, Some(&b)).to_kind(Kind::Float);
         }
         x.linear(&self.w, Some(&self.b))
     }
@@ -180,9 +189,11 @@ fn adopt(p: &nn::Path, name: &str, t: &mut Tensor, trainable: bool) {
 }
 
 impl Linear {
-    fn adopt(&mut self, p: &nn::Path, trainable: bool) {
+    fn adopt(&mut self, p: &nn::Path, trainable: bool, precision: Precision) {
         adopt(p, "weight", &mut self.w, trainable);
         adopt(p, "bias", &mut self.b, trainable);
+        self.half = None;
+        self.mixed = precision == Precision::BFloat16;
     }
 }
 
@@ -194,7 +205,7 @@ impl Norm {
 }
 
 impl Layer {
-    fn adopt(&mut self, p: &nn::Path, trainable: bool) {
+    fn adopt(&mut self, p: &nn::Path, trainable: bool, precision: Precision) {
         for (name, l) in [
             ("q", &mut self.q),
             ("k", &mut self.k),
@@ -203,7 +214,7 @@ impl Layer {
             ("up", &mut self.up),
             ("down", &mut self.down),
         ] {
-            l.adopt(&(p / name), trainable);
+            l.adopt(&(p / name), trainable, precision);
         }
         self.attn_norm.adopt(&(p / "attn_norm"), trainable);
         self.out_norm.adopt(&(p / "out_norm"), trainable);
@@ -326,7 +337,12 @@ impl Weights {
         let b = self.take(&format!("{name}.bias"))?;
         let half = (self.precision == Precision::BFloat16)
             .then(|| (w.to_kind(Kind::BFloat16), b.to_kind(Kind::BFloat16)));
-        Ok(Linear { w, b, half })
+        Ok(Linear {
+            w,
+            b,
+            half,
+            mixed: false,
+        })
     }
 
     /// Old TensorFlow-converted checkpoints call the LayerNorm parameters gamma and beta.
@@ -372,13 +388,15 @@ impl Transformer {
     /// A transformer whose weights are variables of `p` (its device is `p`'s), for
     /// fine-tuning: the top `top_layers` layers trainable (all of it, embeddings included,
     /// when None), the rest frozen but saved with the model all the same. It multiplies in
-    /// float32.
+    /// `precision`, its weights float32 all the same.
     pub fn load_trainable(
         dir: &Path,
         p: &nn::Path,
         top_layers: Option<usize>,
+        precision: Precision,
     ) -> Result<Transformer, PretrainedError> {
         let mut t = Transformer::load(dir, p.device(), Precision::Float32)?;
+        t.precision = precision;
         t.adopt(p, top_layers);
         Ok(t)
     }
@@ -390,6 +408,7 @@ impl Transformer {
         dir: &Path,
         p: &nn::Path,
         top_layers: Option<usize>,
+        precision: Precision,
     ) -> Result<Transformer, PretrainedError> {
         let config = HfConfig::read(dir)?;
         let arch = check_config(&config, &dir.join("config.json"))?;
@@ -407,6 +426,7 @@ impl Transformer {
             w: zeros(&[out, inp]),
             b: zeros(&[out]),
             half: None,
+            mixed: false,
         };
         let norm = || Norm {
             w: zeros(&[d]),
@@ -436,7 +456,7 @@ impl Transformer {
             layers,
             arch,
             config,
-            precision: Precision::Float32,
+            precision,
         };
         t.adopt(p, top_layers);
         Ok(t)
@@ -461,7 +481,7 @@ impl Transformer {
             adopt(&(p / "relative"), "bias", bias, everything);
         }
         for (i, layer) in t.layers.iter_mut().enumerate() {
-            layer.adopt(&(p / "layer" / i), i >= first_trained);
+            layer.adopt(&(p / "layer" / i), i >= first_trained, t.precision);
         }
     }
 
