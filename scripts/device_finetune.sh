@@ -29,12 +29,20 @@ follow() {
 }
 
 if [ "${FOLLOW:-0}" = 1 ]; then
+    if [ ! -e "$log" ]; then
+        echo "no fine-tuning run on this machine (a fresh one, after the last went back?)" >&2
+        exit 1
+    fi
     follow
     exit 0
 fi
 
 # Join the encoder's parts and check them against the manifest.
-manifest=$(ls carry/resources/*/parts.json | head -n 1)
+manifest=$(find carry/resources -name parts.json 2>/dev/null | head -n 1)
+if [ -z "$manifest" ]; then
+    echo "carry/ holds no encoder in parts: pack one with FINE_TUNE=<encoder> scripts/device_bench.sh" >&2
+    exit 1
+fi
 enc=$(dirname "$manifest")
 python3 - "$manifest" "$enc" carry-parts <<'PY'
 import hashlib, json, sys
