@@ -102,25 +102,38 @@ impl HfConfig {
 struct Linear {
     w: Tensor,
     b: Tensor,
-    /// The weights in bfloat16 when a frozen encoder multiplies in bfloat16.
-    half: Option<(Tensor, Tensor)>,
-    /// Multiply in bfloat16 from the float32 weights, rounded in every call: weights that
-    /// train (or are filled after building) have no lasting bfloat16 copy, and their
-    /// gradients reach the float32 weights through the rounding (mixed precision).
-    mixed: bool,
+    products: Products,
+}
+
+/// How a linear layer multiplies.
+enum Products {
+    Float32,
+    /// In bfloat16, from a copy of the weights made once: a frozen encoder's.
+    BFloat16Copy(Tensor, Tensor),
+    /// In bfloat16, from the float32 weights rounded in every call: weights that train (or
+    /// are filled after building) have no lasting copy, and their gradients reach the
+    /// float32 weights through the rounding (mixed precision).
+    BFloat16Rounded,
+}
+
+impl Products {
+    fn for_precision(precision: Precision) -> Products {
+        match precision {
+            Precision::Float32 => Products::Float32,
+            Precision::BFloat16 => Products::BFloat16Rounded,
+        }
+    }
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> Tensor {
         let h = Kind::BFloat16;
-        if let Some((w, b)) = &self.half {
-            return x.to_kind(h).linear(w, Some(b)).to_kind(Kind::Float);
+        let in_bf16 = |w: &Tensor, b: &Tensor| x.to_kind(h).linear(w, Some(b)).to_kind(Kind::Float);
+        match &self.products {
+            Products::Float32 => x.linear(&self.w, Some(&self.b)),
+            Products::BFloat16Copy(w, b) => in_bf16(w, b),
+            Products::BFloat16Rounded => in_bf16(&self.w.to_kind(h), &self.b.to_kind(h)),
         }
-        if self.mixed {
-            let (w, b) = (self.w.to_kind(h), self.b.to_kind(h));
-            return x.to_kind(h).linear(&w, Some(&b)).to_kind(Kind::Float);
-        }
-        x.linear(&self.w, Some(&self.b))
     }
 }
 
@@ -192,8 +205,7 @@ impl Linear {
     fn adopt(&mut self, p: &nn::Path, trainable: bool, precision: Precision) {
         adopt(p, "weight", &mut self.w, trainable);
         adopt(p, "bias", &mut self.b, trainable);
-        self.half = None;
-        self.mixed = precision == Precision::BFloat16;
+        self.products = Products::for_precision(precision);
     }
 }
 
@@ -335,14 +347,13 @@ impl Weights {
     fn linear(&mut self, name: &str) -> Result<Linear, PretrainedError> {
         let w = self.take(&format!("{name}.weight"))?;
         let b = self.take(&format!("{name}.bias"))?;
-        let half = (self.precision == Precision::BFloat16)
-            .then(|| (w.to_kind(Kind::BFloat16), b.to_kind(Kind::BFloat16)));
-        Ok(Linear {
-            w,
-            b,
-            half,
-            mixed: false,
-        })
+        let products = match self.precision {
+            Precision::Float32 => Products::Float32,
+            Precision::BFloat16 => {
+                Products::BFloat16Copy(w.to_kind(Kind::BFloat16), b.to_kind(Kind::BFloat16))
+            }
+        };
+        Ok(Linear { w, b, products })
     }
 
     /// Old TensorFlow-converted checkpoints call the LayerNorm parameters gamma and beta.
@@ -425,8 +436,7 @@ impl Transformer {
         let linear = |out: i64, inp: i64| Linear {
             w: zeros(&[out, inp]),
             b: zeros(&[out]),
-            half: None,
-            mixed: false,
+            products: Products::Float32,
         };
         let norm = || Norm {
             w: zeros(&[d]),
