@@ -451,7 +451,8 @@ impl ModelController {
             return Ok(());
         }
         let command = format!("relarc app: Train, preset {}", self.settings.preset);
-        RunReport::from_outcome(&command, &p.options, outcome, p.data, None).write(&p.out.join("report.json"))
+        RunReport::from_outcome(&command, &p.options, outcome, p.data, None)
+            .write(&p.out.join(crate::model::RUN_REPORT))
     }
 
     fn on_reply(&mut self, r: Reply, state: &mut AppState) {

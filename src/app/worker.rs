@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tch::Device;
 
 use crate::model::trained_on::TrainedOn;
-use crate::model::{combined, Ensemble, Model, ModelError, Prediction};
+use crate::model::{combined, Ensemble, Model, ModelError, Prediction, RUN_REPORT};
 
 /// Which request predictions answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,14 +184,12 @@ impl Serving {
 /// Saves `m` to `to` with `report_from/report.json` beside it, read first: saving into the
 /// folder the model came from replaces that folder.
 fn save_with_report(m: &Model, to: &Path, report_from: Option<&Path>) -> Result<(), ModelError> {
-    let report = report_from.and_then(|d| std::fs::read(d.join(REPORT)).ok());
+    let report = report_from.and_then(|d| std::fs::read(d.join(RUN_REPORT)).ok());
     m.save(to)?;
     let Some(bytes) = report else { return Ok(()) };
-    let path = to.join(REPORT);
+    let path = to.join(RUN_REPORT);
     crate::fsio::atomic_write_bytes(&path, &bytes).map_err(|source| ModelError::Io { path, source })
 }
-
-const REPORT: &str = "report.json";
 
 impl Worker {
     pub fn spawn(notify: Arc<dyn Fn() + Send + Sync>) -> Worker {

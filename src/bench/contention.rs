@@ -47,7 +47,7 @@ fn epoch_seconds(mut child: Child, out: &Path) -> Result<f64, String> {
     if !status.success() {
         return Err(format!("the training failed ({status})"));
     }
-    let text = std::fs::read_to_string(out.join("report.json")).map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(out.join(crate::model::RUN_REPORT)).map_err(|e| e.to_string())?;
     let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     let secs: Vec<f64> = report["history"]
         .as_array()

@@ -67,7 +67,10 @@ pub fn cv_together(a: CvTogetherArgs) -> CliResult {
         report.summary
     );
     if let Some(out) = &plan.out {
-        eprintln!("report in {}", out.join("cv_report.json").display());
+        eprintln!(
+            "report in {}",
+            out.join(relarc::train::protocol::CV_REPORT).display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

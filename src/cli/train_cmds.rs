@@ -459,7 +459,7 @@ pub fn train(a: TrainArgs) -> CliResult {
     };
     let outcome = run_job(job, "train")?;
     let report = RunReport::from_outcome(&command_line(), &opts, &outcome, data, None);
-    report.write(&a.out.join("report.json"))?;
+    report.write(&a.out.join(relarc::model::RUN_REPORT))?;
     let early = if outcome.stopped_early {
         " (stopped early)"
     } else {

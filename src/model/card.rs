@@ -186,7 +186,7 @@ pub fn encoder_summary(m: &Model) -> Option<String> {
 
 /// "trained" and "dev" lines from `dir/report.json`, when it has one.
 fn read_report(dir: &Path) -> Option<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(dir.join("report.json")).ok()?;
+    let text = std::fs::read_to_string(dir.join(super::RUN_REPORT)).ok()?;
     let r: serde_json::Value = serde_json::from_str(&text).ok()?;
     let data: Vec<String> = r["data"]
         .as_array()?

@@ -18,6 +18,10 @@ pub mod recipe;
 pub mod shipped;
 pub mod trained_on;
 
+/// The run's report a trained model's folder carries (written by training; `info`, resuming
+/// protocols and the app read it back).
+pub const RUN_REPORT: &str = "report.json";
+
 pub use checkpoint::ModelError;
 pub use config::ModelConfig;
 pub use ensemble::{Ensemble, EnsembleError, Predictor};

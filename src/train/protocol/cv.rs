@@ -116,7 +116,7 @@ pub fn cross_validate(
         folds: results,
         summary: Summary::of(&tests),
     };
-    write_json(&plan.out.join("cv_report.json"), &report)?;
+    write_json(&plan.out.join(super::CV_REPORT), &report)?;
     Ok(report)
 }
 
@@ -198,7 +198,7 @@ fn run_fold(
         fold_file("test", &plan.folds, i, test.sentences.len()),
     ];
     let report = RunReport::from_outcome(&plan.command, &options, &outcome, data, Some(scored.clone()));
-    write_json(&out.join("report.json"), &report)?;
+    write_json(&out.join(crate::model::RUN_REPORT), &report)?;
     Ok(FoldResult {
         fold: i,
         best_epoch: outcome.best_epoch,

@@ -15,6 +15,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+/// The report a cross-validation (or models scored together fold by fold) writes in its folder.
+pub const CV_REPORT: &str = "cv_report.json";
+
 pub use cv::{cross_validate, CvPlan, CvReport, FoldResult};
 pub use seeds::{cross_validate_seeds, SeedRun, SeedsReport, TogetherFold};
 pub use summary::{MeanStd, Summary};

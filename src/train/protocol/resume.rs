@@ -111,7 +111,7 @@ struct Written {
 
 /// The run in `dir`, if it finished (and, with `scored`, was scored on its test data).
 pub fn finished(dir: &Path, scored: bool) -> Option<Finished> {
-    let text = std::fs::read_to_string(dir.join("report.json")).ok()?;
+    let text = std::fs::read_to_string(dir.join(crate::model::RUN_REPORT)).ok()?;
     let w: Written = serde_json::from_str(&text).ok()?;
     if scored && w.test.is_none() {
         return None;

@@ -99,7 +99,7 @@ pub fn cross_validate_seeds(
         folds: together,
         summary: Summary::of(&tests),
     };
-    write_json(&plan.out.join("cv_report.json"), &report)?;
+    write_json(&plan.out.join(super::CV_REPORT), &report)?;
     Ok(report)
 }
 

@@ -125,7 +125,7 @@ pub fn score_runs_together(
             path: out.clone(),
             source,
         })?;
-        write_json(&out.join("cv_report.json"), &report)?;
+        write_json(&out.join(super::CV_REPORT), &report)?;
     }
     Ok(report)
 }

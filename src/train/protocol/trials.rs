@@ -158,7 +158,7 @@ fn dev_run(plan: &TrialsPlan, data: &Data, run: &Runner) -> Result<(usize, f64),
     };
     let outcome = run(job, "epochs on dev")?;
     let report = RunReport::from_outcome(&plan.command, &plan.options, &outcome, data.files(plan), None);
-    write_json(&out.join("report.json"), &report)?;
+    write_json(&out.join(crate::model::RUN_REPORT), &report)?;
     Ok((outcome.best_epoch.max(1), outcome.model.config.re_threshold))
 }
 
@@ -206,7 +206,7 @@ fn run_trial(
         data.files(plan),
         Some(test.clone()),
     );
-    write_json(&out.join("report.json"), &report)?;
+    write_json(&out.join(crate::model::RUN_REPORT), &report)?;
     Ok(TrialResult {
         trial: t,
         seed,
