@@ -5,6 +5,7 @@ use crate::common::read_json;
 
 use std::path::Path;
 
+use relarc::corpus::overlap::remove_overlaps_all;
 use relarc::corpus::Corpus;
 use serde_json::Value;
 
@@ -219,6 +220,26 @@ fn cv_protocol_runs_and_reports_also_two_folds_at_once() {
         fold["patience"], 5,
         "the default patience, which early stopping used"
     );
+    // The report counts the overlapping entities removed from each part of the fold, the
+    // dev part held out of training too (these slices hold three overlapping pairs).
+    let mut found = 0;
+    for k in 0..2 {
+        let fold: Value = read_json(tmp.path().join(format!("cv/fold_{k}/report.json")));
+        let removed = &fold["removed_overlapping_entities"];
+        let in_file = |role: &str| {
+            let path = Path::new(&folds).join(format!("split_{k}_{role}.json"));
+            remove_overlaps_all(&mut Corpus::load(&path).unwrap().sentences).entities as u64
+        };
+        let training = removed["train"].as_u64().unwrap() + removed["dev"].as_u64().unwrap();
+        assert_eq!(training, in_file("train"), "fold {k}: {removed}");
+        assert_eq!(
+            removed["test"].as_u64(),
+            Some(in_file("test")),
+            "fold {k}: {removed}"
+        );
+        found += training + in_file("test");
+    }
+    assert_eq!(found, 3);
     // Two folds at once, each on one of two threads, give the same folds in order with the
     // same results as one fold at a time on one thread.
     let one_thread = |out: &str, jobs: &str, threads: &str| {

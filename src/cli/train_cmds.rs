@@ -349,8 +349,9 @@ impl JobProgress {
                     eprintln!(
                         "{label}: training on {device}: {train_sentences} training sentences, {dev_sentences} dev, {parameters} trainable parameters, at most {epochs} epochs"
                     );
-                    if removed_overlaps > 0 {
-                        eprintln!("{label}: removed {removed_overlaps} overlapping entities from the training data (the longer span is kept)");
+                    let (train, dev) = (removed_overlaps.train.entities, removed_overlaps.dev.entities);
+                    if train + dev > 0 {
+                        eprintln!("{label}: removed {train} overlapping entities from the training data and {dev} from the dev data (the longer span is kept)");
                     }
                 });
             }
@@ -490,18 +491,19 @@ pub fn train(a: TrainArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The training and dev sentences (overlaps removed) and the files they came from.
+/// The training and dev sentences and the files they came from; the trainer removes their
+/// overlapping entities and counts them for the report.
 fn training_data(a: &TrainArgs) -> Res<(Vec<Sentence>, Vec<Sentence>, Vec<DataFile>)> {
     let mut train = Vec::new();
     let mut data = Vec::new();
     for path in &a.train {
-        let c = load_flat(path)?;
+        let c = Corpus::load(path)?;
         data.push(DataFile::new("train", path, c.sentences.len()));
         train.extend(c.sentences);
     }
     let dev = match &a.dev {
         Some(path) => {
-            let c = load_flat(path)?;
+            let c = Corpus::load(path)?;
             data.push(DataFile::new("dev", path, c.sentences.len()));
             c.sentences
         }

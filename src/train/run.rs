@@ -80,6 +80,13 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+/// What the paper's overlap treatment (§4) took out of a job's data before training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RemovedOverlaps {
+    pub train: Removed,
+    pub dev: Removed,
+}
+
 pub struct TrainOutcome {
     /// The model with the best dev weights.
     pub model: Model,
@@ -89,7 +96,7 @@ pub struct TrainOutcome {
     pub history: Vec<EpochRecord>,
     pub seconds: f64,
     pub stopped_early: bool,
-    pub removed_overlaps: Removed,
+    pub removed_overlaps: RemovedOverlaps,
     /// θr as chosen on dev after training (None when not chosen: no dev relations, or
     /// `TrainOptions::choose_threshold` off).
     pub threshold: Option<ThresholdChoice>,
@@ -166,8 +173,12 @@ fn train_all(
 ) -> Result<TrainOutcome, TrainError> {
     let started = Instant::now();
     check_job(&job)?;
-    // BIO tags cannot hold overlapping entities: keep the longer span (paper §4).
-    let removed = remove_overlaps_all(&mut job.train);
+    // BIO tags cannot hold overlapping entities: keep the longer span (paper §4). Dev too, so
+    // that it is scored against annotations the model can produce.
+    let removed = RemovedOverlaps {
+        train: remove_overlaps_all(&mut job.train),
+        dev: remove_overlaps_all(&mut job.dev),
+    };
     let model = prepare_model(&mut job)?;
     warm_features(&model, &job, cancelled, emit)?;
     let opts = job.options.clone();
@@ -179,7 +190,7 @@ fn train_all(
         train_sentences: job.train.len(),
         dev_sentences: job.dev.len(),
         parameters: model.num_trainable_parameters(),
-        removed_overlaps: removed.entities,
+        removed_overlaps: removed,
     });
     let step_threads = crate::threads::ThreadPolicy::detect()
         .map_or(crate::threads::current(), |p| {

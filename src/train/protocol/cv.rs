@@ -168,13 +168,13 @@ fn take(fold: &Mutex<Option<(Corpus, Corpus)>>) -> (Corpus, Corpus) {
 fn run_fold(
     plan: &CvPlan,
     i: usize,
-    mut train: Corpus,
+    train: Corpus,
     mut test: Corpus,
     threads: Option<usize>,
     run: &Runner,
 ) -> Result<FoldResult, ProtocolError> {
-    remove_overlaps_all(&mut train.sentences);
-    remove_overlaps_all(&mut test.sentences);
+    // The trainer removes (and counts) the overlapping entities of the training part and dev.
+    let removed_from_test = remove_overlaps_all(&mut test.sentences).entities;
     let seed = plan.options.seed + i as u64;
     let (dev, fit) = split::holdout(&train, plan.dev_fraction, seed);
     let options = TrainOptions {
@@ -197,7 +197,8 @@ fn run_fold(
         fold_file("train", &plan.folds, i, train.sentences.len()),
         fold_file("test", &plan.folds, i, test.sentences.len()),
     ];
-    let report = RunReport::from_outcome(&plan.command, &options, &outcome, data, Some(scored.clone()));
+    let mut report = RunReport::from_outcome(&plan.command, &options, &outcome, data, Some(scored.clone()));
+    report.removed_overlapping_entities.test = Some(removed_from_test);
     write_json(&out.join(crate::model::RUN_REPORT), &report)?;
     Ok(FoldResult {
         fold: i,

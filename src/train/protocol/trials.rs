@@ -53,24 +53,23 @@ pub struct TrialsReport {
     pub summary: Summary,
 }
 
-/// The three corpora, overlaps removed as in training.
+/// The three corpora; test with its overlapping entities removed as the trainer removes those
+/// of train and dev.
 struct Data {
     train: Corpus,
     dev: Corpus,
     test: Corpus,
+    removed_from_test: usize,
 }
 
 impl Data {
     fn load(plan: &TrialsPlan) -> Result<Data, ProtocolError> {
-        let flat = |p: &PathBuf| -> Result<Corpus, ProtocolError> {
-            let mut c = Corpus::load(p)?;
-            remove_overlaps_all(&mut c.sentences);
-            Ok(c)
-        };
+        let mut test = Corpus::load(&plan.test)?;
         Ok(Data {
-            train: flat(&plan.train)?,
-            dev: flat(&plan.dev)?,
-            test: flat(&plan.test)?,
+            train: Corpus::load(&plan.train)?,
+            dev: Corpus::load(&plan.dev)?,
+            removed_from_test: remove_overlaps_all(&mut test.sentences).entities,
+            test,
         })
     }
 
@@ -199,13 +198,14 @@ fn run_trial(
     };
     let outcome = run(job, &format!("trial {t}"))?;
     let test = evaluate_model(&outcome.model, &data.test.sentences)?;
-    let report = RunReport::from_outcome(
+    let mut report = RunReport::from_outcome(
         &plan.command,
         &options,
         &outcome,
         data.files(plan),
         Some(test.clone()),
     );
+    report.removed_overlapping_entities.test = Some(data.removed_from_test);
     write_json(&out.join(crate::model::RUN_REPORT), &report)?;
     Ok(TrialResult {
         trial: t,
