@@ -349,7 +349,7 @@ impl JobProgress {
                     eprintln!(
                         "{label}: training on {device}: {train_sentences} training sentences, {dev_sentences} dev, {parameters} trainable parameters, at most {epochs} epochs"
                     );
-                    let (train, dev) = (removed_overlaps.train.entities, removed_overlaps.dev.entities);
+                    let (train, dev) = (removed_overlaps.train, removed_overlaps.dev);
                     if train + dev > 0 {
                         eprintln!("{label}: removed {train} overlapping entities from the training data and {dev} from the dev data (the longer span is kept)");
                     }

@@ -71,16 +71,6 @@ pub fn utc_now() -> String {
     )
 }
 
-/// Overlapping entities removed (the shorter span, paper §4) from each part of a run's data.
-#[derive(Clone, Copy, Debug, Default, Serialize)]
-pub struct OverlapsRemoved {
-    pub train: usize,
-    pub dev: usize,
-    /// None when the run scored no test set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub test: Option<usize>,
-}
-
 #[derive(Clone, Debug, Serialize)]
 pub struct RunReport {
     pub command: String,
@@ -93,7 +83,7 @@ pub struct RunReport {
     pub patience: Option<usize>,
     pub seed: u64,
     pub data: Vec<DataFile>,
-    pub removed_overlapping_entities: OverlapsRemoved,
+    pub removed_overlapping_entities: super::run::OverlapsRemoved,
     pub best_epoch: usize,
     pub stopped_early: bool,
     pub seconds: f64,
@@ -126,11 +116,7 @@ impl RunReport {
                 .then_some(opts.patience),
             seed: opts.seed,
             data,
-            removed_overlapping_entities: OverlapsRemoved {
-                train: outcome.removed_overlaps.train.entities,
-                dev: outcome.removed_overlaps.dev.entities,
-                test: None,
-            },
+            removed_overlapping_entities: outcome.removed_overlaps,
             best_epoch: outcome.best_epoch,
             stopped_early: outcome.stopped_early,
             seconds: outcome.seconds,

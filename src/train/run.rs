@@ -12,7 +12,7 @@ use super::average::WeightAverage;
 use super::optim::{warmup_then_decay, Optimizer};
 use super::threshold::{choose_on_dev, ThresholdChoice};
 use super::trainer::Event;
-use crate::corpus::overlap::{remove_overlaps_all, Removed};
+use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::split::SplitRng;
 use crate::corpus::{Schema, Sentence};
 use crate::embed::{BatchInput, Vocabulary};
@@ -80,11 +80,15 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
-/// What the paper's overlap treatment (§4) took out of a job's data before training.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RemovedOverlaps {
-    pub train: Removed,
-    pub dev: Removed,
+/// Overlapping entities removed (the shorter span, paper §4) from each part of a run's data:
+/// the trainer counts train and dev, a protocol that scores a test set adds its count.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OverlapsRemoved {
+    pub train: usize,
+    pub dev: usize,
+    /// None when the run scored no test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test: Option<usize>,
 }
 
 pub struct TrainOutcome {
@@ -96,7 +100,7 @@ pub struct TrainOutcome {
     pub history: Vec<EpochRecord>,
     pub seconds: f64,
     pub stopped_early: bool,
-    pub removed_overlaps: RemovedOverlaps,
+    pub removed_overlaps: OverlapsRemoved,
     /// θr as chosen on dev after training (None when not chosen: no dev relations, or
     /// `TrainOptions::choose_threshold` off).
     pub threshold: Option<ThresholdChoice>,
@@ -175,9 +179,10 @@ fn train_all(
     check_job(&job)?;
     // BIO tags cannot hold overlapping entities: keep the longer span (paper §4). Dev too, so
     // that it is scored against annotations the model can produce.
-    let removed = RemovedOverlaps {
-        train: remove_overlaps_all(&mut job.train),
-        dev: remove_overlaps_all(&mut job.dev),
+    let removed = OverlapsRemoved {
+        train: remove_overlaps_all(&mut job.train).entities,
+        dev: remove_overlaps_all(&mut job.dev).entities,
+        test: None,
     };
     let model = prepare_model(&mut job)?;
     warm_features(&model, &job, cancelled, emit)?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
 
-use super::run::{train, EpochRecord, RemovedOverlaps, TrainError, TrainJob, TrainOutcome};
+use super::run::{train, EpochRecord, OverlapsRemoved, TrainError, TrainJob, TrainOutcome};
 
 pub enum Command {
     Start(Box<TrainJob>),
@@ -22,7 +22,7 @@ pub enum Event {
         train_sentences: usize,
         dev_sentences: usize,
         parameters: i64,
-        removed_overlaps: RemovedOverlaps,
+        removed_overlaps: OverlapsRemoved,
     },
     /// Frozen encoder features being computed ahead of the first epoch (cached ones skipped).
     Preparing {
