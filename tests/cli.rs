@@ -91,6 +91,53 @@ fn convert_can_remove_overlaps() {
     assert_eq!(v["overlap_pairs"], 0);
 }
 
+/// A perfect BIO tagger's output on an ADE test fold (the gold without its overlapping
+/// entities) loses recall against the raw file, and scores 100 once `eval` removes them too.
+#[test]
+fn eval_can_score_as_cv_does_on_gold_with_overlaps() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let gold = data.join("ade/split_0_test.json");
+    let (gold, flat) = (gold.to_str().unwrap(), tmp.path().join("flat.json"));
+    let flat = flat.to_str().unwrap();
+    let out = common::run(&["convert", gold, flat, "--remove-overlaps"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let removed = common::stderr(&out);
+    let score = |extra: &[&str]| {
+        let out = common::run(&[&["eval", "--gold", gold, "--pred", flat, "--json"], extra].concat());
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&common::stdout(&out)).unwrap();
+        (v, common::stderr(&out))
+    };
+    let f1 = |v: &serde_json::Value, task: &str| v[task]["micro"]["f1"].as_f64().unwrap();
+
+    let (raw, note) = score(&[]);
+    assert!(
+        f1(&raw, "ner") < 1.0 && raw["ner"]["micro"]["precision"] == 1.0,
+        "{raw}"
+    );
+    assert!(
+        note.contains("split_0_test.json has overlapping entities") && note.contains("--remove-overlaps"),
+        "{note}"
+    );
+
+    let (flat_scores, note) = score(&["--remove-overlaps"]);
+    assert_eq!(
+        (f1(&flat_scores, "ner"), f1(&flat_scores, "re")),
+        (1.0, 1.0),
+        "{flat_scores}"
+    );
+    // The same entities and relations as `convert --remove-overlaps` removed.
+    let counts = |s: &str| {
+        s.split_whitespace()
+            .filter_map(|w| w.parse::<usize>().ok())
+            .take(3)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&note), counts(&removed), "{note} / {removed}");
+    assert!(counts(&note)[0] > 0, "{note}");
+}
+
 #[test]
 fn usage_errors_exit_with_2() {
     let out = common::run(&["convert"]);

@@ -139,6 +139,11 @@ pub struct EvalArgs {
     /// Print JSON: {"ner": M, "re": M, "re_boundaries": M, "errors": E}, figures as fractions.
     #[arg(long)]
     pub json: bool,
+    /// First remove overlapping entities from the gold, and the relations of those removed,
+    /// as `cv` and `trials` do (the paper's protocol: the longer span is kept). A model that
+    /// tags words with BIO finds at most one of two overlapping entities.
+    #[arg(long)]
+    pub remove_overlaps: bool,
 }
 
 #[derive(Args, Debug)]
@@ -684,8 +689,9 @@ fn print_prediction(tokens: &[String], pred: &relarc::model::Prediction) {
 }
 
 pub fn eval(a: EvalArgs) -> CliResult {
-    let gold = Corpus::load(&a.gold)?;
+    let mut gold = Corpus::load(&a.gold)?;
     let pred = Corpus::load(&a.pred)?;
+    note_gold_overlaps(&a.gold, &mut gold.sentences, a.remove_overlaps);
     let misaligned = |e: EvalError| format!("{} vs {}: {e}", a.gold.display(), a.pred.display());
     let report = evaluate(&gold.sentences, &pred.sentences).map_err(misaligned)?;
     let errors = breakdown(&gold.sentences, &pred.sentences).map_err(misaligned)?;
@@ -697,6 +703,33 @@ pub fn eval(a: EvalArgs) -> CliResult {
         print!("{report}{errors}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the gold's overlapping entities when asked, and otherwise says that they count
+/// against any model that cannot predict them, so that the user is not puzzled by scores
+/// below those of `cv` on the same file.
+fn note_gold_overlaps(path: &Path, gold: &mut [Sentence], remove: bool) {
+    let removed = if remove {
+        remove_overlaps_all(gold)
+    } else {
+        remove_overlaps_all(&mut gold.to_vec())
+    };
+    if removed.entities == 0 {
+        return;
+    }
+    let (entities, relations, sentences) = (removed.entities, removed.relations, removed.sentences);
+    if remove {
+        eprintln!(
+            "note: removed {entities} overlapping entities and {relations} of their relations in {sentences} sentences of {}",
+            path.display()
+        );
+    } else {
+        eprintln!(
+            "note: {} has overlapping entities in {sentences} sentences; a BIO tagger misses at least {entities} \
+             entities and {relations} relations there. --remove-overlaps removes them from the gold first, as `cv` does",
+            path.display()
+        );
+    }
 }
 
 /// Prints a protocol's progress on stderr, with the time left at the pace of the runs trained
