@@ -164,10 +164,7 @@ pub fn convert(a: ConvertArgs) -> CliResult {
     let mut corpus = load(&a.input, a.from.as_deref(), &a.columns)?;
     if a.remove_overlaps {
         let removed = remove_overlaps_all(&mut corpus.sentences);
-        eprintln!(
-            "note: removed {} overlapping entities and {} of their relations in {} sentences",
-            removed.entities, removed.relations, removed.sentences
-        );
+        eprintln!("note: removed {removed}");
     }
     let format = match to {
         Some(f) => f,

@@ -717,13 +717,10 @@ fn note_gold_overlaps(path: &Path, gold: &mut [Sentence], remove: bool) {
     if removed.entities == 0 {
         return;
     }
-    let (entities, relations, sentences) = (removed.entities, removed.relations, removed.sentences);
     if remove {
-        eprintln!(
-            "note: removed {entities} overlapping entities and {relations} of their relations in {sentences} sentences of {}",
-            path.display()
-        );
+        eprintln!("note: removed {removed} of {}", path.display());
     } else {
+        let (entities, relations, sentences) = (removed.entities, removed.relations, removed.sentences);
         eprintln!(
             "note: {} has overlapping entities in {sentences} sentences; a BIO tagger misses at least {entities} \
              entities and {relations} relations there. --remove-overlaps removes them from the gold first, as `cv` does",

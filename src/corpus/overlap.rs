@@ -18,6 +18,18 @@ impl std::ops::AddAssign for Removed {
     }
 }
 
+/// "N overlapping entities and M of their relations in K sentences", as the commands that
+/// remove them report it.
+impl std::fmt::Display for Removed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} overlapping entities and {} of their relations in {} sentences",
+            self.entities, self.relations, self.sentences
+        )
+    }
+}
+
 /// Removes overlapping entities from one sentence. Longer spans win; among equal lengths the
 /// one that starts first wins, then the one listed first.
 pub fn remove_overlaps(s: &mut Sentence) -> Removed {
