@@ -646,6 +646,83 @@ fn fine_tuned_folds_at_once_give_the_folds_run_one_at_a_time() {
     same_runs(&run_cv("one", "1")["folds"], &run_cv("two", "2")["folds"], "fold");
 }
 
+/// A model fine-tuned with bfloat16 products says so, and predicts with them by default where
+/// the CPU multiplies bfloat16 (so it scores what its training report says), in float32
+/// elsewhere; `RELARC_ENCODER_PRECISION` still decides when set.
+#[test]
+fn a_model_fine_tuned_in_mixed_precision_predicts_in_it_by_default() {
+    const PRECISION: &str = "RELARC_ENCODER_PRECISION";
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    slice(
+        &data.join("ade/split_0_train.json"),
+        30,
+        &tmp.path().join("t.json"),
+    );
+    common::tiny_bert(&tmp.path().join("bert"), 7);
+    // Quick to learn, so that it finds entities whose scores show the products' precision.
+    let config = relarc::model::ModelConfig {
+        rnn_size: 64,
+        learning_rate: 5e-3,
+        batch_size: 4,
+        ..relarc::model::ModelConfig::ade()
+    };
+    std::fs::write(p("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    let train = common::relarc()
+        .env(PRECISION, "bf16")
+        .args([
+            "train",
+            "--config",
+            &p("config.json"),
+            "--encoder",
+            &p("bert"),
+            "--fine-tune",
+        ])
+        .args([
+            "--train",
+            &p("t.json"),
+            "--epochs",
+            "5",
+            "--device",
+            "cpu",
+            "--out",
+            &p("m"),
+        ])
+        .output()
+        .unwrap();
+    assert!(train.status.success(), "{}", common::stderr(&train));
+    let (info, _) = ok(&["info", "--model", &p("m")]);
+    assert!(info.contains("trained with bfloat16 products"), "{info}");
+    let predict = |setting: Option<&str>, out: &str| {
+        let mut cmd = common::relarc();
+        cmd.env_remove(PRECISION);
+        if let Some(value) = setting {
+            cmd.env(PRECISION, value);
+        }
+        let args = [
+            "predict",
+            "--model",
+            &p("m"),
+            "--input",
+            &p("t.json"),
+            "--output",
+            &p(out),
+        ];
+        let run = cmd.args(args).output().unwrap();
+        assert!(run.status.success(), "{}", common::stderr(&run));
+        std::fs::read_to_string(p(out)).unwrap()
+    };
+    let (default, float32) = (predict(None, "auto.jsonl"), predict(Some("f32"), "f32.jsonl"));
+    if relarc::pretrained::encoder::precision::cpu_has_bf16() {
+        assert_eq!(default, predict(Some("bf16"), "bf16.jsonl"));
+        assert!(default.contains("\"score\""), "it finds entities: {default}");
+        assert_ne!(default, float32, "the scores show the products' precision");
+    } else {
+        assert_eq!(default, float32);
+    }
+}
+
 #[test]
 fn trials_protocol_runs_and_reports_also_two_at_once() {
     let Some(data) = common::data_dir() else { return };

@@ -434,6 +434,7 @@ fn a_fine_tuned_encoder_learns_its_top_layer_and_travels_with_the_model() {
         top_layers: Some(1),
         learning_rate: 1e-2,
         warmup: 0.1,
+        trained_in: None,
     });
     let sentences = toy();
     let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
@@ -498,6 +499,20 @@ fn a_fine_tuned_encoder_learns_its_top_layer_and_travels_with_the_model() {
     // The checkpoint it started from is gone: the model folder is enough.
     std::fs::rename(&start, fixtures().join("tiny-bert-tuned-moved")).unwrap();
     let loaded = Model::load(tmp.path(), Device::Cpu).unwrap();
-    assert!(loaded.tuned_encoder().is_some());
+    let encoder = loaded.tuned_encoder().unwrap();
+    // It records what its encoder multiplied in while it trained.
+    let tune = loaded
+        .config
+        .inputs
+        .contextual
+        .as_ref()
+        .unwrap()
+        .fine_tune
+        .as_ref();
+    assert_eq!(
+        tune.unwrap().trained_in,
+        Some(model.tuned_encoder().unwrap().precision())
+    );
+    assert_eq!(encoder.precision(), model.tuned_encoder().unwrap().precision());
     assert_eq!(model.predict(&tokens).unwrap(), loaded.predict(&tokens).unwrap());
 }

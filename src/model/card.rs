@@ -178,8 +178,11 @@ pub fn encoder_summary(m: &Model) -> Option<String> {
             trainable += if v.requires_grad() { v.numel() as i64 } else { 0 };
         }
     }
+    let products = t
+        .trained_in
+        .map_or(String::new(), |p| format!("; trained with {} products", p.name()));
     Some(format!(
-        "fine-tuned ({which}; peak learning rate {}, warm-up {} of the steps): {trainable} of its {all} weights trainable",
+        "fine-tuned ({which}; peak learning rate {}, warm-up {} of the steps{products}): {trainable} of its {all} weights trainable",
         t.learning_rate, t.warmup
     ))
 }

@@ -149,7 +149,7 @@ impl Model {
             .map(|d| d.join(ENCODER))
             .filter(|d| d.join("config.json").exists())
         {
-            Some(dir) => Encoder::skeleton(&dir, &p, tune.top_layers)?,
+            Some(dir) => Encoder::skeleton(&dir, &p, tune.top_layers, tune.trained_in)?,
             None => Encoder::trainable(
                 &crate::pretrained::resources::locate(&c.encoder)?,
                 &p,
@@ -159,6 +159,18 @@ impl Model {
         enc.check_fits(&c)?;
         self.features = Some(Arc::new(Featurizer::tuned(&self.config.inputs, Arc::new(enc))?));
         Ok(())
+    }
+
+    /// Records in the configuration what a fine-tuned encoder multiplies in while it trains,
+    /// so that the saved model predicts as its training report measured.
+    pub fn record_training_precision(&mut self) {
+        let Some(precision) = self.tuned_encoder().map(Encoder::precision) else {
+            return;
+        };
+        let contextual = self.config.inputs.contextual.as_mut();
+        if let Some(t) = contextual.and_then(|c| c.fine_tune.as_mut()) {
+            t.trained_in = Some(precision);
+        }
     }
 
     /// The encoder this model fine-tunes, when it does.

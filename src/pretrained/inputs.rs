@@ -54,6 +54,11 @@ pub struct FineTune {
     /// Share of the training steps over which it rises to the peak, before falling linearly
     /// to 0 at the last step.
     pub warmup: f64,
+    /// What the encoder's products were in when it last trained (recorded by training, not
+    /// a setting): under `RELARC_ENCODER_PRECISION=auto` the saved model predicts in it
+    /// where the device has instructions for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_in: Option<super::encoder::Precision>,
 }
 
 impl Default for FineTune {
@@ -63,6 +68,7 @@ impl Default for FineTune {
             top_layers: None,
             learning_rate: 3e-5,
             warmup: 0.1,
+            trained_in: None,
         }
     }
 }

@@ -294,6 +294,7 @@ fn prepare_model(job: &mut TrainJob) -> Result<Model, TrainError> {
         }
     };
     model.attach_inputs()?;
+    model.record_training_precision();
     // A continued model whose earlier training was not recorded stays unrecorded: a partial
     // record would call sentences it learned unseen.
     if let Some(t) = model.trained_on.as_mut() {

@@ -141,13 +141,15 @@ impl Encoder {
     }
 
     /// A fine-tuned encoder to be filled from a model's weights: `dir` needs only
-    /// `config.json` and `tokenizer.json`.
+    /// `config.json` and `tokenizer.json`. It multiplies in the precision
+    /// `Precision::for_tuned_model` picks for a model trained in `trained_in`.
     pub fn skeleton(
         dir: &Path,
         p: &tch::nn::Path,
         top_layers: Option<usize>,
+        trained_in: Option<Precision>,
     ) -> Result<Encoder, PretrainedError> {
-        let precision = Precision::for_fine_tuning(p.device())?;
+        let precision = Precision::for_tuned_model(p.device(), trained_in)?;
         let net = Transformer::skeleton(dir, p, top_layers, precision)?;
         Encoder::around(dir, net, true)
     }
