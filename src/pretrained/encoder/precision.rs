@@ -31,13 +31,11 @@ impl Precision {
     }
 
     /// What a fine-tuned encoder multiplies in: what `RELARC_ENCODER_PRECISION` names, and
-    /// float32 for `auto`. `bf16` is mixed precision there: products in bfloat16, weights,
-    /// gradients and optimizer state in float32.
+    /// float32 for `auto` (a model with no training precision recorded yet). `bf16` is mixed
+    /// precision there: products in bfloat16, weights, gradients and optimizer state in
+    /// float32.
     pub fn for_fine_tuning(device: Device) -> Result<Precision, PretrainedError> {
-        match std::env::var(VARIABLE).unwrap_or_default().trim() {
-            "" | "auto" => Ok(Precision::Float32),
-            other => Precision::parse(other, device),
-        }
+        Precision::for_tuned_model(device, None)
     }
 
     /// What a fine-tuned model's encoder multiplies in when it predicts or trains on: what
