@@ -953,3 +953,49 @@ fn train_with_a_users_own_word_vectors_and_encoder() {
         common::stderr(&out)
     );
 }
+
+/// `conll04-ft` averages the weights over an epoch (measured to help there); `--average-epochs
+/// 0` turns off what a preset or a `--config` file turns on, and the model card says which.
+#[test]
+fn weight_averaging_from_a_preset_or_file_can_be_turned_off() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    const AVERAGED: &str = "a moving average over about 1 epoch of training steps";
+    let preset = |name: &str| {
+        let out = common::relarc()
+            .args(["info", "--preset", name])
+            .env("RELARC_RESOURCES", tmp.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        common::stdout(&out)
+    };
+    assert!(preset("conll04-ft").contains(AVERAGED));
+    assert!(!preset("conll04").contains("moving average"));
+
+    slice(
+        &data.join("ade/split_0_train.json"),
+        20,
+        &tmp.path().join("t.json"),
+    );
+    let config = relarc::model::ModelConfig {
+        rnn_size: 16,
+        average_epochs: Some(1.0),
+        ..relarc::model::ModelConfig::ade()
+    };
+    std::fs::write(p("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    let card = |out: &str, extra: &[&str]| {
+        let (c, t, o) = (p("config.json"), p("t.json"), p(out));
+        let mut args = vec!["train", "--config", &c, "--train", &t, "--out", &o];
+        args.extend(["--epochs", "1", "--device", "cpu"]);
+        args.extend(extra);
+        ok(&args);
+        ok(&["info", "--model", &o]).0
+    };
+    assert!(card("kept", &[]).contains(AVERAGED));
+    let off = card("off", &["--average-epochs", "0"]);
+    assert!(off.contains("θr") && !off.contains("moving average"), "{off}");
+    let saved: Value = read_json(tmp.path().join("off/config.json"));
+    assert!(saved["model"].get("average_epochs").is_none(), "{saved}");
+}

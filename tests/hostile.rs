@@ -132,8 +132,8 @@ fn training_arguments_are_checked_before_any_training() {
         "--patience must be at least 1",
     );
     refused(
-        &train(&["--out", out, "--average-epochs", "0"]),
-        "--average-epochs must be a number of epochs above 0",
+        &train(&["--out", out, "--average-epochs", "1001"]),
+        "--average-epochs must be a number of epochs from 0 (none) to 1000",
     );
     refused(
         &[

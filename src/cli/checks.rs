@@ -121,10 +121,11 @@ pub fn fraction_or_none(flag: &str, f: f64) -> Checked {
 }
 
 /// A number of epochs above 0, at most 1000 (fractions allowed).
+/// A span of epochs up to 1000, or 0 for none.
 pub fn epochs_span(flag: &str, e: f64) -> Checked {
-    if !(e > 0.0 && e <= 1000.0) {
+    if !(0.0..=1000.0).contains(&e) {
         return bad(format!(
-            "{flag} must be a number of epochs above 0, at most 1000 (not {e})"
+            "{flag} must be a number of epochs from 0 (none) to 1000 (not {e})"
         ));
     }
     Ok(())

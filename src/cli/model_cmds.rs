@@ -138,9 +138,9 @@ pub fn info(a: InfoArgs) -> CliResult {
         cfg.re_threshold,
         cfg.re_weight
     );
-    let averaged = cfg
-        .average_epochs
-        .map_or(String::new(), |e| format!("; weights averaged over {e} epochs"));
+    let averaged = cfg.average_epochs.map_or(String::new(), |e| {
+        format!("; weights: {}", relarc::model::card::averaged_weights(e))
+    });
     println!(
         "training: {:?}, learning rate {}, batch {}, dropout {} before BiRNNs and {} before RE scoring{averaged}",
         cfg.optimizer, cfg.learning_rate, cfg.batch_size, cfg.rnn_dropout, cfg.re_dropout

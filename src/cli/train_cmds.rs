@@ -58,7 +58,8 @@ pub struct TrainingArgs {
     #[arg(long)]
     pub encoder_lr: Option<f64>,
     /// Score on dev and keep a moving average of the weights over about this many epochs
-    /// (e.g. 1) instead of the last step's weights.
+    /// (e.g. 1) instead of the last step's weights; 0 turns off the averaging that a preset
+    /// (`conll04-ft`) or a --config file turns on.
     #[arg(long, value_name = "EPOCHS")]
     pub average_epochs: Option<f64>,
     /// Most epochs (early stopping on dev may end sooner).
@@ -248,8 +249,8 @@ pub(super) fn config(a: &TrainingArgs) -> Res<ModelConfig> {
     if let Some(t) = a.threshold {
         config.re_threshold = t;
     }
-    if a.average_epochs.is_some() {
-        config.average_epochs = a.average_epochs;
+    if let Some(e) = a.average_epochs {
+        config.average_epochs = (e != 0.0).then_some(e);
     }
     fine_tuning(a, &mut config)?;
     Ok(config)

@@ -34,6 +34,12 @@ pub fn inputs_summary(cfg: &ModelConfig) -> Vec<String> {
     inputs
 }
 
+/// What `average_epochs` does, in a phrase.
+pub fn averaged_weights(epochs: f64) -> String {
+    let unit = if epochs == 1.0 { "epoch" } else { "epochs" };
+    format!("a moving average over about {epochs} {unit} of training steps (scored on dev, kept and saved)")
+}
+
 /// The BiRNN stack in a phrase.
 fn layers_summary(c: &ModelConfig) -> String {
     format!(
@@ -75,6 +81,7 @@ fn card_with_threshold(m: &Model, dir: Option<&Path>, re_threshold: f64) -> Vec<
         ("θr".into(), format!("{re_threshold:.3}")),
         ("device".into(), format!("{:?}", m.device())),
     ]);
+    rows.extend(c.average_epochs.map(|e| ("weights".into(), averaged_weights(e))));
     if let Some(report) = dir.and_then(read_report) {
         rows.extend(report);
     }
