@@ -120,8 +120,7 @@ pub fn fraction_or_none(flag: &str, f: f64) -> Checked {
     Ok(())
 }
 
-/// A number of epochs above 0, at most 1000 (fractions allowed).
-/// A span of epochs up to 1000, or 0 for none.
+/// A span of epochs up to 1000 (fractions allowed), or 0 for none.
 pub fn epochs_span(flag: &str, e: f64) -> Checked {
     if !(0.0..=1000.0).contains(&e) {
         return bad(format!(
