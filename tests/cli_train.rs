@@ -955,7 +955,8 @@ fn train_with_a_users_own_word_vectors_and_encoder() {
 }
 
 /// `conll04-ft` averages the weights over an epoch (measured to help there); `--average-epochs
-/// 0` turns off what a preset or a `--config` file turns on, and the model card says which.
+/// 0` turns off what a preset or a `--config` file turns on, and the model card says which (of
+/// a combined model, which member).
 #[test]
 fn weight_averaging_from_a_preset_or_file_can_be_turned_off() {
     let Some(data) = common::data_dir() else { return };
@@ -998,4 +999,9 @@ fn weight_averaging_from_a_preset_or_file_can_be_turned_off() {
     assert!(off.contains("θr") && !off.contains("moving average"), "{off}");
     let saved: Value = read_json(tmp.path().join("off/config.json"));
     assert!(saved["model"].get("average_epochs").is_none(), "{saved}");
+    // Combined, the card says which member was averaged.
+    ok(&["combine", &p("kept"), &p("off"), "--out", &p("both")]);
+    let both = ok(&["info", "--model", &p("both")]).0;
+    assert!(both.contains(&format!("member 1 weights: {AVERAGED}")), "{both}");
+    assert!(!both.contains("member 2 weights"), "{both}");
 }

@@ -148,6 +148,8 @@ fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
             ),
         ));
         rows.extend(encoder_summary(m).map(|e| (format!("{what} encoder"), e)));
+        let averaged = m.config.average_epochs.map(averaged_weights);
+        rows.extend(averaged.map(|a| (format!("{what} weights"), a)));
         let report = member_dirs
             .get(i)
             .and_then(|d| read_report(d))
