@@ -1,6 +1,7 @@
 //! Checks every command makes of its arguments before loading anything heavy: outputs that
 //! can be written (and that are not the input), numbers in range.
 
+use relarc::model::ModelConfig;
 use std::path::{Path, PathBuf};
 
 /// An argument that cannot work, said before any work is done.
@@ -120,11 +121,12 @@ pub fn fraction_or_none(flag: &str, f: f64) -> Checked {
     Ok(())
 }
 
-/// A span of epochs up to 1000 (fractions allowed), or 0 for none.
-pub fn epochs_span(flag: &str, e: f64) -> Checked {
-    if !(0.0..=1000.0).contains(&e) {
+/// A span of epochs to average the weights over (fractions allowed), or 0 for none.
+pub fn average_epochs(flag: &str, e: f64) -> Checked {
+    let max = ModelConfig::MAX_AVERAGE_EPOCHS;
+    if !(0.0..=max).contains(&e) {
         return bad(format!(
-            "{flag} must be a number of epochs from 0 (none) to 1000 (not {e})"
+            "{flag} must be a number of epochs from 0 (none) to {max} (not {e})"
         ));
     }
     Ok(())

@@ -204,7 +204,7 @@ impl TrainingArgs {
         checks::at_least_one("--epochs", self.epochs)?;
         checks::at_least_one("--patience", self.patience)?;
         if let Some(e) = self.average_epochs {
-            checks::epochs_span("--average-epochs", e)?;
+            checks::average_epochs("--average-epochs", e)?;
         }
         match self.threshold {
             Some(t) => checks::fraction("--threshold", t),

@@ -150,6 +150,9 @@ pub struct ModelConfig {
 }
 
 impl ModelConfig {
+    /// The longest span of epochs `average_epochs` may name (the CLI's 0 turns it off).
+    pub const MAX_AVERAGE_EPOCHS: f64 = 1000.0;
+
     /// Table 1, ADE column.
     pub fn ade() -> Self {
         ModelConfig {
@@ -305,7 +308,7 @@ impl ModelConfig {
             check(
                 "average_epochs",
                 e,
-                e.is_finite() && e > 0.0 && e <= 1000.0,
+                e.is_finite() && e > 0.0 && e <= Self::MAX_AVERAGE_EPOCHS,
                 "a number of epochs above 0, at most 1000",
             )?;
         }
