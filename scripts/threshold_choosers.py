@@ -3,15 +3,16 @@
 
 Give it predictions written with a tiny θr, so that every candidate relation is kept with its
 probability (`relarc predict ... --threshold 0.000001`), and the gold file they were predicted
-from. Two measurements:
+from (--gold, --pred). Two measurements:
 
-  --split-gold/--split-pred  absent: the file is cut into random halves R times; each chooser
-                             picks θr on one half and is scored on the other, both ways, and
-                             the two halves' relations are scored together (cross-fitting).
-  --choose-gold/--choose-pred: θr is chosen on that file (a dev part) and scored on the other.
+  without --choose-*: the file is cut into random halves --rounds times; each chooser picks
+                      θr on one half and is scored on the other, both ways, and the two
+                      halves' relations are scored together (cross-fitting).
+  --choose-gold/--choose-pred: θr is chosen on that file (a dev part) and scored on --gold.
 
 Relation F1 is strict micro F1 (type and both arguments' spans and types), as relarc's own
-θr choice uses. Standard library only.
+θr choice uses; the choosers pick from a grid of thresholds 0.05 apart in logit units, so
+"relarc's" rule is its highest-F1 choice on that grid. Standard library only.
 """
 import argparse
 import bisect
@@ -88,14 +89,21 @@ def best_or_default(f1, default=0.9, margin=0.0):
     return GRID[best] if f1[best] > f1[at_default] + margin else default
 
 
+# Each rule picks θr from the F1 curve of the sentences it may see.
 CHOOSERS = {
-    "fixed 0.9": lambda s: 0.9,
-    "F1-maximising (relarc's)": lambda s: best_or_default(curve(s)),
-    "smoothed over ±0.5 logit": lambda s: best_or_default(smooth(curve(s), 10)),
-    "smoothed over ±1 logit": lambda s: best_or_default(smooth(curve(s), 20)),
-    "smoothed over ±2 logit": lambda s: best_or_default(smooth(curve(s), 40)),
-    "moves only for +1 point": lambda s: best_or_default(curve(s), margin=0.01),
+    "fixed 0.9": lambda f1: 0.9,
+    "F1-maximising (relarc's)": best_or_default,
+    "smoothed over ±0.5 logit": lambda f1: best_or_default(smooth(f1, 10)),
+    "smoothed over ±1 logit": lambda f1: best_or_default(smooth(f1, 20)),
+    "smoothed over ±2 logit": lambda f1: best_or_default(smooth(f1, 40)),
+    "moves only for +1 point": lambda f1: best_or_default(f1, margin=0.01),
 }
+
+
+def choices(sentences):
+    """Every rule's θr on `sentences`, from one F1 curve."""
+    f1 = curve(sentences)
+    return {name: choose(f1) for name, choose in CHOOSERS.items()}
 
 
 def halves(sentences, rounds, seed):
@@ -107,22 +115,23 @@ def halves(sentences, rounds, seed):
         cut = len(order) // 2
         a = [sentences[i] for i in order[:cut]]
         b = [sentences[i] for i in order[cut:]]
-        for name, choose in CHOOSERS.items():
+        picked = [(choices(pick), score) for pick, score in ((a, b), (b, a))]
+        for name in CHOOSERS:
             tp = kept = gold = 0
-            for pick, score in ((a, b), (b, a)):
-                t, k, g = f1_at(score, choose(pick))
+            for chosen, score in picked:
+                t, k, g = f1_at(score, chosen[name])
                 tp, kept, gold = tp + t, kept + k, gold + g
             scores[name].append(200 * tp / (kept + gold))
+    on_all = choices(sentences)
     for name, v in scores.items():
         mean = sum(v) / len(v)
         sd = math.sqrt(sum((x - mean) ** 2 for x in v) / len(v))
-        th = CHOOSERS[name](sentences)
+        th = on_all[name]
         print(f"  {name:26s} RE {mean:6.2f} ± {sd:.2f} over {rounds} splits   (θr on all: {th:.3f})")
 
 
 def chosen_on(choose_set, score_set):
-    for name, choose in CHOOSERS.items():
-        th = choose(choose_set)
+    for name, th in choices(choose_set).items():
         t, k, g = f1_at(choose_set, th)
         tt, tk, tg = f1_at(score_set, th)
         print(f"  {name:26s} θr {th:.3f}   where chosen RE {200*t/(k+g):6.2f}   scored RE {200*tt/(tk+tg):6.2f}")
