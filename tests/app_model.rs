@@ -338,7 +338,8 @@ fn the_controller_trains_and_predicts_without_a_window() {
     // A combined folder loads as its members together; training cannot continue from it
     // (it names the members instead), and saving copies the folder as it is.
     let both = tmp.path().join("both");
-    relarc::model::combined::write_combined(&[dir.clone(), dir.clone()], 0.5, &both).unwrap();
+    let members = relarc::model::combined::Members::equal(vec![dir.clone(), dir.clone()]);
+    relarc::model::combined::write_combined(&members, 0.5, &both).unwrap();
     ctl.load(both.clone());
     poll_until(&mut ctl, &mut state, &|c| !c.loading);
     let info = ctl.model_info.clone().unwrap();

@@ -505,6 +505,7 @@ fn combined_models_predict_as_given_together(tmp: &Path, members: [&str; 2], tes
         "predict", "--model", &both, "--device", "cpu", "--input", test, "--output", &pred,
     ]);
     assert_eq!(read_json(&pred), read_json(together));
+    weighted_models_predict_as_combined(tmp, members, test);
 
     let again = common::run(&["combine", members[0], members[1], "--out", &both]);
     let msg = common::stderr(&again);
@@ -514,6 +515,61 @@ fn combined_models_predict_as_given_together(tmp: &Path, members: [&str; 2], tes
     let msg = common::stderr(&init);
     assert_eq!(init.status.code(), Some(1), "{msg}");
     assert!(msg.contains("holds 2 models that predict together"), "{msg}");
+}
+
+/// `--weights` gives `predict` and `combine` the same weighted vote, kept in the combined
+/// folder; a weight count that does not fit the models is refused before anything loads.
+fn weighted_models_predict_as_combined(tmp: &Path, members: [&str; 2], test: &str) {
+    let p = |n: &str| tmp.join(n).to_str().unwrap().to_string();
+    let weighted = p("weighted");
+    let (_, err) = ok(&[
+        "combine",
+        members[0],
+        members[1],
+        "--weights",
+        "3,1",
+        "--out",
+        &weighted,
+    ]);
+    assert!(
+        err.contains("2 models predicting together (weights 3 : 1)"),
+        "{err}"
+    );
+    let (apart, kept) = (p("pred_weighted.json"), p("pred_weighted_kept.json"));
+    let predict = |models: &[&str], out: &str| {
+        let mut args = vec!["predict", "--device", "cpu", "--input", test, "--output", out];
+        args.extend(models);
+        ok(&args);
+    };
+    predict(
+        &["--model", members[0], "--model", members[1], "--weights", "3,1"],
+        &apart,
+    );
+    predict(&["--model", &weighted], &kept);
+    assert_eq!(read_json(&kept), read_json(&apart));
+    let (info, _) = ok(&["info", "--model", &weighted]);
+    assert!(info.contains("weighing 3 : 1"), "{info}");
+
+    let wrong = common::run(&[
+        "predict",
+        "--model",
+        &weighted,
+        "--model",
+        members[0],
+        "--weights",
+        "1,2",
+        "--input",
+        test,
+        "--output",
+        &p("never.json"),
+    ]);
+    let msg = common::stderr(&wrong);
+    assert_eq!(wrong.status.code(), Some(1), "{msg}");
+    assert!(
+        msg.contains("--weights: 2 weights for 3 models") && msg.contains("counts its members"),
+        "{msg}"
+    );
+    assert!(!tmp.join("never.json").exists());
 }
 
 /// `cv-together` on the seeds' own folders gives what `cv --seeds` gave (`seeds_report`); a

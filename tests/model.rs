@@ -593,11 +593,10 @@ fn an_ensemble_of_one_model_or_of_copies_predicts_as_the_model() {
     assert_eq!(predictions(&one, &sentences), alone);
 }
 
-/// Member B is member A with other NER scores and relations it never predicts: the pair
-/// must tag as a model whose NER scores are halfway between theirs (C) and give each relation
-/// half of A's probability.
-#[test]
-fn an_ensemble_decodes_its_members_mean_scores() {
+/// Member B is member A with other NER scores and relations it never predicts: the pair,
+/// weighing A and B as `weights`, must tag as a model whose NER scores are B's share of the
+/// way from A's to B's (C) and give each relation A's share of A's probability.
+fn decodes_weighted_mean_scores(weights: [f64; 2]) -> Vec<relarc::model::Prediction> {
     let (a, sentences) = toy_model(ModelConfig {
         rnn_size: 16,
         re_threshold: 0.0,
@@ -622,15 +621,19 @@ fn an_ensemble_decodes_its_members_mean_scores() {
         "re.ffnn2.bias" => Some(var - 200.0),
         _ => shift_b(name, var),
     });
-    let c = Ensemble::new(vec![changed_copy(&a, &tmp.path().join("c"), shifted(0.5))]).unwrap();
+    let (share_a, share_b) = (
+        weights[0] / (weights[0] + weights[1]),
+        weights[1] / (weights[0] + weights[1]),
+    );
+    let c = Ensemble::new(vec![changed_copy(&a, &tmp.path().join("c"), shifted(share_b))]).unwrap();
     let tokens: Vec<&[String]> = sentences.iter().map(|s| s.tokens.as_slice()).collect();
     let a_alone = a.predict(&tokens).unwrap();
     let expected = predictions(&c, &sentences);
     assert!(
         expected.iter().zip(&a_alone).any(|(c, a)| c.tags != a.tags),
-        "the halfway model must tag differently from A for the test to tell"
+        "the model between A and B must tag differently from A for the test to tell"
     );
-    let both = predictions(&Ensemble::new(vec![a, b]).unwrap(), &sentences);
+    let both = predictions(&Ensemble::weighted(vec![a, b], &weights).unwrap(), &sentences);
     let mut relations = 0;
     for (got, want) in both.iter().zip(&expected) {
         assert_eq!(got.tags, want.tags);
@@ -642,11 +645,63 @@ fn an_ensemble_decodes_its_members_mean_scores() {
         assert_eq!(got.relations.len(), want.relations.len());
         for (x, y) in got.relations.iter().zip(&want.relations) {
             assert_eq!((&x.label, x.head, x.tail), (&y.label, y.head, y.tail));
-            assert!((x.probability - y.probability / 2.0).abs() < 1e-6);
+            let expected = y.probability * share_a as f32;
+            assert!(
+                (x.probability - expected).abs() < 1e-6,
+                "{} vs {expected}",
+                x.probability
+            );
             relations += 1;
         }
     }
     assert!(relations > 0, "relations to compare");
+    both
+}
+
+#[test]
+fn an_ensemble_decodes_its_members_mean_scores() {
+    decodes_weighted_mean_scores([1.0, 1.0]);
+}
+
+/// Weights move the vote: B weighing three times A tags as a model three quarters of the way
+/// to B, not halfway, and only weights' ratios count.
+#[test]
+fn an_ensemble_decodes_its_members_weighted_mean_scores() {
+    let equal = decodes_weighted_mean_scores([1.0, 1.0]);
+    let weighted = decodes_weighted_mean_scores([1.0, 3.0]);
+    assert!(
+        equal.iter().zip(&weighted).any(|(e, w)| e.tags != w.tags),
+        "weighing B more must change some tags for the test to tell"
+    );
+    assert_eq!(decodes_weighted_mean_scores([0.5, 1.5]), weighted);
+}
+
+#[test]
+fn member_weights_must_be_one_positive_number_per_member() {
+    use relarc::model::ensemble::check_weights;
+    let msg = |w: &[f64]| check_weights(w, 2).err().unwrap().to_string();
+    assert!(msg(&[1.0]).contains("1 weights for 2 models"), "{}", msg(&[1.0]));
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let m = msg(&[1.0, bad]);
+        assert!(
+            m.contains("model 1") && m.contains("not a positive number"),
+            "{m}"
+        );
+    }
+    let (a, _) = toy_model(ModelConfig {
+        rnn_size: 16,
+        re_threshold: 0.2,
+        ..ModelConfig::conll04()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let mut b = changed_copy(&a, &tmp.path().join("b"), |_, _| None);
+    b.config.re_threshold = 0.6;
+    let together = Ensemble::weighted(vec![a, b], &[3.0, 1.0]).unwrap();
+    assert!(
+        (together.re_threshold - 0.3).abs() < 1e-12,
+        "θr is the weighted mean of theirs"
+    );
+    assert!(together.is_weighted());
 }
 
 #[test]
@@ -670,7 +725,7 @@ fn models_of_other_types_cannot_predict_together() {
 /// θr, and is refused wherever it would be mistaken for, or written over, a single model.
 #[test]
 fn a_combined_model_folder_predicts_as_its_members_together() {
-    use relarc::model::combined::{write_combined, MEMBERS_FILE};
+    use relarc::model::combined::{all_members, write_combined, Members, MEMBERS_FILE};
     let (a, sentences) = toy_model(ModelConfig {
         rnn_size: 16,
         re_threshold: 0.0,
@@ -683,7 +738,8 @@ fn a_combined_model_folder_predicts_as_its_members_together() {
     });
     b.save(&dir("b")).unwrap();
     a.save(&dir("a")).unwrap();
-    write_combined(&[dir("a"), dir("b")], 0.3, &dir("ab")).unwrap();
+    let pair = Members::equal(vec![dir("a"), dir("b")]);
+    write_combined(&pair, 0.3, &dir("ab")).unwrap();
 
     let combined = Ensemble::load(&dir("ab"), Device::Cpu).unwrap();
     assert_eq!((combined.members.len(), combined.re_threshold), (2, 0.3));
@@ -715,9 +771,7 @@ fn a_combined_model_folder_predicts_as_its_members_together() {
     );
     refused(a.save(&dir("ab")).err().unwrap(), "holds a combined model");
     refused(
-        write_combined(&[dir("a"), dir("b")], 0.5, &dir("a"))
-            .err()
-            .unwrap(),
+        write_combined(&pair, 0.5, &dir("a")).err().unwrap(),
         "is not empty",
     );
     assert!(
@@ -725,7 +779,11 @@ fn a_combined_model_folder_predicts_as_its_members_together() {
         "refused writes left it whole"
     );
 
+    weighted_members_are_kept_in_the_folder(&pair, &dir("ab"), &sentences);
+
     let members = dir("ab").join(MEMBERS_FILE);
+    let text = std::fs::read_to_string(&members).unwrap();
+    assert!(!text.contains("weights"), "equal weights are not written: {text}");
     std::fs::write(&members, r#"{"members": ["a", "../b"], "re_threshold": 0.3}"#).unwrap();
     let msg = Ensemble::load(&dir("ab"), Device::Cpu).err().unwrap().to_string();
     assert!(
@@ -738,4 +796,38 @@ fn a_combined_model_folder_predicts_as_its_members_together() {
         msg.contains(&dir("ab").join("c").join("config.json").display().to_string()),
         "{msg}"
     );
+    for weights in ["[1]", "[1, 0]", "[1, -2]"] {
+        let text = format!(r#"{{"members": ["a", "b"], "re_threshold": 0.3, "weights": {weights}}}"#);
+        std::fs::write(&members, text).unwrap();
+        let msg = Ensemble::load(&dir("ab"), Device::Cpu).err().unwrap().to_string();
+        assert!(msg.contains("members.json") && msg.contains("weights"), "{msg}");
+        assert!(all_members(&[dir("ab")]).is_err(), "{weights}");
+    }
+}
+
+/// A combined folder of `pair` weighing 3 : 1 keeps its weights: it loads and predicts as the
+/// two weighted so, and as a member of a larger whole its members keep their weights.
+fn weighted_members_are_kept_in_the_folder(
+    pair: &relarc::model::combined::Members,
+    equal: &std::path::Path,
+    sentences: &[Sentence],
+) {
+    use relarc::model::combined::{all_members, load_together, write_combined};
+    let weighted = pair.clone().reweighted(&[3.0, 1.0]).unwrap();
+    let out = equal.with_file_name("ab-weighted");
+    write_combined(&weighted, 0.3, &out).unwrap();
+    let loaded = Ensemble::load(&out, Device::Cpu).unwrap();
+    assert_eq!((loaded.weights(), loaded.re_threshold), (&[3.0, 1.0][..], 0.3));
+    let mut apart = load_together(&weighted, Device::Cpu).unwrap();
+    apart.re_threshold = 0.3;
+    let expected = predictions(&apart, sentences);
+    assert_eq!(predictions(&loaded, sentences), expected);
+    assert_ne!(
+        predictions(&Ensemble::load(equal, Device::Cpu).unwrap(), sentences),
+        expected,
+        "the weights must change something for the test to tell"
+    );
+    let nested = all_members(&[out.clone(), pair.dirs[0].clone()]).unwrap();
+    assert_eq!(nested.weights, [3.0, 1.0, 1.0]);
+    assert_eq!(nested.dirs[..2], [out.join("a"), out.join("b")]);
 }

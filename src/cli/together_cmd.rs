@@ -80,10 +80,15 @@ pub struct CombineArgs {
     /// Trained model folders (a combined one counts its members), trained on the same types.
     #[arg(required = true, num_args = 1..)]
     pub models: Vec<PathBuf>,
+    /// How much each model weighs in the means, one positive number per model in the order
+    /// given, comma-separated (`--weights 2,1,1`; a combined model counts its members), kept in
+    /// the combined folder. Default: equal, or a combined model's own weights.
+    #[arg(long, value_delimiter = ',')]
+    pub weights: Vec<f64>,
     /// The new folder for the combined model (missing or empty).
     #[arg(long)]
     pub out: PathBuf,
-    /// θr on the members' mean relation probability (default: the mean of their θr).
+    /// θr on the members' mean relation probability (default: the weighted mean of their θr).
     #[arg(long, conflicts_with = "choose_threshold")]
     pub threshold: Option<f64>,
     /// Choose θr on this annotated corpus instead (the one with the best relation F1 there).
@@ -100,8 +105,8 @@ pub fn combine(a: CombineArgs) -> CliResult {
         checks::fraction("--threshold", t)?;
     }
     combined::check_new_folder(&a.out)?;
-    let singles = combined::all_model_dirs(&a.models)?;
-    if singles.len() < 2 {
+    let singles = super::train_cmds::weighted_members(&a.models, &a.weights)?;
+    if singles.dirs.len() < 2 {
         return Err("give two or more models to combine".into());
     }
     // Loading them checks that they load here and share their types.
@@ -113,10 +118,17 @@ pub fn combine(a: CombineArgs) -> CliResult {
         threshold_on_dev(&mut models, path)?;
     }
     combined::write_combined(&singles, models.re_threshold, &a.out)?;
+    let weighted = match models.is_weighted() {
+        true => format!(
+            " (weights {})",
+            relarc::model::card::weights_ratio(models.weights())
+        ),
+        false => String::new(),
+    };
     eprintln!(
-        "{}: {} models predicting together at θr {:.3} (load it wherever a model folder goes)",
+        "{}: {} models predicting together{weighted} at θr {:.3} (load it wherever a model folder goes)",
         a.out.display(),
-        singles.len(),
+        singles.dirs.len(),
         models.re_threshold
     );
     Ok(ExitCode::SUCCESS)

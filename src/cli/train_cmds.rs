@@ -105,6 +105,12 @@ pub struct PredictArgs {
     /// members predicting together at its own θr.
     #[arg(long)]
     pub model: Vec<PathBuf>,
+    /// How much each model weighs in the means, one positive number per model in the order
+    /// given, comma-separated (`--weights 2,1,1`; a combined model counts its members). θr is
+    /// then the models' weighted mean θr unless --threshold. Default: equal, or a combined
+    /// model's own weights.
+    #[arg(long, value_delimiter = ',')]
+    pub weights: Vec<f64>,
     /// A corpus to annotate (any format).
     #[arg(long, requires = "output", conflicts_with = "text")]
     pub input: Option<PathBuf>,
@@ -537,8 +543,8 @@ pub fn predict(a: PredictArgs) -> CliResult {
             given => given.to_vec(),
         };
         let mut models = match dirs.as_slice() {
-            [one] => Ensemble::load(one, dev)?,
-            several => combined::load_together(&combined::all_model_dirs(several)?, dev)?,
+            [one] if a.weights.is_empty() => Ensemble::load(one, dev)?,
+            several => combined::load_together(&weighted_members(several, &a.weights)?, dev)?,
         };
         if let Some(t) = a.threshold {
             models.re_threshold = t;
@@ -592,6 +598,17 @@ pub fn predict(a: PredictArgs) -> CliResult {
         output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The single model folders of `dirs` (combined ones' members in their place) at `weights`,
+/// or at equal and stored weights when none are given.
+pub fn weighted_members(dirs: &[PathBuf], weights: &[f64]) -> Res<combined::Members> {
+    let members = combined::all_members(dirs)?;
+    if weights.is_empty() {
+        return Ok(members);
+    }
+    let reweighted = members.reweighted(weights);
+    reweighted.map_err(|e| format!("--weights: {e} (a combined model counts its members)").into())
 }
 
 /// How many of `sentences` the models were trained on, when they recorded it and it is some.

@@ -97,8 +97,26 @@ pub fn ensemble_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> 
     card_with_threshold(only, dir, e.re_threshold)
 }
 
+/// Member weights as a ratio: "2 : 1 : 1".
+pub fn weights_ratio(weights: &[f64]) -> String {
+    let each: Vec<String> = weights.iter().map(|w| w.to_string()).collect();
+    each.join(" : ")
+}
+
+fn members_summary(e: &Ensemble) -> String {
+    let n = e.members.len();
+    match e.is_weighted() {
+        true => format!(
+            "{n} models predicting together, weighing {} (their weighted mean CRF scores and relation probabilities)",
+            weights_ratio(e.weights())
+        ),
+        false => format!("{n} models predicting together (their mean CRF scores and relation probabilities)"),
+    }
+}
+
 fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
     let first = &e.members[0];
+    let mean = if e.is_weighted() { "weighted mean" } else { "mean" };
     let member_dirs = dir
         .and_then(|d| super::combined::member_dirs(d).ok())
         .unwrap_or_default();
@@ -107,13 +125,7 @@ fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
             "model".to_string(),
             dir.map_or("combined in this session".into(), |d| d.display().to_string()),
         ),
-        (
-            "members".into(),
-            format!(
-                "{} models predicting together (their mean CRF scores and relation probabilities)",
-                e.members.len()
-            ),
-        ),
+        ("members".into(), members_summary(e)),
         ("entity types".into(), first.vocab.entity_types.join(", ")),
         ("relation types".into(), first.vocab.relation_types.join(", ")),
         (
@@ -129,7 +141,7 @@ fn combined_card(e: &Ensemble, dir: Option<&Path>) -> Vec<(String, String)> {
         ),
         (
             "θr".into(),
-            format!("{:.3} on the members' mean probability", e.re_threshold),
+            format!("{:.3} on the members' {mean} probability", e.re_threshold),
         ),
         ("device".into(), format!("{:?}", first.device())),
     ];

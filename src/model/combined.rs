@@ -2,8 +2,9 @@
 //! kept as one folder that the app, `predict` and `models/` treat like any model folder.
 //!
 //! The folder holds `members.json`, naming its member folders (inside it, so that the folder
-//! can be copied or moved as a whole) and the θr applied to the members' mean relation
-//! probability, and one ordinary model folder per member.
+//! can be copied or moved as a whole), the θr applied to the members' mean relation
+//! probability and, when they weigh unequally, each member's weight; and one ordinary model
+//! folder per member.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::checkpoint::ModelError;
-use super::ensemble::{Ensemble, EnsembleError};
+use super::ensemble::{check_weights, Ensemble, EnsembleError};
 use super::Model;
 
 /// The file that makes a folder a combined model.
@@ -22,6 +23,45 @@ struct MembersFile {
     /// Member folders, relative to the combined folder.
     members: Vec<String>,
     re_threshold: f64,
+    /// Each member's weight, in the members' order; absent when they weigh equally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    weights: Option<Vec<f64>>,
+}
+
+impl MembersFile {
+    fn weights(&self) -> Vec<f64> {
+        self.weights
+            .clone()
+            .unwrap_or_else(|| vec![1.0; self.members.len()])
+    }
+}
+
+/// Single model folders to predict together, and how much each weighs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Members {
+    pub dirs: Vec<PathBuf>,
+    pub weights: Vec<f64>,
+}
+
+impl Members {
+    /// `dirs` weighing equally.
+    pub fn equal(dirs: Vec<PathBuf>) -> Members {
+        let weights = vec![1.0; dirs.len()];
+        Members { dirs, weights }
+    }
+
+    /// The same folders with other weights: one positive number per folder.
+    pub fn reweighted(self, weights: &[f64]) -> Result<Members, EnsembleError> {
+        check_weights(weights, self.dirs.len())?;
+        Ok(Members {
+            dirs: self.dirs,
+            weights: weights.to_vec(),
+        })
+    }
+
+    fn equally_weighted(&self) -> bool {
+        self.weights.iter().all(|w| *w == self.weights[0])
+    }
 }
 
 /// Whether `dir` holds a combined model rather than a single one.
@@ -53,6 +93,9 @@ fn read_members(dir: &Path) -> Result<MembersFile, ModelError> {
             format!("re_threshold {} is not between 0 and 1", file.re_threshold),
         ));
     }
+    if let Some(weights) = &file.weights {
+        check_weights(weights, file.members.len()).map_err(|e| damaged(&path, format!("weights: {e}")))?;
+    }
     for name in &file.members {
         let inside = Path::new(name)
             .components()
@@ -82,19 +125,28 @@ pub fn model_dirs(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
 }
 
 /// The single model folders of several model folders, in order, combined ones' members in
-/// their place.
-pub fn all_model_dirs(dirs: &[PathBuf]) -> Result<Vec<PathBuf>, ModelError> {
-    Ok(dirs
-        .iter()
-        .map(|d| model_dirs(d))
-        .collect::<Result<Vec<_>, _>>()?
-        .concat())
+/// their place at their stored weights, single ones at weight 1.
+pub fn all_members(dirs: &[PathBuf]) -> Result<Members, ModelError> {
+    let mut all = Members::equal(Vec::new());
+    for dir in dirs {
+        if is_combined(dir) {
+            let file = read_members(dir)?;
+            all.weights.extend(file.weights());
+            all.dirs.extend(file.members.iter().map(|m| dir.join(m)));
+        } else {
+            all.weights.push(1.0);
+            all.dirs.push(dir.to_path_buf());
+        }
+    }
+    Ok(all)
 }
 
 fn mismatch(dirs: &[PathBuf], e: EnsembleError) -> ModelError {
     let path = match &e {
         EnsembleError::Mismatch { index, .. } => dirs[*index].clone(),
-        EnsembleError::Empty => PathBuf::new(),
+        EnsembleError::Empty | EnsembleError::WeightCount { .. } | EnsembleError::Weight { .. } => {
+            PathBuf::new()
+        }
     };
     ModelError::Mismatch {
         path,
@@ -102,13 +154,13 @@ fn mismatch(dirs: &[PathBuf], e: EnsembleError) -> ModelError {
     }
 }
 
-/// Loads the single model folders `dirs` to predict together, at the mean of their θr.
-pub fn load_together(dirs: &[PathBuf], device: Device) -> Result<Ensemble, ModelError> {
-    let members = dirs
-        .iter()
+/// Loads the single model folders of `members` to predict together at their weights, at the
+/// weighted mean of their θr.
+pub fn load_together(members: &Members, device: Device) -> Result<Ensemble, ModelError> {
+    let models = (members.dirs.iter())
         .map(|d| Model::load(d, device))
         .collect::<Result<Vec<_>, _>>()?;
-    Ensemble::new(members).map_err(|e| mismatch(dirs, e))
+    Ensemble::weighted(models, &members.weights).map_err(|e| mismatch(&members.dirs, e))
 }
 
 impl Ensemble {
@@ -116,11 +168,14 @@ impl Ensemble {
     /// or combined (its members at its stored θr).
     pub fn load(dir: &Path, device: Device) -> Result<Ensemble, ModelError> {
         if !is_combined(dir) {
-            return load_together(&[dir.to_path_buf()], device);
+            return load_together(&Members::equal(vec![dir.to_path_buf()]), device);
         }
         let file = read_members(dir)?;
-        let dirs: Vec<PathBuf> = file.members.iter().map(|m| dir.join(m)).collect();
-        let mut ensemble = load_together(&dirs, device)?;
+        let members = Members {
+            dirs: file.members.iter().map(|m| dir.join(m)).collect(),
+            weights: file.weights(),
+        };
+        let mut ensemble = load_together(&members, device)?;
         ensemble.re_threshold = file.re_threshold;
         Ok(ensemble)
     }
@@ -171,15 +226,17 @@ pub fn check_new_folder(out: &Path) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Writes a combined model of the single model folders `dirs` at θr `threshold` into the new
-/// folder `out`: each member's folder is copied as it is (its report and files relarc does not
-/// read included), and the whole appears at once.
-pub fn write_combined(dirs: &[PathBuf], threshold: f64, out: &Path) -> Result<(), ModelError> {
+/// Writes a combined model of the single model folders of `members`, at their weights and θr
+/// `threshold`, into the new folder `out`: each member's folder is copied as it is (its report
+/// and files relarc does not read included), and the whole appears at once.
+pub fn write_combined(members: &Members, threshold: f64, out: &Path) -> Result<(), ModelError> {
     check_new_folder(out)?;
+    let dirs = &members.dirs;
     let names = member_names(dirs);
     let file = MembersFile {
         members: names.clone(),
         re_threshold: threshold,
+        weights: (!members.equally_weighted()).then(|| members.weights.clone()),
     };
     let written = crate::fsio::write_dir_atomically(out, |tmp| {
         for (dir, name) in dirs.iter().zip(&names) {

@@ -4,8 +4,10 @@
 //! potentials (emissions, transitions, start and end), whose best path is the one that
 //! maximises the product of the members' tag-sequence probabilities; each member then scores
 //! relations between those shared entities, and a relation is kept when the members' mean
-//! probability exceeds θr (by default the members' mean θr). One model is the one-member case:
-//! its means are its own scores, so it predicts exactly as alone.
+//! probability exceeds θr (by default the members' mean θr). Members may weigh unequally:
+//! every mean is then the weighted one (NER's best path maximises the product of the members'
+//! probabilities each raised to its weight). One model is the one-member case: its means are
+//! its own scores, so it predicts exactly as alone.
 
 use tch::Tensor;
 
@@ -31,17 +33,45 @@ pub enum EnsembleError {
         ours: Vec<String>,
         theirs: Vec<String>,
     },
+    #[error("{given} weights for {members} models: give one weight per model")]
+    WeightCount { given: usize, members: usize },
+    #[error("weight {value} of model {index} is not a positive number")]
+    Weight { index: usize, value: f64 },
 }
 
 pub struct Ensemble {
     pub members: Vec<Model>,
+    /// How much each member weighs in every mean, in the members' order (only their ratios
+    /// count).
+    weights: Vec<f64>,
     /// θr applied to the members' mean relation probability.
     pub re_threshold: f64,
 }
 
+/// Checks that `weights` holds one positive number per member.
+pub fn check_weights(weights: &[f64], members: usize) -> Result<(), EnsembleError> {
+    if weights.len() != members {
+        return Err(EnsembleError::WeightCount {
+            given: weights.len(),
+            members,
+        });
+    }
+    match (weights.iter().enumerate()).find(|(_, w)| !(w.is_finite() && **w > 0.0)) {
+        Some((index, &value)) => Err(EnsembleError::Weight { index, value }),
+        None => Ok(()),
+    }
+}
+
 impl Ensemble {
-    /// Models with the same entity and relation types, in the order given.
+    /// Models with the same entity and relation types, in the order given, weighing equally.
     pub fn new(members: Vec<Model>) -> Result<Ensemble, EnsembleError> {
+        let equal = vec![1.0; members.len()];
+        Ensemble::weighted(members, &equal)
+    }
+
+    /// `new` with each member weighing as much as its weight (any positive numbers: only
+    /// their ratios count); θr is by default the members' weighted mean θr.
+    pub fn weighted(members: Vec<Model>, weights: &[f64]) -> Result<Ensemble, EnsembleError> {
         let first = members.first().ok_or(EnsembleError::Empty)?;
         for (index, m) in members.iter().enumerate().skip(1) {
             let same = |what, ours: &Vec<String>, theirs: &Vec<String>| {
@@ -63,17 +93,35 @@ impl Ensemble {
                 &m.vocab.relation_types,
             )?;
         }
-        let re_threshold = members.iter().map(|m| m.config.re_threshold).sum::<f64>() / members.len() as f64;
+        check_weights(weights, members.len())?;
+        let weighted_sum = (members.iter().zip(weights)).map(|(m, w)| m.config.re_threshold * w);
+        let re_threshold = weighted_sum.sum::<f64>() / weights.iter().sum::<f64>();
         Ok(Ensemble {
             members,
+            weights: weights.to_vec(),
             re_threshold,
         })
     }
 
+    /// How much each member weighs, in the members' order.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    /// Whether some member weighs more than another.
+    pub fn is_weighted(&self) -> bool {
+        self.weights.iter().any(|w| *w != self.weights[0])
+    }
+
+    fn voters(&self) -> Vec<Voter<'_>> {
+        (self.members.iter().zip(&self.weights))
+            .map(|(model, &weight)| Voter { model, weight })
+            .collect()
+    }
+
     /// Predicts for tokenized sentences, in batches of the first member's size (at least 64).
     pub fn predict(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
-        let members: Vec<&Model> = self.members.iter().collect();
-        predict_sentences(&members, self.re_threshold, sentences, Caching::Use)
+        predict_sentences(&self.voters(), self.re_threshold, sentences, Caching::Use)
     }
 
     /// The sentences any member was trained on; None when a member's training was not
@@ -88,8 +136,7 @@ impl Ensemble {
 
     /// `predict` for text typed live: features computed and not cached (see `Model`'s).
     pub fn predict_uncached(&self, sentences: &[&[String]]) -> Result<Vec<Prediction>, PredictError> {
-        let members: Vec<&Model> = self.members.iter().collect();
-        predict_sentences(&members, self.re_threshold, sentences, Caching::Skip)
+        predict_sentences(&self.voters(), self.re_threshold, sentences, Caching::Skip)
     }
 }
 
@@ -121,9 +168,23 @@ impl Predictor for Ensemble {
     }
 }
 
+/// A member and how much it weighs in the means.
+#[derive(Clone, Copy)]
+pub(super) struct Voter<'a> {
+    pub model: &'a Model,
+    pub weight: f64,
+}
+
+impl<'a> Voter<'a> {
+    /// A model predicting alone.
+    pub fn alone(model: &'a Model) -> [Voter<'a>; 1] {
+        [Voter { model, weight: 1.0 }]
+    }
+}
+
 /// Predictions of the members together for tokenized sentences, batch by batch.
 pub(super) fn predict_sentences(
-    members: &[&Model],
+    members: &[Voter],
     threshold: f64,
     sentences: &[&[String]],
     caching: Caching,
@@ -132,11 +193,14 @@ pub(super) fn predict_sentences(
         // The whole set first, sorted by length in large batches (measured on the CPU: about
         // twice the sentences per second of encoding batch by batch), and once for members
         // that share an encoder; batches made afterwards read the cache.
-        let features: Vec<&Featurizer> = members.iter().filter_map(|m| m.features.as_deref()).collect();
+        let features: Vec<&Featurizer> = members
+            .iter()
+            .filter_map(|v| v.model.features.as_deref())
+            .collect();
         Featurizer::warm_together(&features, sentences, &mut |_, _| {})?;
     }
     let mut out = Vec::with_capacity(sentences.len());
-    for chunk in sentences.chunks(members[0].config.batch_size.max(64)) {
+    for chunk in sentences.chunks(members[0].model.config.batch_size.max(64)) {
         let inputs: Vec<BatchInput> = chunk
             .iter()
             .map(|t| BatchInput {
@@ -147,7 +211,7 @@ pub(super) fn predict_sentences(
         // Members reading one encoder (other poolings) run it once per uncached sentence.
         let batches = sharing_states(|| {
             (members.iter())
-                .map(|m| m.batch_with(&inputs, caching, false))
+                .map(|v| v.model.batch_with(&inputs, caching, false))
                 .collect::<Result<Vec<Batch>, _>>()
         })?;
         out.extend(predict_batches(
@@ -160,19 +224,27 @@ pub(super) fn predict_sentences(
     Ok(out)
 }
 
-/// Element-wise mean of equally long vectors.
-fn mean(rows: Vec<Vec<f32>>) -> Vec<f32> {
-    let n = rows.len() as f32;
-    let mut rows = rows.into_iter();
-    let mut sum = rows.next().expect("at least one row");
-    for row in rows {
-        sum.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+/// Element-wise weighted mean of equally long vectors, one per member. Equal weights give
+/// the plain mean, summed then divided, as relarc computed it before members had weights.
+fn mean(members: &[Voter], rows: Vec<Vec<f32>>) -> Vec<f32> {
+    let weights: Vec<f32> = members.iter().map(|v| v.weight as f32).collect();
+    let equal = weights.iter().all(|w| *w == weights[0]);
+    let total = if equal {
+        rows.len() as f32
+    } else {
+        weights.iter().sum()
+    };
+    let mut sum = vec![0.0f32; rows[0].len()];
+    for (row, w) in rows.into_iter().zip(weights) {
+        let w = if equal { 1.0 } else { w };
+        sum.iter_mut().zip(row).for_each(|(s, x)| *s += w * x);
     }
-    sum.iter_mut().for_each(|s| *s /= n);
+    sum.iter_mut().for_each(|s| *s /= total);
     sum
 }
 
-fn mean_crf(weights: Vec<CrfWeights>) -> CrfWeights {
+fn mean_crf(members: &[Voter]) -> CrfWeights {
+    let weights: Vec<CrfWeights> = members.iter().map(|v| v.model.net.crf.weights()).collect();
     let k = weights[0].k;
     let (mut t, mut s, mut e) = (Vec::new(), Vec::new(), Vec::new());
     for w in weights {
@@ -182,16 +254,16 @@ fn mean_crf(weights: Vec<CrfWeights>) -> CrfWeights {
     }
     CrfWeights {
         k,
-        transitions: mean(t),
-        start: mean(s),
-        end: mean(e),
+        transitions: mean(members, t),
+        start: mean(members, s),
+        end: mean(members, e),
     }
 }
 
 /// Predictions for one batch per member (the same sentences, so the same order), in the
 /// batch's input order.
 pub(super) fn predict_batches(
-    members: &[&Model],
+    members: &[Voter],
     batches: &[Batch],
     threshold: f64,
     pair_chunk: usize,
@@ -205,17 +277,18 @@ pub(super) fn predict_batches(
         let encoded: Vec<Encoded> = members
             .iter()
             .zip(batches)
-            .map(|(m, b)| m.net.encode(b, false))
+            .map(|(v, b)| v.model.net.encode(b, false))
             .collect();
         let em = mean(
+            members,
             members
                 .iter()
                 .zip(batches)
                 .zip(&encoded)
-                .map(|((m, b), enc)| to_vec(&m.net.emissions(enc, b)))
+                .map(|((v, b), enc)| to_vec(&v.model.net.emissions(enc, b)))
                 .collect(),
         );
-        let crf = mean_crf(members.iter().map(|m| m.net.crf.weights()).collect());
+        let crf = mean_crf(members);
         let (t_max, k) = (batch.max_len as usize, crf.k);
         let mut preds = Vec::with_capacity(batch.size);
         let mut ends = Vec::with_capacity(batch.size);
@@ -223,7 +296,7 @@ pub(super) fn predict_batches(
             let (len, row) = (len as usize, b * t_max * k);
             let emissions = &em[row..row + len * k];
             let path = crf.viterbi(emissions, len);
-            let pred = entities(members[0], &path, &crf.marginals(emissions, len), k);
+            let pred = entities(members[0].model, &path, &crf.marginals(emissions, len), k);
             ends.push(
                 pred.entities
                     .iter()
@@ -277,7 +350,7 @@ fn entities(model: &Model, path: &[i64], marginals: &[f32], k: usize) -> Predict
 /// entities, so they are scored `chunk` at a time: memory stays linear in the number of
 /// entities.
 fn add_relations(
-    members: &[&Model],
+    members: &[Voter],
     encoded: &[Encoded],
     ends: &[Vec<EntityEnd>],
     preds: &mut [Prediction],
@@ -292,20 +365,21 @@ fn add_relations(
     let vectors: Vec<Tensor> = members
         .iter()
         .zip(encoded)
-        .map(|(m, enc)| m.net.entity_vectors(enc, ends, false))
+        .map(|(v, enc)| v.model.net.entity_vectors(enc, ends, false))
         .collect();
     let offsets = entity_offsets(ends);
-    let types = &members[0].vocab.relation_types;
+    let types = &members[0].model.vocab.relation_types;
     loop {
         let some: Vec<Pair> = pairs.by_ref().take(chunk.max(1)).collect();
         if some.is_empty() {
             break;
         }
         let probs = mean(
+            members,
             members
                 .iter()
                 .zip(&vectors)
-                .map(|(m, g)| to_vec(&m.net.pair_logits(g, &some, &offsets).sigmoid()))
+                .map(|(v, g)| to_vec(&v.model.net.pair_logits(g, &some, &offsets).sigmoid()))
                 .collect(),
         );
         for d in decode_pairs(&probs, &some, types.len(), threshold) {

@@ -223,7 +223,8 @@ impl Model {
         sentences: &[&[String]],
         caching: Caching,
     ) -> Result<Vec<Prediction>, PredictError> {
-        super::ensemble::predict_sentences(&[self], self.config.re_threshold, sentences, caching)
+        let alone = super::ensemble::Voter::alone(self);
+        super::ensemble::predict_sentences(&alone, self.config.re_threshold, sentences, caching)
     }
 
     /// Predictions for a prepared batch, in the batch's input order.
@@ -234,7 +235,7 @@ impl Model {
     /// `predict_batch` scoring `pair_chunk` candidate relation pairs at a time.
     pub fn predict_batch_chunked(&self, batch: &Batch, pair_chunk: usize) -> Vec<Prediction> {
         super::ensemble::predict_batches(
-            &[self],
+            &super::ensemble::Voter::alone(self),
             std::slice::from_ref(batch),
             self.config.re_threshold,
             pair_chunk,
