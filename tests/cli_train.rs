@@ -591,6 +591,7 @@ fn cv_runs_made_apart_score_together(tmp: &Path, folds: &str, seeds_report: &Val
     let pair = read_json(tmp.join("pair/cv_report.json"));
     assert_eq!(pair["folds"], seeds_report["folds"]);
     assert_eq!(pair["summary"], seeds_report["summary"]);
+    weighted_runs_score_as_predict_weighs(tmp, folds, &together);
 
     // Fold 1 unfinished in one run: fold 0 alone is scored, and the gap is said.
     let partial = p("partial");
@@ -628,6 +629,47 @@ fn cv_runs_made_apart_score_together(tmp: &Path, folds: &str, seeds_report: &Val
         "{msg}"
     );
     assert!(!tmp.join("refused/cv_report.json").exists());
+}
+
+/// `cv-together --weights 3,1` scores fold 1 as `predict --weights 3,1` predicted it with the
+/// same two models (`pred_weighted.json`, written by `weighted_models_predict_as_combined`);
+/// a weight count that does not fit the runs is refused.
+fn weighted_runs_score_as_predict_weighs(
+    tmp: &Path,
+    folds: &str,
+    together: &dyn Fn(&[&str], &str, &str) -> std::process::Output,
+) {
+    let p = |n: &str| tmp.join(n).to_str().unwrap().to_string();
+    let (seed_5, seed_6) = (p("seeds/seed_5"), p("seeds/seed_6"));
+    let run = together(
+        &[&seed_5, &seed_6, "--weights", "3,1"],
+        folds,
+        &p("weighted-pair"),
+    );
+    assert!(run.status.success(), "{}", common::stderr(&run));
+    let report = read_json(tmp.join("weighted-pair/cv_report.json"));
+    assert_eq!(report["weights"], serde_json::json!([3.0, 1.0]));
+    let (json, _) = ok(&[
+        "eval",
+        "--gold",
+        &p("test_1.json"),
+        "--pred",
+        &p("pred_weighted.json"),
+        "--json",
+    ]);
+    let eval: Value = serde_json::from_str(&json).unwrap();
+    for task in ["ner", "re"] {
+        let f1 = |v: &Value| v[task]["micro"]["f1"].as_f64().unwrap();
+        let fold_1 = f1(&report["folds"][1]["test"]);
+        assert!(
+            (f1(&eval) - fold_1).abs() < 1e-9,
+            "{task}: {eval} against {fold_1}"
+        );
+    }
+    let wrong = together(&[&seed_5, &seed_6, "--weights", "1,2,3"], folds, &p("never"));
+    let msg = common::stderr(&wrong);
+    assert_eq!(wrong.status.code(), Some(1), "{msg}");
+    assert!(msg.contains("--weights: 3 weights for 2 models"), "{msg}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use clap::Args;
 use relarc::train::protocol::{score_runs_together, TogetherPlan, TogetherProgress};
 
 use relarc::model::combined;
+use relarc::model::ensemble::check_weights;
 
 use super::train_cmds::{command_line, device, print_metrics, threshold_on_dev};
 use super::{checks, CliResult};
@@ -18,6 +19,11 @@ pub struct CvTogetherArgs {
     /// is scored again as `cv` scored it).
     #[arg(required = true, num_args = 1..)]
     pub runs: Vec<PathBuf>,
+    /// How much each run's models weigh in the means, one positive number per run in the
+    /// order given, comma-separated (`--weights 2,1,1`); θr is then the weighted mean of
+    /// theirs. Default: equal.
+    #[arg(long, value_delimiter = ',')]
+    pub weights: Vec<f64>,
     /// Folder with split_K_train.json and split_K_test.json, as the runs were given it.
     #[arg(long)]
     pub folds: PathBuf,
@@ -30,8 +36,12 @@ pub struct CvTogetherArgs {
 }
 
 pub fn cv_together(a: CvTogetherArgs) -> CliResult {
+    if !a.weights.is_empty() {
+        check_weights(&a.weights, a.runs.len()).map_err(|e| format!("--weights: {e}"))?;
+    }
     let plan = TogetherPlan {
         runs: a.runs,
+        weights: a.weights,
         folds: a.folds,
         device: device(&a.device)?,
         out: a.out,

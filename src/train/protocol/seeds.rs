@@ -74,7 +74,7 @@ pub fn cross_validate_seeds(
     let dirs: Vec<&Path> = runs.iter().map(|(_, out, _)| out.as_path()).collect();
     for fold in runs[0].2.folds.iter().map(|f| f.fold) {
         let test = folds[fold].1.clone();
-        let scored = score_fold(plan.options.device, &dirs, fold, test)?;
+        let scored = score_fold(plan.options.device, &dirs, &vec![1.0; dirs.len()], fold, test)?;
         progress(Progress::Together {
             fold,
             seeds,

@@ -15,6 +15,7 @@ use super::{warm_frozen_features, write_json, ProtocolError, Summary};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{split, Corpus};
 use crate::eval::Report;
+use crate::model::ensemble::check_weights;
 use crate::model::{Ensemble, Model};
 use crate::pretrained::inputs::Inputs;
 use crate::train::report::{sha256_file, utc_now};
@@ -26,6 +27,8 @@ pub use super::seeds::TogetherFold;
 pub struct TogetherPlan {
     /// Cross-validation output folders (each with `plan.json` and `fold_K/`).
     pub runs: Vec<PathBuf>,
+    /// How much each run's models weigh, in the runs' order; empty: equally.
+    pub weights: Vec<f64>,
     /// The folder of `split_K_train.json` and `split_K_test.json` the runs were trained on.
     pub folds: PathBuf,
     pub device: Device,
@@ -48,6 +51,9 @@ pub struct TogetherReport {
     pub device: String,
     pub seconds: f64,
     pub runs: Vec<PathBuf>,
+    /// The runs' weights, when they weigh unequally.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<f64>,
     pub folds: Vec<TogetherFold>,
     pub skipped: Vec<SkippedFold>,
     pub summary: Summary,
@@ -75,6 +81,11 @@ pub fn score_runs_together(
     if plan.runs.is_empty() {
         return Err(ProtocolError::Study("no cross-validation run to score".into()));
     }
+    let weights = match plan.weights.as_slice() {
+        [] => vec![1.0; plan.runs.len()],
+        given => given.to_vec(),
+    };
+    check_weights(&weights, plan.runs.len()).map_err(|e| ProtocolError::Study(format!("weights: {e}")))?;
     let folds = split::load_fold_files(&plan.folds)?;
     let mut tests = Vec::new();
     let mut skipped = Vec::new();
@@ -105,7 +116,7 @@ pub fn score_runs_together(
     let dirs: Vec<&Path> = plan.runs.iter().map(PathBuf::as_path).collect();
     let mut together = Vec::new();
     for (fold, test) in tests {
-        let result = score_fold(plan.device, &dirs, fold, test)?;
+        let result = score_fold(plan.device, &dirs, &weights, fold, test)?;
         progress(TogetherProgress::Scored(&result));
         together.push(result);
     }
@@ -116,6 +127,10 @@ pub fn score_runs_together(
         device: format!("{:?}", plan.device),
         seconds: started.elapsed().as_secs_f64(),
         runs: plan.runs.clone(),
+        weights: match weights.iter().all(|w| *w == weights[0]) {
+            true => Vec::new(),
+            false => weights.clone(),
+        },
         folds: together,
         skipped,
         summary: Summary::of(&tests),
@@ -131,10 +146,11 @@ pub fn score_runs_together(
 }
 
 /// Fold `fold`'s test corpus, overlaps removed, predicted by the models in `runs/fold_K`
-/// together.
+/// together, weighing `weights`.
 pub(super) fn score_fold(
     device: Device,
     runs: &[&Path],
+    weights: &[f64],
     fold: usize,
     mut test: Corpus,
 ) -> Result<TogetherFold, ProtocolError> {
@@ -144,7 +160,8 @@ pub(super) fn score_fold(
         .map(|run| Model::load(&run.join(format!("fold_{fold}")), device))
         .collect::<Result<Vec<_>, _>>()
         .map_err(TrainError::from)?;
-    let ensemble = Ensemble::new(models).map_err(|e| ProtocolError::Study(format!("fold {fold}: {e}")))?;
+    let ensemble =
+        Ensemble::weighted(models, weights).map_err(|e| ProtocolError::Study(format!("fold {fold}: {e}")))?;
     Ok(TogetherFold {
         fold,
         re_threshold: ensemble.re_threshold,
