@@ -684,7 +684,7 @@ fn member_weights_must_be_one_positive_number_per_member() {
     for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
         let m = msg(&[1.0, bad]);
         assert!(
-            m.contains("model 1") && m.contains("not a positive number"),
+            m.contains("model 2") && m.contains("not a positive number"),
             "{m}"
         );
     }
@@ -716,7 +716,7 @@ fn models_of_other_types_cannot_predict_together() {
     let other = Model::new(a.config.clone(), vocab, Device::Cpu);
     let err = Ensemble::new(vec![a, other]).err().unwrap().to_string();
     assert!(
-        err.contains("model 1") && err.contains("entity types") && err.contains("Drug"),
+        err.contains("model 2 of the ensemble") && err.contains("model 1 has") && err.contains("Drug"),
         "{err}"
     );
 }

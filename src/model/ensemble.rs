@@ -26,7 +26,8 @@ use crate::pretrained::{Caching, Featurizer};
 pub enum EnsembleError {
     #[error("an ensemble needs at least one model")]
     Empty,
-    #[error("model {index} of the ensemble has {what} {theirs:?}, model 0 has {ours:?}: members must be trained on the same types")]
+    /// `index` counts from 0; the message counts models from 1, as a user lists them.
+    #[error("model {} of the ensemble has {what} {theirs:?}, model 1 has {ours:?}: members must be trained on the same types", .index + 1)]
     Mismatch {
         index: usize,
         what: &'static str,
@@ -35,7 +36,7 @@ pub enum EnsembleError {
     },
     #[error("{given} weights for {members} models: give one weight per model")]
     WeightCount { given: usize, members: usize },
-    #[error("weight {value} of model {index} is not a positive number")]
+    #[error("weight {value} of model {} is not a positive number", .index + 1)]
     Weight { index: usize, value: f64 },
 }
 
