@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use super::checkpoint::ModelError;
-use super::ensemble::{check_weights, Ensemble, EnsembleError};
+use super::ensemble::{check_weights, equal_weights, Ensemble, EnsembleError};
 use super::Model;
 
 /// The file that makes a folder a combined model.
@@ -57,10 +57,6 @@ impl Members {
             dirs: self.dirs,
             weights: weights.to_vec(),
         })
-    }
-
-    fn equally_weighted(&self) -> bool {
-        self.weights.iter().all(|w| *w == self.weights[0])
     }
 }
 
@@ -236,7 +232,7 @@ pub fn write_combined(members: &Members, threshold: f64, out: &Path) -> Result<(
     let file = MembersFile {
         members: names.clone(),
         re_threshold: threshold,
-        weights: (!members.equally_weighted()).then(|| members.weights.clone()),
+        weights: (!equal_weights(&members.weights)).then(|| members.weights.clone()),
     };
     let written = crate::fsio::write_dir_atomically(out, |tmp| {
         for (dir, name) in dirs.iter().zip(&names) {

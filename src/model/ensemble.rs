@@ -49,6 +49,11 @@ pub struct Ensemble {
     pub re_threshold: f64,
 }
 
+/// Whether every member weighs the same (as with no weights given).
+pub fn equal_weights(weights: &[f64]) -> bool {
+    weights.iter().all(|w| *w == weights[0])
+}
+
 /// Checks that `weights` holds one positive number per member.
 pub fn check_weights(weights: &[f64], members: usize) -> Result<(), EnsembleError> {
     if weights.len() != members {
@@ -111,7 +116,7 @@ impl Ensemble {
 
     /// Whether some member weighs more than another.
     pub fn is_weighted(&self) -> bool {
-        self.weights.iter().any(|w| *w != self.weights[0])
+        !equal_weights(&self.weights)
     }
 
     fn voters(&self) -> Vec<Voter<'_>> {
@@ -225,19 +230,18 @@ pub(super) fn predict_sentences(
     Ok(out)
 }
 
-/// Element-wise weighted mean of equally long vectors, one per member. Equal weights give
-/// the plain mean, summed then divided, as relarc computed it before members had weights.
+/// Element-wise weighted mean of equally long vectors, one per member. Equal weights count
+/// as 1 each, so that the result is the plain mean, summed then divided, as relarc computed
+/// it before members had weights.
 fn mean(members: &[Voter], rows: Vec<Vec<f32>>) -> Vec<f32> {
-    let weights: Vec<f32> = members.iter().map(|v| v.weight as f32).collect();
-    let equal = weights.iter().all(|w| *w == weights[0]);
-    let total = if equal {
-        rows.len() as f32
-    } else {
-        weights.iter().sum()
+    let given: Vec<f64> = members.iter().map(|v| v.weight).collect();
+    let weights: Vec<f32> = match equal_weights(&given) {
+        true => vec![1.0; given.len()],
+        false => given.iter().map(|&w| w as f32).collect(),
     };
+    let total: f32 = weights.iter().sum();
     let mut sum = vec![0.0f32; rows[0].len()];
     for (row, w) in rows.into_iter().zip(weights) {
-        let w = if equal { 1.0 } else { w };
         sum.iter_mut().zip(row).for_each(|(s, x)| *s += w * x);
     }
     sum.iter_mut().for_each(|s| *s /= total);

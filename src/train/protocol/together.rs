@@ -15,7 +15,7 @@ use super::{warm_frozen_features, write_json, ProtocolError, Summary};
 use crate::corpus::overlap::remove_overlaps_all;
 use crate::corpus::{split, Corpus};
 use crate::eval::Report;
-use crate::model::ensemble::check_weights;
+use crate::model::ensemble::{check_weights, equal_weights};
 use crate::model::{Ensemble, Model};
 use crate::pretrained::inputs::Inputs;
 use crate::train::report::{sha256_file, utc_now};
@@ -127,7 +127,7 @@ pub fn score_runs_together(
         device: format!("{:?}", plan.device),
         seconds: started.elapsed().as_secs_f64(),
         runs: plan.runs.clone(),
-        weights: match weights.iter().all(|w| *w == weights[0]) {
+        weights: match equal_weights(&weights) {
             true => Vec::new(),
             false => weights.clone(),
         },
