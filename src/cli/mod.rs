@@ -4,6 +4,8 @@ mod bench_cmd;
 mod checks;
 mod corpus_cmds;
 mod model_cmds;
+mod predict_cmds;
+mod progress;
 mod study_cmds;
 mod together_cmd;
 mod train_cmds;
@@ -51,9 +53,9 @@ pub enum Command {
     /// Train a model with early stopping on dev; writes the best model and report.json.
     Train(train_cmds::TrainArgs),
     /// Annotate a corpus or a text with a trained model.
-    Predict(train_cmds::PredictArgs),
+    Predict(predict_cmds::PredictArgs),
     /// Score predictions against gold: strict NER, strict RE, RE boundaries.
-    Eval(train_cmds::EvalArgs),
+    Eval(predict_cmds::EvalArgs),
     /// The ADE protocol: k-fold cross-validation with a seeded dev part of each training fold.
     Cv(train_cmds::CvArgs),
     /// Score cross-validation runs made apart (other seeds, poolings, configurations) with
@@ -102,8 +104,8 @@ pub fn run(cli: Cli) -> CliResult {
         Some(Command::Info(a)) => model_cmds::info(a),
         Some(Command::Vectors(a)) => model_cmds::vectors(a),
         Some(Command::Train(a)) => train_cmds::train(a),
-        Some(Command::Predict(a)) => train_cmds::predict(a),
-        Some(Command::Eval(a)) => train_cmds::eval(a),
+        Some(Command::Predict(a)) => predict_cmds::predict(a),
+        Some(Command::Eval(a)) => predict_cmds::eval(a),
         Some(Command::Cv(a)) => train_cmds::cv(a),
         Some(Command::CvTogether(a)) => together_cmd::cv_together(a),
         Some(Command::Combine(a)) => together_cmd::combine(a),

@@ -12,7 +12,8 @@ use relarc::study::{
     ablate, collect, run_all, run_one, search, slurm, JobData, Ran, Study, StudyJob, StudyKind, StudyOptions,
 };
 
-use super::train_cmds::{command_line, config, load_flat, progress_printer, run_job, TrainingArgs};
+use super::progress::{progress_printer, run_job};
+use super::train_cmds::{command_line, config, load_flat, TrainingArgs};
 use super::{checks, CliResult};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;

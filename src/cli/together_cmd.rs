@@ -10,7 +10,9 @@ use relarc::train::protocol::{score_runs_together, TogetherPlan, TogetherProgres
 use relarc::model::combined;
 use relarc::model::ensemble::check_weights;
 
-use super::train_cmds::{command_line, device, print_metrics, threshold_on_dev};
+use super::predict_cmds::threshold_on_dev;
+use super::progress::print_metrics;
+use super::train_cmds::{command_line, device};
 use super::{checks, CliResult};
 
 #[derive(Args, Debug)]
@@ -115,7 +117,7 @@ pub fn combine(a: CombineArgs) -> CliResult {
         checks::fraction("--threshold", t)?;
     }
     combined::check_new_folder(&a.out)?;
-    let singles = super::train_cmds::weighted_members(&a.models, &a.weights)?;
+    let singles = super::predict_cmds::weighted_members(&a.models, &a.weights)?;
     if singles.dirs.len() < 2 {
         return Err("give two or more models to combine".into());
     }
