@@ -64,7 +64,7 @@ fn job(train: &[Sentence], dev: &[Sentence], epochs: usize) -> TrainJob {
 }
 
 /// libtorch's random generator is global to a process, and this test binary runs many tests
-/// at once: each run gets a process of its own, so nothing else draws from its generator.
+/// at six_epochs: each run gets a process of its own, so nothing else draws from its generator.
 #[test]
 fn a_cpu_run_is_repeatable_with_the_same_seed() {
     let Some((tr, dev)) = data() else { return };
@@ -326,4 +326,73 @@ fn training_continues_from_a_checkpoint_and_checks_its_labels() {
     j.init = Some(fourth.model);
     let err = train(j, &mut || false, &mut |_| {}).err().unwrap().to_string();
     assert!(err.contains("entity type \"Drug\""), "{err}");
+}
+
+/// `re_context`: the relation scorer also sees the tokens between the two entities. Those
+/// weights are trained, saved and loaded with the model, and prediction uses them, the same
+/// when candidate pairs are scored a few at a time.
+#[test]
+fn the_context_between_entities_is_trained_saved_and_used_in_prediction() {
+    let _turn = turn();
+    let Some((tr, dev)) = data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |epochs: usize, out: Option<&str>| {
+        let mut j = job(&tr, &[], epochs);
+        j.config.re_context = Some(16);
+        j.options.choose_threshold = false;
+        j.out = out.map(|o| tmp.path().join(o));
+        train(j, &mut || false, &mut |_| {}).unwrap().model
+    };
+    const CONTEXT: &str = "re.context.proj.weight";
+    let weights = |m: &Model| m.vs.variables()[CONTEXT].shallow_clone();
+    let (mut six_epochs, mut seven_epochs) = (run(6, None), run(7, Some("ctx")));
+    assert!(
+        !weights(&six_epochs).equal(&weights(&seven_epochs)),
+        "the context is trained"
+    );
+    let mut saved = Model::load(&tmp.path().join("ctx"), tch::Device::Cpu).unwrap();
+    assert_eq!(saved.config.re_context, Some(16));
+    let card = relarc::model::card::card(&saved, None);
+    assert!(card
+        .iter()
+        .any(|(what, v)| what == "relation context" && v.ends_with("to 16")));
+
+    let inputs: Vec<relarc::embed::batch::BatchInput> = dev
+        .iter()
+        .map(|s| relarc::embed::batch::BatchInput {
+            tokens: &s.tokens,
+            gold: None,
+        })
+        .collect();
+    // Every candidate pair's probabilities, θr 0 letting all of them through.
+    let probabilities = |m: &mut Model, chunk: usize| {
+        m.config.re_threshold = 0.0;
+        let batch = m.batch(&inputs).unwrap();
+        let preds = m.predict_batch_chunked(&batch, chunk);
+        let p: Vec<(usize, usize, String, f32)> = preds
+            .iter()
+            .flat_map(|p| {
+                p.relations
+                    .iter()
+                    .map(|r| (r.head, r.tail, r.label.clone(), r.probability))
+            })
+            .collect();
+        assert!(p.len() > 20, "dev has pairs to score: {}", p.len());
+        p
+    };
+    let all = probabilities(&mut seven_epochs, 1 << 20);
+    assert_eq!(all, probabilities(&mut saved, 1 << 20), "saved and loaded");
+    let chunked = probabilities(&mut seven_epochs, 3);
+    let close = all
+        .iter()
+        .zip(&chunked)
+        .all(|(a, b)| (a.0, a.1, &a.2) == (b.0, b.1, &b.2) && (a.3 - b.3).abs() < 1e-5);
+    assert!(close && all.len() == chunked.len(), "three pairs at a time");
+    assert_ne!(all, probabilities(&mut six_epochs, 1 << 20));
+    tch::no_grad(|| {
+        let _ = weights(&seven_epochs).zero_();
+    });
+    let without = probabilities(&mut seven_epochs, 1 << 20);
+    assert_eq!(without.len(), all.len());
+    assert_ne!(without, all, "prediction reads the context");
 }

@@ -29,12 +29,14 @@ impl<'a> From<&'a Sentence> for BatchInput<'a> {
     }
 }
 
-/// A gold entity as the RE head sees it: where its last token sits in packed order, and the
-/// BIO tag id at that token.
+/// An entity as the RE head sees it: where its last token sits in packed order, the BIO tag
+/// id at that token, and its token span in its sentence (for the context between two entities).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntityEnd {
     pub packed: i64,
     pub tag: i64,
+    pub start: usize,
+    pub end: usize,
 }
 
 pub struct Batch {
@@ -238,6 +240,8 @@ impl Gold {
             let ends = s.entities.iter().map(|e| EntityEnd {
                 packed: p.offsets[e.end - 1] + k as i64,
                 tag: row[e.end - 1],
+                start: e.start,
+                end: e.end,
             });
             gold.entities.push(ends.collect());
             gold.relations.push(relation_ids(vocab, s, i)?);

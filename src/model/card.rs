@@ -82,6 +82,10 @@ fn card_with_threshold(m: &Model, dir: Option<&Path>, re_threshold: f64) -> Vec<
         ("device".into(), format!("{:?}", m.device())),
     ]);
     rows.extend(c.average_epochs.map(|e| ("weights".into(), averaged_weights(e))));
+    rows.extend(c.re_context.map(|size| {
+        let what = format!("the tokens between the two entities, max-pooled to {size}");
+        ("relation context".into(), what)
+    }));
     if let Some(report) = dir.and_then(read_report) {
         rows.extend(report);
     }

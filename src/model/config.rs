@@ -146,6 +146,11 @@ pub struct ModelConfig {
     /// when set, so earlier models' files are unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub average_epochs: Option<f64>,
+    /// The size of the context vector the relation scorer gets from the tokens between the
+    /// two entities (none in the paper). Written only when set, so earlier models' files are
+    /// unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub re_context: Option<i64>,
     pub inputs: Inputs,
 }
 
@@ -181,6 +186,7 @@ impl ModelConfig {
             learning_rate: 5e-4,
             batch_size: 16,
             average_epochs: None,
+            re_context: None,
             inputs: Inputs::learned(),
         }
     }
@@ -257,6 +263,9 @@ impl ModelConfig {
         size("label_embedding", self.label_embedding)?;
         size("ner_ffnn.size", self.ner_ffnn.size)?;
         size("re_ffnn.size", self.re_ffnn.size)?;
+        if let Some(c) = self.re_context {
+            size("re_context", c)?;
+        }
         let layers = |field: &'static str, v: usize, min: usize| {
             check(
                 field,

@@ -12,7 +12,7 @@
 use tch::Tensor;
 
 use super::crf::{to_vec, CrfWeights};
-use super::joint::{entity_offsets, Encoded};
+use super::joint::Encoded;
 use super::pairs::{batch_pairs, decode_pairs, Pair};
 use super::predict::{Model, PredictError, PredictedEntity, PredictedRelation, Prediction};
 use crate::corpus::bio::{decode, Tag};
@@ -308,6 +308,8 @@ pub(super) fn predict_batches(
                     .map(|e| EntityEnd {
                         packed: batch.packed_index(b, e.end - 1),
                         tag: path[e.end - 1],
+                        start: e.start,
+                        end: e.end,
                     })
                     .collect::<Vec<_>>(),
             );
@@ -372,7 +374,6 @@ fn add_relations(
         .zip(encoded)
         .map(|(v, enc)| v.model.net.entity_vectors(enc, ends, false))
         .collect();
-    let offsets = entity_offsets(ends);
     let types = &members[0].model.vocab.relation_types;
     loop {
         let some: Vec<Pair> = pairs.by_ref().take(chunk.max(1)).collect();
@@ -383,8 +384,9 @@ fn add_relations(
             members,
             members
                 .iter()
+                .zip(encoded)
                 .zip(&vectors)
-                .map(|(v, g)| to_vec(&v.model.net.pair_logits(g, &some, &offsets).sigmoid()))
+                .map(|((v, enc), g)| to_vec(&v.model.net.pair_logits(enc, ends, g, &some, false).sigmoid()))
                 .collect(),
         );
         for d in decode_pairs(&probs, &some, types.len(), threshold) {

@@ -3,6 +3,7 @@
 use tch::{nn, nn::Module, Tensor};
 
 use super::config::{Ffnn, ModelConfig};
+use super::context::{BetweenContext, BetweenRows};
 
 #[derive(Debug)]
 pub struct NerHead {
@@ -36,11 +37,14 @@ pub struct ReHead {
     ffnn2: nn::Linear,
     ffnn: Ffnn,
     dropout: f64,
+    /// The context between the two entities, when `re_context` asks for it.
+    pub context: Option<BetweenContext>,
 }
 
 impl ReHead {
     pub fn new(p: nn::Path, input: i64, cfg: &ModelConfig, num_tags: i64, num_relations: i64) -> ReHead {
         let g = input + cfg.label_embedding;
+        let context_size = cfg.re_context.unwrap_or(0);
         let bound = (6.0 / (g + 1) as f64).sqrt();
         ReHead {
             label_embedding: nn::embedding(
@@ -60,13 +64,23 @@ impl ReHead {
             ffnn1: nn::linear(&p / "ffnn1", g, cfg.re_ffnn.size, Default::default()),
             ffnn2: nn::linear(
                 &p / "ffnn2",
-                2 * cfg.re_ffnn.size + 1 + num_relations,
+                2 * cfg.re_ffnn.size + 1 + num_relations + context_size,
                 num_relations,
                 Default::default(),
             ),
             ffnn: cfg.re_ffnn,
             dropout: cfg.re_dropout,
+            context: cfg
+                .re_context
+                .map(|size| BetweenContext::new(&p / "context", input, size)),
         }
+    }
+
+    /// The context vectors of some pairs, `[Q, re_context]`, with RE dropout; `None` for a
+    /// model without them.
+    pub fn context_vectors(&self, states: &Tensor, rows: &BetweenRows, train: bool) -> Option<Tensor> {
+        let ctx = self.context.as_ref()?.forward(states, rows);
+        Some(super::random::dropout(&ctx, self.dropout, train))
     }
 
     /// `g_i = h^r_i ◦ labelemb(tag_i)` for entity ends `[E]`.
@@ -80,8 +94,9 @@ impl ReHead {
         (g_head * g_tail).matmul(&self.distmult.tr())
     }
 
-    /// Relation logits `s^r_ij` `[Q, R]` for ordered pairs given as indices into `g`.
-    pub fn forward(&self, g: &Tensor, heads: &Tensor, tails: &Tensor) -> Tensor {
+    /// Relation logits `s^r_ij` `[Q, R]` for ordered pairs given as indices into `g`, with
+    /// their context vectors when the model has them.
+    pub fn forward(&self, g: &Tensor, heads: &Tensor, tails: &Tensor, context: Option<&Tensor>) -> Tensor {
         let gh = g.index_select(0, heads);
         let gt = g.index_select(0, tails);
         let f = self.ffnn.activation.apply(&self.ffnn1.forward(g));
@@ -89,6 +104,8 @@ impl ReHead {
         let ft = f.index_select(0, tails);
         let cos = Tensor::cosine_similarity(&fh, &ft, 1, 1e-8).unsqueeze(1);
         let dm = self.distmult_scores(&gh, &gt);
-        self.ffnn2.forward(&Tensor::cat(&[fh, ft, cos, dm], 1))
+        let mut parts = vec![fh, ft, cos, dm];
+        parts.extend(context.map(Tensor::shallow_clone));
+        self.ffnn2.forward(&Tensor::cat(&parts, 1))
     }
 }

@@ -5,6 +5,7 @@ use tch::{nn, Kind, Reduction, Tensor};
 
 use super::birnn::BiRnn;
 use super::config::ModelConfig;
+use super::context::between_rows;
 use super::crf::Crf;
 use super::heads::{NerHead, ReHead};
 use super::inputs::TokenInputs;
@@ -27,10 +28,11 @@ pub struct JointModel {
     pub num_relations: i64,
 }
 
-/// Outputs of the BiRNN stacks, packed.
+/// Outputs of the BiRNN stacks, packed, and where each time step starts in packed order.
 pub struct Encoded {
     pub ner: Tensor,
     pub re: Tensor,
+    pub steps: Vec<i64>,
 }
 
 /// The loss of a batch and its parts.
@@ -110,6 +112,7 @@ impl JointModel {
         Encoded {
             ner: self.run(&self.ner_rnn, shared.shallow_clone(), batch, train),
             re: self.run(&self.re_rnn, shared, batch, train),
+            steps: batch.offsets.clone(),
         }
     }
 
@@ -126,7 +129,7 @@ impl JointModel {
             return None;
         }
         let g = self.entity_vectors(enc, entities, train);
-        Some(self.pair_logits(&g, &pairs, &entity_offsets(entities)))
+        Some(self.pair_logits(enc, entities, &g, &pairs, train))
     }
 
     /// `g_i` of every given entity, sentence after sentence: `[E, G]`.
@@ -139,9 +142,17 @@ impl JointModel {
             .entity_vectors(&enc.re.index_select(0, &packed), &tags, train)
     }
 
-    /// Logits `[pairs, R]` of some pairs, their entities' rows in `g` found through the
-    /// offset of each sentence's first entity.
-    pub fn pair_logits(&self, g: &Tensor, pairs: &[Pair], offsets: &[usize]) -> Tensor {
+    /// Logits `[pairs, R]` of some pairs of `entities`, whose vectors `g` holds sentence after
+    /// sentence (`entity_vectors`).
+    pub fn pair_logits(
+        &self,
+        enc: &Encoded,
+        entities: &[Vec<EntityEnd>],
+        g: &Tensor,
+        pairs: &[Pair],
+        train: bool,
+    ) -> Tensor {
+        let offsets = entity_offsets(entities);
         let (heads, tails): (Vec<i64>, Vec<i64>) = pairs
             .iter()
             .map(|p| {
@@ -149,11 +160,16 @@ impl JointModel {
                 ((base + p.head) as i64, (base + p.tail) as i64)
             })
             .unzip();
+        let context = self.re.context.as_ref().and_then(|_| {
+            let rows = between_rows(pairs, entities, &enc.steps);
+            self.re.context_vectors(&enc.re, &rows, train)
+        });
         let device = g.device();
         self.re.forward(
             g,
             &Tensor::from_slice(&heads).to(device),
             &Tensor::from_slice(&tails).to(device),
+            context.as_ref(),
         )
     }
 

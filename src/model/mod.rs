@@ -5,6 +5,7 @@ pub mod card;
 pub mod checkpoint;
 pub mod combined;
 pub mod config;
+pub mod context;
 pub mod crf;
 pub mod ensemble;
 pub mod heads;

@@ -77,7 +77,12 @@ mod tests {
     fn a_training_target_decodes_to_the_relations_it_was_made_from() {
         use crate::embed::batch::EntityEnd;
         use crate::model::joint::relation_labels;
-        let end = |packed| EntityEnd { packed, tag: 0 };
+        let end = |packed| EntityEnd {
+            packed,
+            tag: 0,
+            start: 0,
+            end: 1,
+        };
         let entities = vec![vec![end(0), end(1), end(2)], vec![], vec![end(3), end(4)]];
         // (head, tail, type) per sentence.
         let relations = vec![vec![(2, 0, 1), (0, 1, 0), (0, 1, 2)], vec![], vec![(1, 0, 2)]];
