@@ -1103,3 +1103,38 @@ fn weight_averaging_from_a_preset_or_file_can_be_turned_off() {
     assert!(both.contains(&format!("member 1 weights: {AVERAGED}")), "{both}");
     assert!(!both.contains("member 2 weights"), "{both}");
 }
+
+/// `--re-context N` gives the relation scorer the tokens between the two entities; the model
+/// card says so, and `--re-context 0` turns off what a `--config` file turns on.
+#[test]
+fn the_relation_context_is_a_flag_the_card_names() {
+    let Some(data) = common::data_dir() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    slice(
+        &data.join("ade/split_0_train.json"),
+        20,
+        &tmp.path().join("t.json"),
+    );
+    let config = relarc::model::ModelConfig {
+        rnn_size: 16,
+        re_context: Some(12),
+        ..relarc::model::ModelConfig::ade()
+    };
+    std::fs::write(p("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
+    let card = |out: &str, extra: &[&str]| {
+        let (c, t, o) = (p("config.json"), p("t.json"), p(out));
+        let mut args = vec!["train", "--config", &c, "--train", &t, "--out", &o];
+        args.extend(["--epochs", "1", "--device", "cpu"]);
+        args.extend(extra);
+        ok(&args);
+        ok(&["info", "--model", &o]).0
+    };
+    const CONTEXT: &str = "relation context: the tokens between the two entities, max-pooled to";
+    assert!(card("file", &[]).contains(&format!("{CONTEXT} 12")));
+    assert!(card("flag", &["--re-context", "5"]).contains(&format!("{CONTEXT} 5")));
+    let off = card("off", &["--re-context", "0"]);
+    assert!(off.contains("θr") && !off.contains("relation context"), "{off}");
+    let saved: Value = read_json(tmp.path().join("off/config.json"));
+    assert!(saved["model"].get("re_context").is_none(), "{saved}");
+}

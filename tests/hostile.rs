@@ -136,6 +136,10 @@ fn training_arguments_are_checked_before_any_training() {
         "--average-epochs must be a number of epochs from 0 (none) to 1000",
     );
     refused(
+        &train(&["--out", out, "--re-context", "9000"]),
+        "--re-context must be a size from 1 to 8192, or 0 for none (not 9000)",
+    );
+    refused(
         &[
             "train",
             "--preset",
@@ -196,6 +200,7 @@ fn a_configuration_out_of_range_names_its_field_instead_of_crashing_libtorch() {
         ("rnn_size", json(-5)),
         ("rnn_size", json(200_000)),
         ("average_epochs", json(0)),
+        ("re_context", json(0)),
     ] {
         let mut cfg = serde_json::to_value(relarc::model::ModelConfig::ade()).unwrap();
         cfg[field] = value.clone();

@@ -121,6 +121,16 @@ pub fn fraction_or_none(flag: &str, f: f64) -> Checked {
     Ok(())
 }
 
+/// A layer size, or 0 for none.
+pub fn size_or_none(flag: &str, n: i64) -> Checked {
+    if !(0..=8192).contains(&n) {
+        return bad(format!(
+            "{flag} must be a size from 1 to 8192, or 0 for none (not {n})"
+        ));
+    }
+    Ok(())
+}
+
 /// A span of epochs to average the weights over (fractions allowed), or 0 for none.
 pub fn average_epochs(flag: &str, e: f64) -> Checked {
     let max = ModelConfig::MAX_AVERAGE_EPOCHS;

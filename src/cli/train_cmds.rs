@@ -56,6 +56,10 @@ pub struct TrainingArgs {
     /// (`conll04-ft`) or a --config file turns on.
     #[arg(long, value_name = "EPOCHS")]
     pub average_epochs: Option<f64>,
+    /// Give the relation scorer the tokens between the two entities too, max-pooled to a
+    /// vector of N (not in the paper; 0 turns off what a --config file turns on).
+    #[arg(long, value_name = "N")]
+    pub re_context: Option<i64>,
     /// Most epochs (early stopping on dev may end sooner).
     #[arg(long, default_value_t = 50)]
     pub epochs: usize,
@@ -149,6 +153,9 @@ impl TrainingArgs {
         if let Some(e) = self.average_epochs {
             checks::average_epochs("--average-epochs", e)?;
         }
+        if let Some(n) = self.re_context {
+            checks::size_or_none("--re-context", n)?;
+        }
         match self.threshold {
             Some(t) => checks::fraction("--threshold", t),
             None => Ok(()),
@@ -166,6 +173,7 @@ impl TrainingArgs {
             || self.fine_tune_layers.is_some()
             || self.encoder_lr.is_some()
             || self.average_epochs.is_some()
+            || self.re_context.is_some()
     }
 }
 
@@ -194,6 +202,9 @@ pub(super) fn config(a: &TrainingArgs) -> Res<ModelConfig> {
     }
     if let Some(e) = a.average_epochs {
         config.average_epochs = (e != 0.0).then_some(e);
+    }
+    if let Some(n) = a.re_context {
+        config.re_context = (n != 0).then_some(n);
     }
     fine_tuning(a, &mut config)?;
     Ok(config)
@@ -244,7 +255,7 @@ pub(super) fn load_flat(path: &Path) -> Res<Corpus> {
 pub fn train(a: TrainArgs) -> CliResult {
     a.common.check()?;
     if a.init.is_some() && a.common.names_a_configuration() {
-        return Err("--init continues that model with its own configuration: leave out --preset, --config, --encoder, --word-vectors, --pooling, the --fine-tune flags, --encoder-lr and --average-epochs".into());
+        return Err("--init continues that model with its own configuration: leave out --preset, --config, --encoder, --word-vectors, --pooling, the --fine-tune flags, --encoder-lr, --average-epochs and --re-context".into());
     }
     checks::writable_dir(&a.out)?;
     let opts = options(&a.common, a.common.seed)?;
