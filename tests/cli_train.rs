@@ -1073,25 +1073,12 @@ fn weight_averaging_from_a_preset_or_file_can_be_turned_off() {
     assert!(preset("conll04-ft").contains(AVERAGED));
     assert!(!preset("conll04").contains("moving average"));
 
-    slice(
-        &data.join("ade/split_0_train.json"),
-        20,
-        &tmp.path().join("t.json"),
-    );
     let config = relarc::model::ModelConfig {
         rnn_size: 16,
         average_epochs: Some(1.0),
         ..relarc::model::ModelConfig::ade()
     };
-    std::fs::write(p("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
-    let card = |out: &str, extra: &[&str]| {
-        let (c, t, o) = (p("config.json"), p("t.json"), p(out));
-        let mut args = vec!["train", "--config", &c, "--train", &t, "--out", &o];
-        args.extend(["--epochs", "1", "--device", "cpu"]);
-        args.extend(extra);
-        ok(&args);
-        ok(&["info", "--model", &o]).0
-    };
+    let card = |out: &str, extra: &[&str]| one_epoch_card(&data, tmp.path(), &config, out, extra);
     assert!(card("kept", &[]).contains(AVERAGED));
     let off = card("off", &["--average-epochs", "0"]);
     assert!(off.contains("θr") && !off.contains("moving average"), "{off}");
@@ -1110,26 +1097,12 @@ fn weight_averaging_from_a_preset_or_file_can_be_turned_off() {
 fn the_relation_context_is_a_flag_the_card_names() {
     let Some(data) = common::data_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let p = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
-    slice(
-        &data.join("ade/split_0_train.json"),
-        20,
-        &tmp.path().join("t.json"),
-    );
     let config = relarc::model::ModelConfig {
         rnn_size: 16,
         re_context: Some(12),
         ..relarc::model::ModelConfig::ade()
     };
-    std::fs::write(p("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
-    let card = |out: &str, extra: &[&str]| {
-        let (c, t, o) = (p("config.json"), p("t.json"), p(out));
-        let mut args = vec!["train", "--config", &c, "--train", &t, "--out", &o];
-        args.extend(["--epochs", "1", "--device", "cpu"]);
-        args.extend(extra);
-        ok(&args);
-        ok(&["info", "--model", &o]).0
-    };
+    let card = |out: &str, extra: &[&str]| one_epoch_card(&data, tmp.path(), &config, out, extra);
     const CONTEXT: &str = "relation context: the tokens between the two entities, max-pooled to";
     assert!(card("file", &[]).contains(&format!("{CONTEXT} 12")));
     assert!(card("flag", &["--re-context", "5"]).contains(&format!("{CONTEXT} 5")));
@@ -1137,4 +1110,24 @@ fn the_relation_context_is_a_flag_the_card_names() {
     assert!(off.contains("θr") && !off.contains("relation context"), "{off}");
     let saved: Value = read_json(tmp.path().join("off/config.json"));
     assert!(saved["model"].get("re_context").is_none(), "{saved}");
+}
+
+/// Trains `config` (with `extra` flags) for one epoch on 20 ADE sentences into `dir/out`, and
+/// returns `info --model`'s card of it.
+fn one_epoch_card(
+    data: &Path,
+    dir: &Path,
+    config: &relarc::model::ModelConfig,
+    out: &str,
+    extra: &[&str],
+) -> String {
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    slice(&data.join("ade/split_0_train.json"), 20, &dir.join("t.json"));
+    std::fs::write(p("config.json"), serde_json::to_string(config).unwrap()).unwrap();
+    let (c, t, o) = (p("config.json"), p("t.json"), p(out));
+    let mut args = vec!["train", "--config", &c, "--train", &t, "--out", &o];
+    args.extend(["--epochs", "1", "--device", "cpu"]);
+    args.extend(extra);
+    ok(&args);
+    ok(&["info", "--model", &o]).0
 }
