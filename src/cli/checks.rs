@@ -123,9 +123,10 @@ pub fn fraction_or_none(flag: &str, f: f64) -> Checked {
 
 /// A layer size, or 0 for none.
 pub fn size_or_none(flag: &str, n: i64) -> Checked {
-    if !(0..=8192).contains(&n) {
+    let max = relarc::model::config::MAX_SIZE;
+    if !(0..=max).contains(&n) {
         return bad(format!(
-            "{flag} must be a size from 1 to 8192, or 0 for none (not {n})"
+            "{flag} must be a size from 1 to {max}, or 0 for none (not {n})"
         ));
     }
     Ok(())

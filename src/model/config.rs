@@ -47,7 +47,7 @@ pub struct Ffnn {
 }
 
 /// Largest layer size and count a configuration may ask for.
-const MAX_SIZE: i64 = 8192;
+pub const MAX_SIZE: i64 = 8192;
 const MAX_LAYERS: usize = 16;
 
 /// A hyperparameter out of its range.

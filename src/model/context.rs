@@ -83,9 +83,8 @@ impl BetweenContext {
             return Tensor::zeros([q, self.size], options);
         }
         let w = rows.width as i64;
-        let device = states.device();
-        let index = Tensor::from_slice(&rows.index).to(device);
-        let mask = Tensor::from_slice(&rows.mask).to(device).view([q, w, 1]);
+        let index = Tensor::from_slice(&rows.index).to(options.1);
+        let mask = Tensor::from_slice(&rows.mask).to(options.1).view([q, w, 1]);
         let projected = self.proj.forward(states).relu();
         let gathered = projected.index_select(0, &index).view([q, w, self.size]);
         (gathered.to_kind(Kind::Float) * mask).amax([1i64].as_slice(), false)
