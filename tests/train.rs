@@ -64,7 +64,7 @@ fn job(train: &[Sentence], dev: &[Sentence], epochs: usize) -> TrainJob {
 }
 
 /// libtorch's random generator is global to a process, and this test binary runs many tests
-/// at six_epochs: each run gets a process of its own, so nothing else draws from its generator.
+/// at once: each run gets a process of its own, so nothing else draws from its generator.
 #[test]
 fn a_cpu_run_is_repeatable_with_the_same_seed() {
     let Some((tr, dev)) = data() else { return };
